@@ -1,0 +1,461 @@
+"""The ChangeRollout resource: how changes to one Deployment go out, and the record of each change.
+
+As in ``api.slo``, each CEL rule has a pydantic validator saying the same thing, so the API server
+and offline tools refuse the same input with the same words.
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+from datetime import datetime
+from enum import StrEnum
+from itertools import pairwise
+from typing import ClassVar, Self
+
+from pydantic import Field, field_validator, model_validator
+
+from slokeeper.api.base import (
+    API_VERSION,
+    Conditions,
+    Duration,
+    ObjectMeta,
+    ResourceModel,
+    cel,
+    cel_rules,
+)
+
+DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+CLOCK_TIME = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
+
+
+class Risk(StrEnum):
+    LOW = "Low"
+    MEDIUM = "Medium"
+    HIGH = "High"
+
+
+class TargetRef(ResourceModel):
+    """The Deployment this ChangeRollout guards, in the same namespace."""
+
+    api_version: str = Field(
+        default="apps/v1", pattern=r"^apps/v1$", description="API version of the target: apps/v1."
+    )
+    kind: str = Field(
+        default="Deployment", pattern=r"^Deployment$", description="Kind of the target: Deployment."
+    )
+    name: str = Field(
+        min_length=1, max_length=246, pattern=DNS_LABEL, description="Name of the Deployment."
+    )
+
+
+class CanaryStep(ResourceModel):
+    """One canary step: the share of Ready pods running the new version, and how long to hold it."""
+
+    weight: int = Field(
+        gt=0,
+        lt=100,
+        description="Percent of Ready pods that run the canary at this step (1-99).",
+    )
+    pause: Duration = Field(
+        default="5m", description="How long the step lasts while its analyses keep passing."
+    )
+
+
+def _default_steps() -> list[CanaryStep]:
+    return [CanaryStep(weight=5), CanaryStep(weight=25), CanaryStep(weight=50)]
+
+
+class SLOCheck(ResourceModel):
+    """An SLO whose SLI the canary's own pods are held to."""
+
+    name: str = Field(
+        min_length=1,
+        max_length=253,
+        description="Name of a ServiceLevelObjective in this namespace.",
+    )
+    max_burn_rate: float = Field(
+        default=1.0,
+        gt=0,
+        description=(
+            "Highest burn rate the canary may show on this SLO's SLI (1 = spending the budget "
+            "exactly as fast as the target allows)."
+        ),
+    )
+
+
+class MetricCheck(ResourceModel):
+    """An extra PromQL check: the query must return one value within [min, max]."""
+
+    model_config = ResourceModel.model_config | {
+        "json_schema_extra": cel_rules(
+            cel("has(self.min) || has(self.max)", "set min, max or both"),
+            cel(
+                "!has(self.min) || !has(self.max) || self.min <= self.max",
+                "min must not exceed max",
+                ".min",
+            ),
+        )
+    }
+
+    name: str = Field(
+        min_length=1,
+        max_length=63,
+        pattern=DNS_LABEL,
+        description="Name used in status and Events.",
+    )
+    query: str = Field(
+        min_length=1,
+        max_length=4096,
+        description=(
+            "PromQL returning a single value; {{.canaryPods}} is replaced by the canary's pod "
+            "regex, {{.namespace}} by the namespace."
+        ),
+    )
+    min: float | None = Field(default=None, description="The check fails below this value.")
+    max: float | None = Field(default=None, description="The check fails above this value.")
+
+    @model_validator(mode="after")
+    def _bounded(self) -> Self:
+        if self.min is None and self.max is None:
+            raise ValueError("set min, max or both")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError("min must not exceed max")
+        return self
+
+
+class NoDataAction(StrEnum):
+    HOLD = "Hold"
+    ROLLBACK = "Rollback"
+
+
+class Analysis(ResourceModel):
+    """What is measured at each step, and how many failures abort the change."""
+
+    interval: Duration = Field(default="30s", description="How often the canary is analysed.")
+    slos: list[SLOCheck] = Field(
+        default_factory=list,
+        max_length=16,
+        description="SLOs whose SLI the canary is held to, on its own pods and against stable.",
+    )
+    checks: list[MetricCheck] = Field(
+        default_factory=list, max_length=16, description="Extra PromQL checks with thresholds."
+    )
+    canary_pod_regex: str | None = Field(
+        default=None,
+        max_length=512,
+        description='Regex on the pod label selecting canary pods; default "<target>-canary-.*".',
+    )
+    min_request_count: int = Field(
+        default=100,
+        ge=0,
+        description="Fewer canary requests than this give NotEnoughTraffic, not a verdict.",
+    )
+    failure_limit: int = Field(
+        default=2,
+        ge=1,
+        le=100,
+        description="Failed analyses in one change that abort it (1 = roll back on the first).",
+    )
+    on_prometheus_unreachable: NoDataAction = Field(
+        default=NoDataAction.HOLD,
+        description="Hold the step (and retry) or Rollback when Prometheus cannot answer.",
+    )
+    on_not_enough_traffic: NoDataAction = Field(
+        default=NoDataAction.HOLD,
+        description="Hold the step or Rollback when the canary has too few requests.",
+    )
+    max_inconclusive: Duration = Field(
+        default="30m",
+        description="After holding this long without a verdict, the change is rolled back.",
+    )
+
+
+class Weekday(StrEnum):
+    MONDAY = "Mon"
+    TUESDAY = "Tue"
+    WEDNESDAY = "Wed"
+    THURSDAY = "Thu"
+    FRIDAY = "Fri"
+    SATURDAY = "Sat"
+    SUNDAY = "Sun"
+
+
+class ChangeWindow(ResourceModel):
+    """A recurring window in which changes may start, e.g. Tue and Thu 02:00-04:00."""
+
+    model_config = ResourceModel.model_config | {
+        "json_schema_extra": cel_rules(
+            cel("self.start != self.end", "start and end must differ", ".end"),
+        )
+    }
+
+    days: list[Weekday] = Field(
+        min_length=1,
+        max_length=7,
+        description="Days on which the window opens.",
+        json_schema_extra={"x-kubernetes-list-type": "set"},
+    )
+    start: str = Field(
+        pattern=CLOCK_TIME, description="Opening time, HH:MM in the gates' time zone."
+    )
+    end: str = Field(
+        pattern=CLOCK_TIME,
+        description="Closing time, HH:MM; earlier than start means the window runs past midnight.",
+    )
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> Self:
+        if self.start == self.end:
+            raise ValueError("start and end must differ")
+        return self
+
+
+class FreezePeriod(ResourceModel):
+    """A period in which no change may start or be promoted (a holiday freeze, an event)."""
+
+    model_config = ResourceModel.model_config | {
+        "json_schema_extra": cel_rules(
+            cel(
+                "timestamp(self.end) > timestamp(self.start)",
+                "end must be after start",
+                ".end",
+            )
+        )
+    }
+
+    start: datetime = Field(description="Start, RFC 3339 (e.g. 2026-12-20T00:00:00Z).")
+    end: datetime = Field(description="End, RFC 3339.")
+    reason: str = Field(default="", max_length=1024, description="Shown in status and Events.")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if self.end <= self.start:
+            raise ValueError("end must be after start")
+        return self
+
+
+class Approval(ResourceModel):
+    """Which risk levels need a manual approval before a change starts."""
+
+    required_for: list[Risk] = Field(
+        default_factory=lambda: [Risk.HIGH],
+        max_length=3,
+        description="Risk levels whose changes wait for `slokeeper rollout approve`.",
+        json_schema_extra={"x-kubernetes-list-type": "set"},
+    )
+
+
+class Gates(ResourceModel):
+    """What must be open before a change may start or be promoted."""
+
+    slo_budget_policies: list[str] = Field(
+        default_factory=list,
+        max_length=16,
+        description=(
+            "ServiceLevelObjectives (in this namespace) whose error-budget policy this rollout "
+            "honours: freeze holds changes, requireApproval asks for an approval."
+        ),
+        json_schema_extra={"x-kubernetes-list-type": "set"},
+    )
+    time_zone: str = Field(
+        default="UTC", max_length=64, description="IANA time zone of the change windows."
+    )
+    change_windows: list[ChangeWindow] = Field(
+        default_factory=list,
+        max_length=16,
+        description="When set, changes start only inside one of these windows.",
+    )
+    freezes: list[FreezePeriod] = Field(
+        default_factory=list, max_length=32, description="Periods in which no change may proceed."
+    )
+    approval: Approval = Field(default_factory=Approval, description="Manual approval by risk.")
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, time_zone: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(time_zone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError) as error:
+            raise ValueError(f"unknown time zone {time_zone!r}") from error
+        return time_zone
+
+
+class Rollback(ResourceModel):
+    """What a failed change does."""
+
+    automatic: bool = Field(
+        default=True,
+        description="Remove the canary at the failure limit; false leaves it to a person.",
+    )
+
+
+class ChangeRolloutSpec(ResourceModel):
+    """How changes to one Deployment are rolled out and gated."""
+
+    target_ref: TargetRef = Field(
+        description="The Deployment to guard; immutable.",
+        json_schema_extra=cel_rules(
+            cel(
+                "self == oldSelf",
+                "targetRef is immutable: create another ChangeRollout to guard another Deployment",
+            )
+        ),
+    )
+    risk: Risk = Field(
+        default=Risk.MEDIUM, description="Risk level of changes: Low, Medium or High."
+    )
+    steps: list[CanaryStep] = Field(
+        default_factory=_default_steps,
+        min_length=1,
+        max_length=20,
+        description="Canary steps before promotion; default 5%, 25%, 50%, then promote.",
+        json_schema_extra=cel_rules(
+            cel(
+                # Strictly increasing: exactly i+1 steps have a weight at or below step i's.
+                "self.all(s, self.filter(t, t.weight <= s.weight).size() == self.indexOf(s) + 1)",
+                "step weights must strictly increase (e.g. 5, 25, 50)",
+            )
+        ),
+    )
+    analysis: Analysis = Field(
+        default_factory=Analysis, description="What is analysed at each step."
+    )
+    gates: Gates = Field(
+        default_factory=Gates, description="What must be open before a change proceeds."
+    )
+    rollback: Rollback = Field(default_factory=Rollback, description="What a failed change does.")
+
+    @field_validator("steps")
+    @classmethod
+    def _increasing(cls, steps: list[CanaryStep]) -> list[CanaryStep]:
+        weights = [step.weight for step in steps]
+        if any(later <= earlier for earlier, later in pairwise(weights)):
+            raise ValueError("step weights must strictly increase (e.g. 5, 25, 50)")
+        return steps
+
+
+class Phase(StrEnum):
+    IDLE = "Idle"
+    WAITING = "Waiting"
+    PROGRESSING = "Progressing"
+    PROMOTING = "Promoting"
+    ROLLING_BACK = "RollingBack"
+    SUCCEEDED = "Succeeded"
+    ROLLED_BACK = "RolledBack"
+    FAILED = "Failed"
+
+
+class AnalysisOutcome(StrEnum):
+    PASS = "Pass"  # noqa: S105 - an analysis outcome, not a password
+    FAIL = "Fail"
+    NOT_ENOUGH_TRAFFIC = "NotEnoughTraffic"
+    PROMETHEUS_UNREACHABLE = "PrometheusUnreachable"
+    QUERY_INVALID = "QueryInvalid"
+
+
+class Measurement(ResourceModel):
+    """One figure of an analysis, with the bound it was held to."""
+
+    name: str = Field(description="What was measured, e.g. slo/checkout-availability burn rate.")
+    value: float | None = Field(default=None, description="The measured value; unset without data.")
+    threshold: float | None = Field(default=None, description="The bound it was compared with.")
+    passed: bool | None = Field(default=None, description="Whether the value was within bounds.")
+
+
+class AnalysisRecord(ResourceModel):
+    """The result of one analysis run."""
+
+    time: datetime = Field(description="When the analysis ran.")
+    step: int = Field(ge=0, description="Index of the step it ran in.")
+    outcome: AnalysisOutcome = Field(description="Pass, Fail or why no verdict could be given.")
+    canary_requests: float | None = Field(default=None, description="Canary requests counted.")
+    measurements: list[Measurement] = Field(
+        default_factory=list, max_length=32, description="Each figure behind the outcome."
+    )
+    message: str = Field(default="", max_length=4096, description="Upstream message or summary.")
+
+
+class Decision(ResourceModel):
+    """A decision the operator took, with its reason (also sent as an Event)."""
+
+    time: datetime = Field(description="When it was taken.")
+    action: str = Field(max_length=64, description="What was done, e.g. Advance, Rollback, Hold.")
+    reason: str = Field(max_length=128, description="CamelCase reason, e.g. AnalysisFailed.")
+    message: str = Field(default="", max_length=4096, description="Why, with figures.")
+
+
+class ChangeOutcome(StrEnum):
+    PROMOTED = "Promoted"
+    ROLLED_BACK = "RolledBack"
+    ABORTED = "Aborted"
+    SUPERSEDED = "Superseded"
+
+
+class Revision(ResourceModel):
+    """A pod template revision, named by its hash and images."""
+
+    template_hash: str = Field(max_length=64, description="Hash of the pod template.")
+    images: list[str] = Field(default_factory=list, max_length=32, description="Container images.")
+
+
+class ChangeRecord(ResourceModel):
+    """The record of one change: enough to compute change failure rate and time to restore."""
+
+    revision: Revision = Field(description="The template that was rolled out.")
+    started_at: datetime = Field(description="When the change was detected.")
+    finished_at: datetime | None = Field(default=None, description="When it ended.")
+    outcome: ChangeOutcome | None = Field(
+        default=None, description="How it ended; unset while running."
+    )
+    reason: str = Field(default="", max_length=128, description="CamelCase reason of the outcome.")
+    step: int = Field(default=0, ge=0, description="Index of the current (or last) step.")
+    canary_weight_percent: float = Field(
+        default=0,
+        ge=0,
+        le=100,
+        description="Actual share of Ready pods running the canary, in percent.",
+    )
+    failed_analyses: int = Field(default=0, ge=0, description="Failed analyses so far.")
+    analyses: list[AnalysisRecord] = Field(
+        default_factory=list, max_length=20, description="The latest analyses of this change."
+    )
+    decisions: list[Decision] = Field(
+        default_factory=list, max_length=50, description="Every decision taken for this change."
+    )
+
+
+class ChangeRolloutStatus(ResourceModel):
+    """The state of the guarded Deployment and the record of its changes."""
+
+    observed_generation: int | None = Field(
+        default=None, description="The .metadata.generation seen."
+    )
+    conditions: Conditions = Field(default_factory=list)
+    phase: Phase = Field(default=Phase.IDLE, description="Where the current change stands.")
+    stable: Revision | None = Field(default=None, description="The adopted, stable pod template.")
+    current: ChangeRecord | None = Field(default=None, description="The change in progress.")
+    history: list[ChangeRecord] = Field(
+        default_factory=list, max_length=20, description="Finished changes, newest first."
+    )
+    refused_revisions: list[str] = Field(
+        default_factory=list,
+        max_length=20,
+        description="Template hashes rolled back; not retried until the template changes again.",
+    )
+
+
+class ChangeRollout(ResourceModel):
+    """A ChangeRollout as stored in the API server."""
+
+    model_config = ResourceModel.model_config | {"extra": "ignore"}
+
+    kind_name: ClassVar[str] = "ChangeRollout"
+    plural: ClassVar[str] = "changerollouts"
+    singular: ClassVar[str] = "changerollout"
+    short_names: ClassVar[tuple[str, ...]] = ("crollout", "crollouts")
+
+    api_version: str = Field(default=API_VERSION)
+    kind: str = Field(default="ChangeRollout")
+    metadata: ObjectMeta
+    spec: ChangeRolloutSpec
+    status: ChangeRolloutStatus | None = None

@@ -1,0 +1,426 @@
+"""The ServiceLevelObjective resource: what an SRE declares and what the operator reports back.
+
+CEL rules sit beside the fields they guard (so the API server refuses bad input with the field's
+name), and each has a pydantic validator that says the same, so offline tools (`slokeeper rules`,
+`slokeeper validate`) refuse exactly what the API server refuses.
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+from datetime import datetime
+from enum import StrEnum
+from itertools import pairwise
+from typing import Annotated, ClassVar, Self
+
+from pydantic import Field, field_validator, model_validator
+
+from slokeeper.api.base import (
+    API_VERSION,
+    Conditions,
+    Duration,
+    ObjectMeta,
+    ResourceModel,
+    cel,
+    cel_rules,
+)
+from slokeeper.slo.durations import duration_seconds
+
+WINDOW_PLACEHOLDER = "{{.window}}"
+
+PromQLTemplate = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=4096,
+        json_schema_extra=cel_rules(
+            cel(
+                f"self.contains('{WINDOW_PLACEHOLDER}')",
+                f"the query must use the {WINDOW_PLACEHOLDER} placeholder as its range, "
+                f"e.g. sum(rate(http_requests_total[{WINDOW_PLACEHOLDER}]))",
+            )
+        ),
+    ),
+]
+
+
+def _require_window_placeholder(query: str | None) -> str | None:
+    if query is not None and WINDOW_PLACEHOLDER not in query:
+        raise ValueError(
+            f"the query must use the {WINDOW_PLACEHOLDER} placeholder as its range, "
+            f"e.g. sum(rate(http_requests_total[{WINDOW_PLACEHOLDER}]))"
+        )
+    return query
+
+
+class RatioIndicator(ResourceModel):
+    """An SLI as a ratio of events: errors (or good events) over all events."""
+
+    model_config = ResourceModel.model_config | {
+        "json_schema_extra": cel_rules(
+            cel(
+                "has(self.errors) != has(self.good)",
+                "set exactly one of errors or good",
+            )
+        )
+    }
+
+    errors: PromQLTemplate | None = Field(
+        default=None,
+        description=(
+            "PromQL counting bad events over {{.window}}, e.g. "
+            'sum(rate(http_requests_total{job="checkout",code=~"5.."}[{{.window}}])).'
+        ),
+    )
+    good: PromQLTemplate | None = Field(
+        default=None,
+        description="PromQL counting good events over {{.window}}; use instead of errors.",
+    )
+    total: PromQLTemplate = Field(
+        description=(
+            "PromQL counting all events over {{.window}}, e.g. "
+            'sum(rate(http_requests_total{job="checkout"}[{{.window}}])).'
+        ),
+    )
+
+    _placeholders = field_validator("errors", "good", "total")(_require_window_placeholder)
+
+    @model_validator(mode="after")
+    def _exactly_one_numerator(self) -> Self:
+        if (self.errors is None) == (self.good is None):
+            raise ValueError("set exactly one of errors or good")
+        return self
+
+
+class LatencyIndicator(ResourceModel):
+    """An SLI from a Prometheus histogram: the share of requests faster than a threshold."""
+
+    metric: str = Field(
+        pattern=r"^[a-zA-Z_:][a-zA-Z0-9_:]*$",
+        max_length=256,
+        description=(
+            "Histogram base name without suffix, e.g. http_request_duration_seconds; the "
+            "operator reads its _bucket and _count series."
+        ),
+    )
+    selector: str = Field(
+        default="",
+        max_length=2048,
+        description='Label matchers without braces, e.g. job="checkout",route!="/health".',
+    )
+    threshold: float = Field(
+        gt=0,
+        description=(
+            "Requests at or below this value (in the histogram's unit, seconds for *_seconds) "
+            "are good. Must be one of the histogram's bucket boundaries (an `le` value)."
+        ),
+    )
+
+
+class Indicator(ResourceModel):
+    """The service level indicator: exactly one of ratio or latency."""
+
+    model_config = ResourceModel.model_config | {
+        "json_schema_extra": cel_rules(
+            cel(
+                "has(self.ratio) != has(self.latency)",
+                "set exactly one indicator kind: ratio or latency",
+            )
+        )
+    }
+
+    ratio: RatioIndicator | None = Field(
+        default=None, description="Errors (or good events) over total events, as PromQL."
+    )
+    latency: LatencyIndicator | None = Field(
+        default=None, description="A latency threshold on a Prometheus histogram."
+    )
+
+    @model_validator(mode="after")
+    def _exactly_one_kind(self) -> Self:
+        if (self.ratio is None) == (self.latency is None):
+            raise ValueError("set exactly one indicator kind: ratio or latency")
+        return self
+
+
+class CalendarPeriod(StrEnum):
+    MONTH = "Month"
+    WEEK = "Week"
+
+
+class Window(ResourceModel):
+    """The compliance window: rolling (e.g. 28d) or the current calendar month or week."""
+
+    model_config = ResourceModel.model_config | {
+        "json_schema_extra": cel_rules(
+            cel(
+                "has(self.rolling) != has(self.calendar)",
+                "set exactly one of rolling or calendar",
+            ),
+            cel(
+                "!has(self.timeZone) || has(self.calendar)",
+                "timeZone applies to calendar windows only",
+                ".timeZone",
+            ),
+        )
+    }
+
+    rolling: Duration | None = Field(
+        default=None, description="A rolling window as a Prometheus duration, e.g. 28d or 30d."
+    )
+    calendar: CalendarPeriod | None = Field(
+        default=None,
+        description="A calendar window: the current Month or Week (weeks start Monday).",
+    )
+    time_zone: str | None = Field(
+        default=None,
+        max_length=64,
+        description="IANA time zone where calendar periods start, e.g. Europe/Berlin; default UTC.",
+    )
+
+    @model_validator(mode="after")
+    def _exactly_one_kind(self) -> Self:
+        if (self.rolling is None) == (self.calendar is None):
+            raise ValueError("set exactly one of rolling or calendar")
+        if self.time_zone is not None:
+            if self.calendar is None:
+                raise ValueError("timeZone applies to calendar windows only")
+            try:
+                zoneinfo.ZoneInfo(self.time_zone)
+            except (zoneinfo.ZoneInfoNotFoundError, ValueError) as error:
+                raise ValueError(f"unknown time zone {self.time_zone!r}") from error
+        return self
+
+
+class Severity(ResourceModel):
+    """The severity labels put on page and ticket alerts, as the Alertmanager routes expect."""
+
+    page: str = Field(
+        default="critical", max_length=63, description="severity label of page alerts."
+    )
+    ticket: str = Field(
+        default="warning", max_length=63, description="severity label of ticket alerts."
+    )
+
+
+class AlertKind(StrEnum):
+    PAGE = "page"
+    TICKET = "ticket"
+
+
+class BurnRateWindow(ResourceModel):
+    """One row of a multi-window, multi-burn-rate alert table."""
+
+    model_config = ResourceModel.model_config | {
+        "json_schema_extra": cel_rules(
+            cel(
+                "duration(self.shortWindow) < duration(self.longWindow)",
+                "shortWindow must be shorter than longWindow",
+                ".shortWindow",
+            )
+        )
+    }
+
+    kind: AlertKind = Field(description="page or ticket: which severity the alert carries.")
+    long_window: Duration = Field(description="The long window, e.g. 1h.")
+    short_window: Duration = Field(
+        description="The short window that stops the alert quickly, e.g. 5m."
+    )
+    burn_rate: float = Field(
+        gt=0, description="Burn-rate factor both windows must exceed, e.g. 14.4."
+    )
+
+    @model_validator(mode="after")
+    def _short_is_shorter(self) -> Self:
+        if duration_seconds(self.short_window) >= duration_seconds(self.long_window):
+            raise ValueError("shortWindow must be shorter than longWindow")
+        return self
+
+
+class Alerting(ResourceModel):
+    """How burn-rate alerts are written for this SLO."""
+
+    enabled: bool = Field(default=True, description="Write burn-rate alerting rules.")
+    runbook_url: str | None = Field(
+        default=None,
+        max_length=2048,
+        pattern=r"^https?://",
+        description="Link put on every alert as the runbook_url annotation.",
+    )
+    labels: dict[str, str] = Field(
+        default_factory=dict, description="Extra labels on every alert (e.g. team: payments)."
+    )
+    annotations: dict[str, str] = Field(
+        default_factory=dict, description="Extra annotations on every alert."
+    )
+    severity: Severity = Field(
+        default_factory=Severity, description="severity label values for page and ticket alerts."
+    )
+    burn_rates: list[BurnRateWindow] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=8,
+        description=(
+            "A custom burn-rate table. Unset: the Google SRE Workbook table (page 14.4x over 1h/5m "
+            "and 6x over 6h/30m, ticket 3x over 1d/2h and 1x over 3d/6h), scaled to the window."
+        ),
+    )
+
+
+class PolicyAction(StrEnum):
+    NONE = "none"
+    REQUIRE_APPROVAL = "requireApproval"
+    FREEZE = "freeze"
+
+
+class BudgetPolicyThreshold(ResourceModel):
+    """What happens to changes once the remaining error budget falls below a level."""
+
+    below_percent: float = Field(
+        le=100,
+        ge=-1000,
+        description=(
+            "Applies when the error budget remaining is below this percentage (may be negative: "
+            "an overspent budget)."
+        ),
+    )
+    action: PolicyAction = Field(
+        description="none, requireApproval (changes need a manual approval) or freeze (no changes)."
+    )
+
+
+class BudgetPolicy(ResourceModel):
+    """The error-budget policy: ordered thresholds from the most budget left to the least."""
+
+    thresholds: list[BudgetPolicyThreshold] = Field(
+        default_factory=list,
+        max_length=8,
+        description=(
+            "Thresholds listed from the highest belowPercent to the lowest; the last one the "
+            "budget is below is in force. Empty: changes are never held by this SLO."
+        ),
+        json_schema_extra=cel_rules(
+            cel(
+                # Strictly descending: exactly i+1 entries are at or above entry i.
+                "self.all(a, self.filter(b, b.belowPercent >= a.belowPercent).size() "
+                "== self.indexOf(a) + 1)",
+                "thresholds must be listed from the highest belowPercent to the lowest, "
+                "with no value repeated",
+            )
+        ),
+    )
+
+    @field_validator("thresholds")
+    @classmethod
+    def _descending(cls, thresholds: list[BudgetPolicyThreshold]) -> list[BudgetPolicyThreshold]:
+        levels = [threshold.below_percent for threshold in thresholds]
+        if any(higher <= lower for higher, lower in pairwise(levels)):
+            raise ValueError(
+                "thresholds must be listed from the highest belowPercent to the lowest, "
+                "with no value repeated"
+            )
+        return thresholds
+
+
+class ServiceLevelObjectiveSpec(ResourceModel):
+    """What the service promises, how it is measured, and what happens when it is not met."""
+
+    service: str = Field(
+        min_length=1, max_length=253, description="The service this objective is about."
+    )
+    description: str = Field(
+        default="", max_length=1024, description="What the objective means to users."
+    )
+    target: float = Field(
+        gt=0, lt=100, description="Objective in percent, strictly between 0 and 100, e.g. 99.9."
+    )
+    window: Window = Field(
+        default_factory=lambda: Window(rolling="28d"),
+        description="Compliance window; default a rolling 28d.",
+    )
+    indicator: Indicator = Field(description="The service level indicator (SLI).")
+    alerting: Alerting = Field(default_factory=Alerting, description="Burn-rate alerting settings.")
+    budget_policy: BudgetPolicy = Field(
+        default_factory=BudgetPolicy,
+        description="What happens to changes as the error budget runs down.",
+    )
+
+
+class WindowBurnRate(ResourceModel):
+    """The burn rate measured over one alert window."""
+
+    window: Duration = Field(description="The window, e.g. 1h.")
+    burn_rate: float = Field(
+        description="Error rate over the window divided by the allowed error rate."
+    )
+
+
+class FiringAlert(ResourceModel):
+    """A burn-rate alert whose condition holds at the last evaluation."""
+
+    kind: AlertKind = Field(description="page or ticket.")
+    long_window: Duration = Field(description="Long window of the firing row.")
+    short_window: Duration = Field(description="Short window of the firing row.")
+    burn_rate_threshold: float = Field(description="Burn-rate factor of the firing row.")
+    since: datetime | None = Field(default=None, description="When the condition was first seen.")
+
+
+class RulesReference(ResourceModel):
+    """Where the generated Prometheus rules were written."""
+
+    kind: str = Field(description="PrometheusRule or ConfigMap.")
+    name: str = Field(description="Name of the object, in the SLO's namespace.")
+    recording_rules: int = Field(default=0, ge=0, description="Number of recording rules written.")
+    alerting_rules: int = Field(default=0, ge=0, description="Number of alerting rules written.")
+
+
+class ServiceLevelObjectiveStatus(ResourceModel):
+    """What the operator last measured. Fractions are 0..1; budget remaining may be negative."""
+
+    observed_generation: int | None = Field(
+        default=None, description="The .metadata.generation this status describes."
+    )
+    conditions: Conditions = Field(default_factory=list)
+    sli_ratio: float | None = Field(
+        default=None, description="Measured SLI over the window, as a fraction (0.9993 = 99.93%)."
+    )
+    error_budget_remaining_ratio: float | None = Field(
+        default=None,
+        description="Share of the error budget left (1 untouched, 0 spent, below 0 overspent).",
+    )
+    burn_rates: list[WindowBurnRate] = Field(
+        default_factory=list, max_length=16, description="Burn rate per alert window."
+    )
+    firing_alerts: list[FiringAlert] = Field(
+        default_factory=list, max_length=16, description="Burn-rate alerts whose condition holds."
+    )
+    policy_action: PolicyAction | None = Field(
+        default=None, description="Budget-policy action in force for changes to this service."
+    )
+    period_start: datetime | None = Field(
+        default=None, description="Start of the window the figures cover."
+    )
+    period_end: datetime | None = Field(
+        default=None, description="End of the calendar period (calendar windows only)."
+    )
+    last_evaluation_time: datetime | None = Field(
+        default=None, description="When the figures were last read from Prometheus."
+    )
+    rules: RulesReference | None = Field(default=None, description="The generated rules object.")
+
+
+class ServiceLevelObjective(ResourceModel):
+    """A ServiceLevelObjective as stored in the API server."""
+
+    model_config = ResourceModel.model_config | {"extra": "ignore"}
+
+    kind_name: ClassVar[str] = "ServiceLevelObjective"
+    plural: ClassVar[str] = "servicelevelobjectives"
+    singular: ClassVar[str] = "servicelevelobjective"
+    short_names: ClassVar[tuple[str, ...]] = ("slo", "slos")
+
+    api_version: str = Field(default=API_VERSION)
+    kind: str = Field(default="ServiceLevelObjective")
+    metadata: ObjectMeta
+    spec: ServiceLevelObjectiveSpec
+    status: ServiceLevelObjectiveStatus | None = None

@@ -1,0 +1,1 @@
+"""The ``slokeeper`` command line."""

@@ -1,0 +1,1 @@
+"""Kubernetes adapters: reading and patching Deployments, Events, rule objects and status."""

@@ -1,0 +1,60 @@
+"""The whole local environment: the Kubernetes control plane and Prometheus, started together.
+
+Used by the pytest session fixture and by ``slokeeper demo``; ``stop`` always stops everything
+that was started, even when a later component failed to come up.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from slokeeper.localcluster.cluster import LocalCluster
+from slokeeper.localcluster.prometheus import PrometheusServer
+from slokeeper.localcluster.toolchain import Toolchain, ensure_toolchain
+
+
+@dataclass
+class LocalStack:
+    """Control plane + Prometheus under one work directory."""
+
+    workdir: Path
+    nodes: int = 2
+    toolchain: Toolchain | None = None
+    cluster: LocalCluster | None = None
+    prometheus: PrometheusServer | None = None
+    startup_seconds: dict[str, float] = field(default_factory=dict)
+
+    def start(self) -> LocalStack:
+        began = time.monotonic()
+        self.toolchain = self.toolchain or ensure_toolchain()
+        self.startup_seconds["toolchain"] = time.monotonic() - began
+        try:
+            step = time.monotonic()
+            self.cluster = LocalCluster(self.toolchain, self.workdir / "cluster", nodes=self.nodes)
+            self.cluster.start()
+            self.startup_seconds["cluster"] = time.monotonic() - step
+            step = time.monotonic()
+            self.prometheus = PrometheusServer(
+                self.toolchain.prometheus, self.workdir / "prometheus"
+            )
+            self.prometheus.start()
+            self.startup_seconds["prometheus"] = time.monotonic() - step
+        except BaseException:
+            self.stop()
+            raise
+        self.startup_seconds["total"] = time.monotonic() - began
+        return self
+
+    def stop(self) -> None:
+        if self.prometheus is not None:
+            self.prometheus.stop()
+        if self.cluster is not None:
+            self.cluster.stop()
+
+    def __enter__(self) -> LocalStack:
+        return self.start()
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()

@@ -1,0 +1,155 @@
+#!/usr/bin/env bash
+# Builds the local control plane (Kubernetes, etcd, kwok, helm, Prometheus) from the Go module
+# proxy into a cache keyed by version. Idempotent: a component whose binaries are cached and
+# answer --version is skipped, so a warm run takes seconds. Go builds run one at a time, since
+# two in parallel on a 2-core machine only thrash.
+#
+# Usage: build.sh [--print-dir]
+#   SLOKEEPER_CACHE   cache root (default ~/.cache/slokeeper)
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=versions.env
+source "$here/versions.env"
+
+cache=${SLOKEEPER_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/slokeeper}
+k8s_dir=$cache/kubernetes-$KUBERNETES_VERSION
+etcd_dir=$cache/etcd-$ETCD_VERSION
+kwok_dir=$cache/kwok-$KWOK_VERSION
+helm_dir=$cache/helm-$HELM_VERSION
+prom_dir=$cache/prometheus-$PROMETHEUS_VERSION
+
+if [[ ${1:-} == --print-dir ]]; then
+  echo "$cache"
+  exit 0
+fi
+
+command -v go >/dev/null || { echo "build.sh: 'go' is not on PATH; install Go 1.26 or newer" >&2; exit 2; }
+export CGO_ENABLED=0 GOFLAGS=-mod=mod
+started=$(date +%s)
+
+say() { printf '[slokeeper toolchain %4ss] %s\n' "$(( $(date +%s) - started ))" "$*"; }
+
+# A component is done when its marker exists: the marker is written only after every binary
+# of the component built, so an interrupted build is redone rather than trusted.
+done_marker() { [[ -f $1/.complete ]]; }
+mark_done() { date -u +%FT%TZ > "$1/.complete"; }
+
+fresh_module() {
+  local dir=$1 name=$2
+  rm -rf "$dir" && mkdir -p "$dir" && cd "$dir"
+  go mod init "$name" >/dev/null 2>&1
+}
+
+build_kubernetes() {
+  done_marker "$k8s_dir" && { say "kubernetes $KUBERNETES_VERSION cached"; return; }
+  say "kubernetes $KUBERNETES_VERSION: downloading the module (about a minute)"
+  local work=$cache/work/kubernetes-$KUBERNETES_VERSION
+  fresh_module "$work" slokeeper.local/kubernetes-build
+  local gomod minor
+  gomod=$(go mod download -json "k8s.io/kubernetes@$KUBERNETES_VERSION" | sed -n 's/^\s*"GoMod": "\(.*\)",$/\1/p')
+  [[ -f $gomod ]] || { echo "could not download k8s.io/kubernetes@$KUBERNETES_VERSION" >&2; exit 1; }
+  minor=${KUBERNETES_VERSION#v1.}; minor=${minor%%.*}
+  local staging_version=v0.${KUBERNETES_VERSION#v1.}
+  {
+    echo "module slokeeper.local/kubernetes-build"
+    echo
+    sed -n 's/^go \(.*\)$/go \1/p' "$gomod" | head -n1
+    grep -E '^godebug' "$gomod" || true
+    echo
+    echo "require k8s.io/kubernetes $KUBERNETES_VERSION"
+    echo
+    echo "replace ("
+    # The kubernetes module requires its staging modules at v0.0.0 and replaces them with local
+    # paths; a wrapper must point each one at its published v0.X.Y instead.
+    sed -n 's#^\s*\(k8s.io/[a-z0-9-]*\) => ./staging/src/.*#\t\1 => \1 '"$staging_version"'#p' "$gomod"
+    echo ")"
+  } > go.mod
+  cat > tools.go <<'GO'
+//go:build tools
+
+package tools
+
+import (
+	_ "k8s.io/kubernetes/cmd/kube-apiserver"
+	_ "k8s.io/kubernetes/cmd/kube-controller-manager"
+	_ "k8s.io/kubernetes/cmd/kube-scheduler"
+	_ "k8s.io/kubernetes/cmd/kubectl"
+)
+GO
+  go mod tidy -e >/dev/null 2>&1 || go mod tidy -e
+  local ldflags="-s -w"
+  for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    ldflags+=" -X $pkg.gitVersion=$KUBERNETES_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor"
+    ldflags+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=1970-01-01T00:00:00Z"
+  done
+  mkdir -p "$k8s_dir"
+  say "kubernetes $KUBERNETES_VERSION: building kube-apiserver (about 3 minutes cold)"
+  go build -trimpath -ldflags "$ldflags" -o "$k8s_dir/kube-apiserver" k8s.io/kubernetes/cmd/kube-apiserver
+  say "kubernetes $KUBERNETES_VERSION: building kube-controller-manager, kube-scheduler, kubectl"
+  for cmd in kube-controller-manager kube-scheduler kubectl; do
+    go build -trimpath -ldflags "$ldflags" -o "$k8s_dir/$cmd" "k8s.io/kubernetes/cmd/$cmd"
+  done
+  "$k8s_dir/kube-apiserver" --version
+  mark_done "$k8s_dir"
+}
+
+build_etcd() {
+  done_marker "$etcd_dir" && { say "etcd $ETCD_VERSION cached"; return; }
+  say "etcd $ETCD_VERSION: building"
+  local work=$cache/work/etcd-$ETCD_VERSION
+  fresh_module "$work" slokeeper.local/etcd-build
+  go get "go.etcd.io/etcd/server/v3@$ETCD_VERSION" >/dev/null 2>&1 || go get "go.etcd.io/etcd/server/v3@$ETCD_VERSION"
+  mkdir -p "$etcd_dir"
+  go build -trimpath -ldflags "-s -w" -o "$etcd_dir/etcd" go.etcd.io/etcd/server/v3
+  "$etcd_dir/etcd" --version | head -n1
+  mark_done "$etcd_dir"
+}
+
+build_kwok() {
+  done_marker "$kwok_dir" && { say "kwok $KWOK_VERSION cached"; return; }
+  say "kwok $KWOK_VERSION: building kwok and kwokctl"
+  mkdir -p "$kwok_dir"
+  for cmd in kwok kwokctl; do
+    GOBIN=$kwok_dir go install -trimpath -ldflags "-s -w -X sigs.k8s.io/kwok/pkg/consts.Version=$KWOK_VERSION" \
+      "sigs.k8s.io/kwok/cmd/$cmd@$KWOK_VERSION"
+  done
+  mark_done "$kwok_dir"
+}
+
+build_helm() {
+  done_marker "$helm_dir" && { say "helm $HELM_VERSION cached"; return; }
+  say "helm $HELM_VERSION: building"
+  mkdir -p "$helm_dir"
+  GOBIN=$helm_dir go install -trimpath -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION" \
+    "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
+  "$helm_dir/helm" version --short
+  mark_done "$helm_dir"
+}
+
+build_prometheus() {
+  done_marker "$prom_dir" && { say "prometheus $PROMETHEUS_VERSION cached"; return; }
+  say "prometheus $PROMETHEUS_VERSION: building prometheus and promtool (about 4 minutes cold)"
+  local work=$cache/work/prometheus-$PROMETHEUS_VERSION
+  fresh_module "$work" slokeeper.local/prometheus-build
+  # Both commands must be fetched before building, or go.sum lacks their dependencies.
+  go get "github.com/prometheus/prometheus/cmd/prometheus@$PROMETHEUS_MODULE_VERSION" \
+         "github.com/prometheus/prometheus/cmd/promtool@$PROMETHEUS_MODULE_VERSION" >/dev/null 2>&1 \
+    || go get "github.com/prometheus/prometheus/cmd/prometheus@$PROMETHEUS_MODULE_VERSION" \
+              "github.com/prometheus/prometheus/cmd/promtool@$PROMETHEUS_MODULE_VERSION"
+  mkdir -p "$prom_dir"
+  local ldflags="-s -w -X github.com/prometheus/common/version.Version=$PROMETHEUS_VERSION"
+  for cmd in prometheus promtool; do
+    go build -trimpath -ldflags "$ldflags" -o "$prom_dir/$cmd" "github.com/prometheus/prometheus/cmd/$cmd"
+  done
+  "$prom_dir/prometheus" --version | head -n1
+  mark_done "$prom_dir"
+}
+
+build_etcd
+build_kwok
+build_kubernetes
+build_prometheus
+build_helm
+rm -rf "$cache/work"
+say "toolchain ready in $cache ($(( $(date +%s) - started )) s)"

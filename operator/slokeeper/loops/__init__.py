@@ -1,0 +1,1 @@
+"""The SLO loop and the rollout loop: observe, call the core, apply, through Protocol ports."""

@@ -1,0 +1,1 @@
+"""The Prometheus adapter: PromQL queries with batching, timeouts and authentication."""

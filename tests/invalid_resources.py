@@ -1,0 +1,225 @@
+"""Invalid resources, each with the field the refusal must name and the words it must contain.
+
+The same table drives two tests, so the API server (CRD schema and CEL rules) and the pydantic
+models (what offline tools use) can never disagree on what is invalid:
+``tests/unit/api/test_invalid_resources.py`` and
+``tests/integration/test_crds_on_the_api_server.py``.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+SAMPLES = Path(__file__).resolve().parent.parent / "manifests" / "samples"
+
+Resource = dict[str, Any]
+
+
+def sample(name: str) -> Resource:
+    loaded: Resource = yaml.safe_load((SAMPLES / name).read_text())
+    return loaded
+
+
+@dataclass(frozen=True)
+class InvalidCase:
+    id: str
+    sample: str
+    change: Callable[[Resource], None]
+    field: str
+    message: str
+    api_message: str | None = None
+    by_cel: bool = True
+
+    def resource(self) -> Resource:
+        resource = copy.deepcopy(sample(self.sample))
+        resource["metadata"]["name"] = "invalid-" + self.id.replace(" ", "-")[:40].rstrip("-")
+        self.change(resource)
+        return resource
+
+    @property
+    def expected_api_message(self) -> str:
+        return self.api_message or self.message
+
+
+def _set(path: str, value: Any) -> Callable[[Resource], None]:
+    def change(resource: Resource) -> None:
+        *parents, leaf = path.split(".")
+        node = resource
+        for key in parents:
+            node = node[int(key)] if key.isdigit() else node[key]
+        if leaf.isdigit():
+            node[int(leaf)] = value
+        else:
+            node[leaf] = value
+
+    return change
+
+
+def _delete(path: str) -> Callable[[Resource], None]:
+    def change(resource: Resource) -> None:
+        *parents, leaf = path.split(".")
+        node = resource
+        for key in parents:
+            node = node[int(key)] if key.isdigit() else node[key]
+        del node[leaf]
+
+    return change
+
+
+RATIO, LATENCY, CALENDAR, ROLLOUT = (
+    "slo-ratio.yaml",
+    "slo-latency.yaml",
+    "slo-calendar.yaml",
+    "changerollout.yaml",
+)
+
+INVALID_CASES = [
+    # One per CEL rule.
+    InvalidCase(
+        "an SLO with both a ratio and a latency indicator",
+        RATIO,
+        _set(
+            "spec.indicator.latency", {"metric": "http_request_duration_seconds", "threshold": 0.3}
+        ),
+        "spec.indicator",
+        "set exactly one indicator kind: ratio or latency",
+    ),
+    InvalidCase(
+        "an SLO with both a rolling and a calendar window",
+        RATIO,
+        _set("spec.window", {"rolling": "28d", "calendar": "Month"}),
+        "spec.window",
+        "set exactly one of rolling or calendar",
+    ),
+    InvalidCase(
+        "a rolling window with a time zone",
+        RATIO,
+        _set("spec.window", {"rolling": "28d", "timeZone": "Europe/Berlin"}),
+        "spec.window.timeZone",
+        "timeZone applies to calendar windows only",
+    ),
+    InvalidCase(
+        "a ratio with both errors and good",
+        CALENDAR,
+        _set("spec.indicator.ratio.errors", "sum(rate(errors_total[{{.window}}]))"),
+        "spec.indicator.ratio",
+        "set exactly one of errors or good",
+    ),
+    InvalidCase(
+        "a total query without the window placeholder",
+        RATIO,
+        _set("spec.indicator.ratio.total", "sum(rate(http_requests_total[5m]))"),
+        "spec.indicator.ratio.total",
+        "{{.window}} placeholder",
+    ),
+    InvalidCase(
+        "budget policy thresholds listed lowest first",
+        RATIO,
+        _set(
+            "spec.budgetPolicy.thresholds",
+            [
+                {"belowPercent": 0, "action": "freeze"},
+                {"belowPercent": 25, "action": "requireApproval"},
+            ],
+        ),
+        "spec.budgetPolicy.thresholds",
+        "from the highest belowPercent to the lowest",
+    ),
+    InvalidCase(
+        "a burn-rate row whose short window is the longer one",
+        RATIO,
+        _set(
+            "spec.alerting.burnRates",
+            [{"kind": "page", "longWindow": "5m", "shortWindow": "1h", "burnRate": 14.4}],
+        ),
+        "spec.alerting.burnRates[0].shortWindow",
+        "shortWindow must be shorter than longWindow",
+    ),
+    InvalidCase(
+        "canary weights that do not increase",
+        ROLLOUT,
+        _set("spec.steps", [{"weight": 25}, {"weight": 5}]),
+        "spec.steps",
+        "step weights must strictly increase",
+    ),
+    InvalidCase(
+        "a metric check without min or max",
+        ROLLOUT,
+        _set("spec.analysis.checks", [{"name": "p99", "query": "vector(1)"}]),
+        "spec.analysis.checks[0]",
+        "set min, max or both",
+    ),
+    InvalidCase(
+        "a metric check whose min exceeds its max",
+        ROLLOUT,
+        _set("spec.analysis.checks", [{"name": "p99", "query": "vector(1)", "min": 2, "max": 1}]),
+        "spec.analysis.checks[0].min",
+        "min must not exceed max",
+    ),
+    InvalidCase(
+        "a change window that opens and closes at once",
+        ROLLOUT,
+        _set("spec.gates.changeWindows", [{"days": ["Tue"], "start": "02:00", "end": "02:00"}]),
+        "spec.gates.changeWindows[0].end",
+        "start and end must differ",
+    ),
+    InvalidCase(
+        "a freeze that ends before it starts",
+        ROLLOUT,
+        _set(
+            "spec.gates.freezes",
+            [{"start": "2026-12-24T00:00:00Z", "end": "2026-12-20T00:00:00Z"}],
+        ),
+        "spec.gates.freezes[0].end",
+        "end must be after start",
+    ),
+    # The schema alone refuses these.
+    InvalidCase(
+        "a target of 100 percent",
+        RATIO,
+        _set("spec.target", 100),
+        "spec.target",
+        "less than 100",
+        by_cel=False,
+    ),
+    InvalidCase(
+        "a latency threshold of zero",
+        LATENCY,
+        _set("spec.indicator.latency.threshold", 0),
+        "spec.indicator.latency.threshold",
+        "greater than 0",
+        by_cel=False,
+    ),
+    InvalidCase(
+        "a canary step at 100 percent",
+        ROLLOUT,
+        _set("spec.steps.2.weight", 100),
+        "spec.steps[2].weight",
+        "less than 100",
+        by_cel=False,
+    ),
+    InvalidCase(
+        "an unknown risk level",
+        ROLLOUT,
+        _set("spec.risk", "Critical"),
+        "spec.risk",
+        "'Low', 'Medium' or 'High'",
+        api_message='supported values: "Low", "Medium", "High"',
+        by_cel=False,
+    ),
+    InvalidCase(
+        "a ChangeRollout without a target",
+        ROLLOUT,
+        _delete("spec.targetRef"),
+        "spec.targetRef",
+        "Field required",
+        api_message="Required value",
+        by_cel=False,
+    ),
+]

@@ -1,0 +1,61 @@
+"""The samples a first-time user copies are valid, and defaults are the documented ones."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from invalid_resources import SAMPLES, sample
+from slokeeper.api.rollout import ChangeRollout, ChangeRolloutSpec, NoDataAction, Risk
+from slokeeper.api.slo import PolicyAction, ServiceLevelObjective, ServiceLevelObjectiveSpec
+
+
+@pytest.mark.parametrize("name", sorted(path.name for path in SAMPLES.glob("*.yaml")))
+def test_every_sample_is_a_valid_resource(name: str) -> None:
+    resource = sample(name)
+    model = {"ServiceLevelObjective": ServiceLevelObjective, "ChangeRollout": ChangeRollout}
+    parsed = model[resource["kind"]].model_validate(resource)
+    assert parsed.metadata.name == resource["metadata"]["name"]
+
+
+def test_a_minimal_rollout_gets_the_default_canary_plan() -> None:
+    spec = ChangeRolloutSpec.model_validate({"targetRef": {"name": "checkout"}})
+    assert [step.weight for step in spec.steps] == [5, 25, 50]
+    assert spec.risk is Risk.MEDIUM
+    assert spec.analysis.on_prometheus_unreachable is NoDataAction.HOLD
+    assert spec.gates.approval.required_for == [Risk.HIGH]
+    assert spec.rollback.automatic is True
+
+
+def test_a_minimal_slo_uses_a_rolling_28_day_window_and_alerts() -> None:
+    spec = ServiceLevelObjectiveSpec.model_validate(
+        {
+            "service": "checkout",
+            "target": 99.9,
+            "indicator": {"latency": {"metric": "http_request_duration_seconds", "threshold": 0.3}},
+        }
+    )
+    assert spec.window.rolling == "28d"
+    assert spec.alerting.enabled is True
+    assert spec.alerting.severity.page == "critical"
+    assert spec.budget_policy.thresholds == []
+
+
+def test_the_budget_policy_keeps_the_order_the_user_wrote() -> None:
+    spec = ServiceLevelObjective.model_validate(sample("slo-ratio.yaml")).spec
+    actions = [threshold.action for threshold in spec.budget_policy.thresholds]
+    assert actions == [PolicyAction.REQUIRE_APPROVAL, PolicyAction.FREEZE]
+
+
+def test_an_unknown_time_zone_is_refused_with_its_name() -> None:
+    resource = sample("slo-calendar.yaml")
+    resource["spec"]["window"]["timeZone"] = "Mars/Olympus_Mons"
+    with pytest.raises(ValidationError, match="Mars/Olympus_Mons"):
+        ServiceLevelObjective.model_validate(resource)
+
+
+def test_an_unknown_field_is_refused_rather_than_ignored() -> None:
+    resource = sample("changerollout.yaml")
+    resource["spec"]["analysis"]["failureLimt"] = 3
+    with pytest.raises(ValidationError, match="failureLimt"):
+        ChangeRollout.model_validate(resource)
