@@ -127,7 +127,7 @@ def _root_schema(resource: ResourceKind) -> JSONSchema:
                 "description": "APIVersion of this representation: slokeeper.dev/v1alpha1.",
             },
             "kind": {"type": "string", "description": f"Kind: {resource.kind}."},
-            "metadata": {"type": "object", "description": "Standard object metadata."},
+            "metadata": {"type": "object"},
             "spec": structural_schema(resource.spec),
             "status": structural_schema(resource.status),
         },

@@ -24,6 +24,13 @@ from slokeeper.localcluster.toolchain import Toolchain
 
 KWOK_HOME = Path.home() / ".kwok" / "clusters"
 NAME_PATTERN = re.compile(r"^slokeeper-(\d+)-[0-9a-f]+$")
+# kwokctl binds every component to 0.0.0.0 by default; tests and the demo need loopback only.
+KWOKCTL_CONFIGURATION = """\
+apiVersion: config.kwok.x-k8s.io/v1alpha1
+kind: KwokctlConfiguration
+options:
+  bindAddress: 127.0.0.1
+"""
 COMPONENTS = (
     "etcd",
     "kube-apiserver",
@@ -31,6 +38,10 @@ COMPONENTS = (
     "kube-scheduler",
     "kwok-controller",
 )
+
+
+class KubectlError(RuntimeError):
+    """kubectl failed; the message holds the command and what kubectl said."""
 
 
 def _pid_alive(pid: int) -> bool:
@@ -84,15 +95,21 @@ class LocalCluster:
         check: bool = True,
         input_text: str | None = None,
     ) -> subprocess.CompletedProcess[str]:
-        """Run the real kubectl against this cluster."""
-        return subprocess.run(
+        """Run the real kubectl against this cluster; with ``check``, fail with its stderr."""
+        finished = subprocess.run(
             [str(self.toolchain.kubectl), "--kubeconfig", str(self.kubeconfig), *arguments],
             capture_output=True,
             text=True,
             timeout=timeout,
-            check=check,
+            check=False,
             input=input_text,
         )
+        if check and finished.returncode != 0:
+            raise KubectlError(
+                f"kubectl {' '.join(arguments)} exited {finished.returncode}: "
+                f"{finished.stderr.strip() or finished.stdout.strip()}"
+            )
+        return finished
 
     def component_logs(self, lines: int = 40) -> str:
         parts = []
@@ -104,8 +121,11 @@ class LocalCluster:
     def start(self) -> LocalCluster:
         delete_orphaned_clusters(self.toolchain)
         self.workdir.mkdir(parents=True, exist_ok=True)
+        configuration = self.workdir / "kwokctl.yaml"
+        configuration.write_text(KWOKCTL_CONFIGURATION)
         kube = self.toolchain.kubernetes_dir
         created = self._kwokctl(
+            "--config", str(configuration),
             "create", "cluster",
             "--runtime", "binary",
             "--kubeconfig", str(self.kubeconfig),
@@ -126,7 +146,7 @@ class LocalCluster:
         try:
             self._add_nodes()
             self._wait_ready()
-        except (StartError, subprocess.SubprocessError) as error:
+        except (StartError, KubectlError, subprocess.SubprocessError) as error:
             logs = self.component_logs()
             self.stop()
             raise StartError(f"{error}\n{logs}") from error

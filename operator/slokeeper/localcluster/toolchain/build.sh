@@ -28,6 +28,9 @@ command -v go >/dev/null || { echo "build.sh: 'go' is not on PATH; install Go 1.
 export CGO_ENABLED=0 GOFLAGS=-mod=mod
 started=$(date +%s)
 
+# Go prints one line per module it downloads (hundreds on a cold build); keep errors, drop those.
+go() { command go "$@" 2> >(grep -v '^go: downloading' >&2); }
+
 say() { printf '[slokeeper toolchain %4ss] %s\n' "$(( $(date +%s) - started ))" "$*"; }
 
 # A component is done when its marker exists: the marker is written only after every binary

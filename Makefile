@@ -1,0 +1,50 @@
+# slokeeper — `make help` lists the targets.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+TOOLCHAIN := operator/slokeeper/localcluster/toolchain/build.sh
+
+.PHONY: help setup toolchain test unit integration lint format crds demo clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+setup: $(BIN)/.installed toolchain ## install the package and build the local control plane (cached)
+
+toolchain: ## build Kubernetes, etcd, kwok, helm and Prometheus into ~/.cache/slokeeper (once)
+	bash $(TOOLCHAIN)
+
+lint: $(BIN)/.installed ## ruff, mypy --strict, import layers, CRDs current
+	$(BIN)/ruff check operator tests bench
+	$(BIN)/ruff format --check operator tests bench
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+	$(BIN)/slokeeper crds --check
+
+test: setup lint ## run every test: lint, unit, and integration on the real control plane
+	$(BIN)/pytest
+
+unit: $(BIN)/.installed ## the fast unit tests only
+	$(BIN)/pytest tests/unit
+
+integration: setup ## the integration tests only
+	$(BIN)/pytest tests/integration
+
+format: $(BIN)/.installed ## format the code
+	$(BIN)/ruff format operator tests bench
+	$(BIN)/ruff check --fix operator tests bench
+
+crds: $(BIN)/.installed ## regenerate crds/ from the models
+	$(BIN)/slokeeper crds
+
+demo: setup ## start the demo: local control plane, Prometheus, CRDs and samples
+	$(BIN)/slokeeper demo
+
+clean: ## remove the virtualenv (the toolchain cache in ~/.cache/slokeeper stays)
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,74 @@
+"""Session fixtures: the real local control plane and Prometheus, started once for all tests.
+
+Nothing here is skipped when a component is missing: the toolchain is built on first use, and a
+component that does not start fails the session with the tail of its log.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from kubernetes import client, config
+
+from slokeeper.localcluster.cluster import LocalCluster
+from slokeeper.localcluster.prometheus import PrometheusServer
+from slokeeper.localcluster.stack import LocalStack
+
+ROOT = Path(__file__).resolve().parents[2]
+_startup: dict[str, float] = {}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if Path(str(item.fspath)).is_relative_to(Path(__file__).parent):
+            item.add_marker(pytest.mark.integration)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if _startup:
+        figures = ", ".join(f"{name} {seconds:.1f}s" for name, seconds in _startup.items())
+        terminalreporter.write_line(f"local stack start-up: {figures}")
+
+
+@pytest.fixture(scope="session")
+def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+    with LocalStack(tmp_path_factory.mktemp("stack")) as stack:
+        _startup.update(stack.startup_seconds)
+        yield stack
+
+
+@pytest.fixture(scope="session")
+def cluster(local_stack: LocalStack) -> LocalCluster:
+    assert local_stack.cluster is not None
+    return local_stack.cluster
+
+
+@pytest.fixture(scope="session")
+def prometheus(local_stack: LocalStack) -> PrometheusServer:
+    assert local_stack.prometheus is not None
+    return local_stack.prometheus
+
+
+@pytest.fixture(scope="session")
+def api_client(cluster: LocalCluster) -> client.ApiClient:
+    return config.new_client_from_config(config_file=str(cluster.kubeconfig))
+
+
+@pytest.fixture(scope="session")
+def crds_installed(cluster: LocalCluster) -> Path:
+    """crds/ as committed (a unit test proves it matches the models), applied and Established."""
+    cluster.kubectl("apply", "-f", str(ROOT / "crds"))
+    cluster.kubectl("wait", "--for=condition=Established", "crd", "--all", "--timeout=60s")
+    return ROOT / "crds"
+
+
+@pytest.fixture
+def namespace(api_client: client.ApiClient) -> Iterator[str]:
+    name = f"test-{secrets.token_hex(4)}"
+    core = client.CoreV1Api(api_client)
+    core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
+    yield name
+    core.delete_namespace(name)

@@ -1,0 +1,109 @@
+"""User story: an SRE installs the CRDs with kubectl, applies the samples, and sees at a glance
+what matters; a mistake in a resource is refused by the API server with the field's name."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from invalid_resources import INVALID_CASES, InvalidCase, sample
+from slokeeper.localcluster.cluster import LocalCluster
+
+SAMPLES = Path(__file__).resolve().parents[2] / "manifests" / "samples"
+
+
+def _header(output: str) -> list[str]:
+    return output.splitlines()[0].split()
+
+
+def _rows(output: str) -> dict[str, list[str]]:
+    return {line.split()[0]: line.split() for line in output.splitlines()[1:]}
+
+
+def test_the_samples_apply_and_kubectl_shows_the_columns_an_sre_reads_first(
+    cluster: LocalCluster, crds_installed: Path
+) -> None:
+    applied = cluster.kubectl("apply", "-f", str(SAMPLES))
+    assert applied.stdout.count("created") + applied.stdout.count("unchanged") == 4, applied.stdout
+
+    slos = cluster.kubectl("get", "slo", "-n", "default").stdout
+    assert _header(slos) == [
+        "NAME",
+        "SERVICE",
+        "TARGET",
+        "SLI",
+        "BUDGET",
+        "LEFT",
+        "POLICY",
+        "READY",
+        "AGE",
+    ]
+    rows = _rows(slos)
+    assert set(rows) >= {"checkout-availability", "checkout-latency", "checkout-monthly"}
+    assert rows["checkout-availability"][1:3] == ["checkout", "99.9"]
+
+    rollouts = cluster.kubectl("get", "crollout", "-n", "default").stdout
+    assert _header(rollouts) == [
+        "NAME",
+        "TARGET",
+        "PHASE",
+        "STEP",
+        "WEIGHT",
+        "RISK",
+        "READY",
+        "AGE",
+    ]
+    assert _rows(rollouts)["checkout"][1] == "checkout"
+    assert "Medium" in _rows(rollouts)["checkout"]
+
+    by_category = cluster.kubectl("get", "slokeeper", "-n", "default", "-o", "name").stdout.split()
+    assert "servicelevelobjective.slokeeper.dev/checkout-latency" in by_category
+    assert "changerollout.slokeeper.dev/checkout" in by_category
+
+
+def test_the_api_server_fills_in_the_default_canary_plan(
+    cluster: LocalCluster, crds_installed: Path, namespace: str
+) -> None:
+    minimal = {
+        "apiVersion": "slokeeper.dev/v1alpha1",
+        "kind": "ChangeRollout",
+        "metadata": {"name": "minimal", "namespace": namespace},
+        "spec": {"targetRef": {"name": "checkout"}},
+    }
+    cluster.kubectl("apply", "-f", "-", input_text=json.dumps(minimal))
+    stored = json.loads(
+        cluster.kubectl("get", "crollout", "minimal", "-n", namespace, "-o", "json").stdout
+    )
+    spec = stored["spec"]
+    assert [step["weight"] for step in spec["steps"]] == [5, 25, 50]
+    assert spec["risk"] == "Medium"
+    assert spec["analysis"]["failureLimit"] == 2
+    assert spec["gates"]["approval"]["requiredFor"] == ["High"]
+
+
+@pytest.mark.parametrize("case", INVALID_CASES, ids=lambda case: case.id)
+def test_an_invalid_resource_is_refused_naming_the_field(
+    cluster: LocalCluster, crds_installed: Path, namespace: str, case: InvalidCase
+) -> None:
+    resource = case.resource()
+    resource["metadata"]["namespace"] = namespace
+    refused = cluster.kubectl("apply", "-f", "-", input_text=yaml.safe_dump(resource), check=False)
+    assert refused.returncode != 0, f"the API server accepted it: {refused.stdout}"
+    assert case.field + ":" in refused.stderr, refused.stderr
+    assert case.expected_api_message in refused.stderr, refused.stderr
+
+
+def test_the_target_of_a_change_rollout_cannot_be_switched(
+    cluster: LocalCluster, crds_installed: Path, namespace: str
+) -> None:
+    rollout = sample("changerollout.yaml")
+    rollout["metadata"]["namespace"] = namespace
+    cluster.kubectl("apply", "-f", "-", input_text=yaml.safe_dump(rollout))
+    rollout["spec"]["targetRef"]["name"] = "payments"
+    refused = cluster.kubectl("apply", "-f", "-", input_text=yaml.safe_dump(rollout), check=False)
+    assert refused.returncode != 0, refused.stdout
+    assert "spec.targetRef: Invalid value" in refused.stderr
+    assert "targetRef is immutable" in refused.stderr
