@@ -64,6 +64,13 @@ def test_the_samples_apply_and_kubectl_shows_the_columns_an_sre_reads_first(
     assert "changerollout.slokeeper.dev/checkout" in by_category
 
 
+def test_kubectl_explain_documents_every_field(cluster: LocalCluster, crds_installed: Path) -> None:
+    target = cluster.kubectl("explain", "slo.spec.target").stdout
+    assert "Objective in percent, strictly between 0 and 100" in target
+    steps = cluster.kubectl("explain", "crollout.spec.steps.weight").stdout
+    assert "Percent of Ready pods that run the canary" in steps
+
+
 def test_the_api_server_fills_in_the_default_canary_plan(
     cluster: LocalCluster, crds_installed: Path, namespace: str
 ) -> None:

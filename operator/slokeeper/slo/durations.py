@@ -22,3 +22,17 @@ def duration_seconds(duration: str) -> float:
     if not _DURATION.match(duration):
         raise ValueError(f"{duration!r} is not a Prometheus duration such as 30s, 5m, 1h or 28d")
     return float(sum(int(count) * UNIT_SECONDS[unit] for count, unit in _PART.findall(duration)))
+
+
+def format_duration(seconds: float) -> str:
+    """The shortest Prometheus duration for a whole number of seconds (4m40s, 1h, 2d12h)."""
+    remaining = round(seconds)
+    if remaining <= 0:
+        raise ValueError(f"a window must be at least one second, not {seconds}s")
+    parts = []
+    for unit in ("d", "h", "m", "s"):
+        size = int(UNIT_SECONDS[unit])
+        count, remaining = divmod(remaining, size)
+        if count:
+            parts.append(f"{count}{unit}")
+    return "".join(parts)

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from slokeeper.slo.durations import UNIT_SECONDS, duration_seconds
+from slokeeper.slo.durations import UNIT_SECONDS, duration_seconds, format_duration
 
 
 @pytest.mark.parametrize(
@@ -38,3 +38,16 @@ def test_a_compound_duration_is_the_sum_of_its_parts(parts: list[tuple[int, str]
     assert duration_seconds(text) == pytest.approx(
         sum(count * UNIT_SECONDS[unit] for count, unit in parts)
     )
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [(300, "5m"), (280, "4m40s"), (3600, "1h"), (86400 * 2 + 3600 * 19 + 720, "2d19h12m")],
+)
+def test_windows_are_written_back_as_short_prometheus_durations(seconds: float, text: str) -> None:
+    assert format_duration(seconds) == text
+
+
+@given(st.integers(min_value=1, max_value=400 * 86400))
+def test_a_written_duration_reads_back_as_the_same_seconds(seconds: int) -> None:
+    assert duration_seconds(format_duration(seconds)) == seconds

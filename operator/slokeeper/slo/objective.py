@@ -1,0 +1,103 @@
+"""The SLO as the core sees it: plain frozen values, converted once from the resource model."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class CalendarPeriod(StrEnum):
+    MONTH = "Month"
+    WEEK = "Week"
+
+
+class PolicyAction(StrEnum):
+    NONE = "none"
+    REQUIRE_APPROVAL = "requireApproval"
+    FREEZE = "freeze"
+
+
+class AlertKind(StrEnum):
+    PAGE = "page"
+    TICKET = "ticket"
+
+
+@dataclass(frozen=True)
+class RollingWindow:
+    seconds: float
+
+
+@dataclass(frozen=True)
+class CalendarWindow:
+    period: CalendarPeriod
+    time_zone: str = "UTC"
+
+
+Window = RollingWindow | CalendarWindow
+
+
+@dataclass(frozen=True)
+class RatioIndicator:
+    """PromQL templates with ``{{.window}}``; exactly one of errors and good is set."""
+
+    total: str
+    errors: str | None = None
+    good: str | None = None
+
+
+@dataclass(frozen=True)
+class LatencyIndicator:
+    """Requests at or below ``threshold`` (a bucket boundary) of a histogram are good."""
+
+    metric: str
+    threshold: float
+    selector: str = ""
+
+
+Indicator = RatioIndicator | LatencyIndicator
+
+
+@dataclass(frozen=True)
+class BurnRateWindow:
+    """One alert row: both windows must burn faster than ``burn_rate`` for the alert to fire."""
+
+    kind: AlertKind
+    long_seconds: float
+    short_seconds: float
+    burn_rate: float
+
+
+@dataclass(frozen=True)
+class Alerting:
+    enabled: bool = True
+    runbook_url: str | None = None
+    labels: tuple[tuple[str, str], ...] = ()
+    annotations: tuple[tuple[str, str], ...] = ()
+    page_severity: str = "critical"
+    ticket_severity: str = "warning"
+    burn_rates: tuple[BurnRateWindow, ...] | None = None
+
+
+@dataclass(frozen=True)
+class PolicyThreshold:
+    below_percent: float
+    action: PolicyAction
+
+
+@dataclass(frozen=True)
+class Objective:
+    """One ServiceLevelObjective, identified by namespace and name."""
+
+    namespace: str
+    name: str
+    service: str
+    target_percent: float
+    window: Window
+    indicator: Indicator
+    alerting: Alerting = field(default_factory=Alerting)
+    budget_policy: tuple[PolicyThreshold, ...] = ()
+
+    @property
+    def allowed_error_ratio(self) -> float:
+        """The error budget as a ratio of events: 0.001 for a 99.9 % target."""
+        return 1 - self.target_percent / 100
