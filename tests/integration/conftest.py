@@ -16,6 +16,7 @@ from kubernetes import client, config
 from slokeeper.localcluster.cluster import LocalCluster
 from slokeeper.localcluster.prometheus import PrometheusServer
 from slokeeper.localcluster.stack import LocalStack
+from slokeeper.localcluster.toolchain import Toolchain, ensure_toolchain
 
 ROOT = Path(__file__).resolve().parents[2]
 _startup: dict[str, float] = {}
@@ -31,6 +32,12 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     if _startup:
         figures = ", ".join(f"{name} {seconds:.1f}s" for name, seconds in _startup.items())
         terminalreporter.write_line(f"local stack start-up: {figures}")
+
+
+@pytest.fixture(scope="session")
+def toolchain() -> Toolchain:
+    """The built binaries (built first if missing), for tests that need no running cluster."""
+    return ensure_toolchain()
 
 
 @pytest.fixture(scope="session")

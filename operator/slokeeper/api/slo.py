@@ -24,6 +24,7 @@ from slokeeper.api.base import (
     cel,
     cel_rules,
 )
+from slokeeper.slo import objective
 from slokeeper.slo.durations import duration_seconds
 
 WINDOW_PLACEHOLDER = "{{.window}}"
@@ -424,3 +425,62 @@ class ServiceLevelObjective(ResourceModel):
     metadata: ObjectMeta
     spec: ServiceLevelObjectiveSpec
     status: ServiceLevelObjectiveStatus | None = None
+
+    def to_objective(self) -> objective.Objective:
+        """The core's view of this resource (the one place the model meets the core)."""
+        spec = self.spec
+        window: objective.Window
+        if spec.window.rolling is not None:
+            window = objective.RollingWindow(duration_seconds(spec.window.rolling))
+        else:
+            assert spec.window.calendar is not None  # the model validator guarantees one of them
+            window = objective.CalendarWindow(
+                objective.CalendarPeriod(spec.window.calendar.value), spec.window.time_zone or "UTC"
+            )
+        indicator: objective.Indicator
+        if spec.indicator.ratio is not None:
+            ratio = spec.indicator.ratio
+            indicator = objective.RatioIndicator(
+                total=ratio.total, errors=ratio.errors, good=ratio.good
+            )
+        else:
+            assert spec.indicator.latency is not None
+            latency = spec.indicator.latency
+            indicator = objective.LatencyIndicator(
+                metric=latency.metric, threshold=latency.threshold, selector=latency.selector
+            )
+        alerting = spec.alerting
+        burn_rates = (
+            tuple(
+                objective.BurnRateWindow(
+                    objective.AlertKind(row.kind.value),
+                    long_seconds=duration_seconds(row.long_window),
+                    short_seconds=duration_seconds(row.short_window),
+                    burn_rate=row.burn_rate,
+                )
+                for row in alerting.burn_rates
+            )
+            if alerting.burn_rates
+            else None
+        )
+        return objective.Objective(
+            namespace=self.metadata.namespace or "default",
+            name=self.metadata.name,
+            service=spec.service,
+            target_percent=spec.target,
+            window=window,
+            indicator=indicator,
+            alerting=objective.Alerting(
+                enabled=alerting.enabled,
+                runbook_url=alerting.runbook_url,
+                labels=tuple(sorted(alerting.labels.items())),
+                annotations=tuple(sorted(alerting.annotations.items())),
+                page_severity=alerting.severity.page,
+                ticket_severity=alerting.severity.ticket,
+                burn_rates=burn_rates,
+            ),
+            budget_policy=tuple(
+                objective.PolicyThreshold(t.below_percent, objective.PolicyAction(t.action.value))
+                for t in spec.budget_policy.thresholds
+            ),
+        )

@@ -1,0 +1,224 @@
+"""Prometheus recording and alerting rules for one SLO, as plain data (a rule-file group).
+
+The rule set is deliberately lean; every rule says why it exists:
+
+* ``slokeeper_slo_error_ratio{window=W}``, one per alert window W (seven for the workbook table):
+  the burn-rate alerts compare these, and the operator reads all SLOs' figures for every window
+  with one query, because the metric name is shared and the SLO is a label.
+* ``slokeeper_slo_error_ratio{window="1h"}`` and ``slokeeper_slo_requests_per_second{window="1h"}``:
+  hourly figures the operator sums over the SLO's window (rolling or calendar) to get the SLI and
+  the budget, weighted by traffic, without Prometheus re-reading weeks of raw samples each cycle.
+  For a 30-day window the 1 h error ratio is also an alert window and is recorded once.
+* Two alerts, page and ticket, each the ``or`` of its rows of the burn-rate table. Their value is
+  the burn rate over the row's long window, so notifications can show it.
+
+The error ratio wraps the user's queries in ``sum()`` (one series per SLO, whatever they return)
+and treats an absent error series as zero errors: a service with no 5xx yet is healthy, not
+"no data". Only an absent total is no data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from slokeeper.slo.durations import format_duration
+from slokeeper.slo.objective import (
+    AlertKind,
+    BurnRateWindow,
+    LatencyIndicator,
+    Objective,
+    RatioIndicator,
+)
+from slokeeper.slo.windows import HOUR, alert_windows, burn_rate_table
+
+ERROR_RATIO = "slokeeper_slo_error_ratio"
+REQUESTS_PER_SECOND = "slokeeper_slo_requests_per_second"
+BUDGET_WINDOW_SECONDS = HOUR
+WINDOW_PLACEHOLDER = "{{.window}}"
+ALERT_NAMES = {AlertKind.PAGE: "ErrorBudgetBurnPage", AlertKind.TICKET: "ErrorBudgetBurnTicket"}
+
+Rule = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class RuleGroup:
+    name: str
+    rules: tuple[Rule, ...]
+
+    @property
+    def recording_rules(self) -> int:
+        return sum(1 for rule in self.rules if "record" in rule)
+
+    @property
+    def alerting_rules(self) -> int:
+        return sum(1 for rule in self.rules if "alert" in rule)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "rules": [dict(rule) for rule in self.rules]}
+
+
+def slo_labels(objective: Objective) -> dict[str, str]:
+    """The labels every series and alert of this SLO carries."""
+    return {
+        "slo": objective.name,
+        "slo_namespace": objective.namespace,
+        "service": objective.service,
+    }
+
+
+def _selector(objective: Objective, window: float | None = None) -> str:
+    labels = {"slo": objective.name, "slo_namespace": objective.namespace}
+    if window is not None:
+        labels["window"] = format_duration(window)
+    return "{" + ",".join(f'{key}="{value}"' for key, value in labels.items()) + "}"
+
+
+def le_matcher(threshold: float) -> str:
+    """A matcher for the bucket at ``threshold`` however the ``le`` label was formatted.
+
+    Prometheus 2 keeps the exporter's text ("1", "0.3"); Prometheus 3 normalises integers to
+    "1.0" on ingestion. Matching both keeps the same rule working on either.
+    """
+    text = repr(float(threshold))
+    if text.endswith(".0"):
+        whole = text[:-2]
+        return f'le=~"{whole}|{whole}\\\\.0"'
+    return f'le="{text}"'
+
+
+def _with_selector(metric: str, selector: str, *extra: str) -> str:
+    matchers = [part for part in (selector.strip(), *extra) if part]
+    return f"{metric}{{{','.join(matchers)}}}"
+
+
+def total_query(objective: Objective, window: float) -> str:
+    """Events per second over ``window``, as one series."""
+    duration = format_duration(window)
+    indicator = objective.indicator
+    if isinstance(indicator, RatioIndicator):
+        return f"sum({indicator.total.replace(WINDOW_PLACEHOLDER, duration)})"
+    if isinstance(indicator, LatencyIndicator):
+        count = _with_selector(f"{indicator.metric}_count", indicator.selector)
+        return f"sum(rate({count}[{duration}]))"
+    raise TypeError(f"unknown indicator {indicator!r}")
+
+
+def error_ratio_query(objective: Objective, window: float) -> str:
+    """The share of bad events over ``window``, as one series."""
+    duration = format_duration(window)
+    indicator = objective.indicator
+    total = total_query(objective, window)
+    if isinstance(indicator, RatioIndicator):
+        if indicator.errors is not None:
+            errors = indicator.errors.replace(WINDOW_PLACEHOLDER, duration)
+            return f"(sum({errors}) or vector(0))\n/\n{total}"
+        if indicator.good is None:
+            raise ValueError("a ratio indicator needs errors or good")
+        good = indicator.good.replace(WINDOW_PLACEHOLDER, duration)
+        return f"1 - (sum({good}) or vector(0))\n/\n{total}"
+    if isinstance(indicator, LatencyIndicator):
+        bucket = _with_selector(
+            f"{indicator.metric}_bucket", indicator.selector, le_matcher(indicator.threshold)
+        )
+        return f"1 - sum(rate({bucket}[{duration}]))\n/\n{total}"
+    raise TypeError(f"unknown indicator {indicator!r}")
+
+
+def recorded_windows(objective: Objective) -> tuple[float, ...]:
+    """Windows with an error-ratio rule: the alert windows (if alerting) and the hourly base."""
+    windows = set(alert_windows(objective)) if objective.alerting.enabled else set()
+    return tuple(sorted(windows | {BUDGET_WINDOW_SECONDS}))
+
+
+def recording_rules(objective: Objective) -> list[Rule]:
+    labels = slo_labels(objective)
+    rules: list[Rule] = [
+        {
+            "record": ERROR_RATIO,
+            "expr": error_ratio_query(objective, window),
+            "labels": {**labels, "window": format_duration(window)},
+        }
+        for window in recorded_windows(objective)
+    ]
+    rules.append(
+        {
+            "record": REQUESTS_PER_SECOND,
+            "expr": total_query(objective, BUDGET_WINDOW_SECONDS),
+            "labels": {**labels, "window": format_duration(BUDGET_WINDOW_SECONDS)},
+        }
+    )
+    return rules
+
+
+def _burn_condition(objective: Objective, row: BurnRateWindow) -> str:
+    """Both windows of a row above its burn rate; the value is the long window's burn rate.
+
+    The two sides differ only in their ``window`` label, so ``and`` ignores it, and the result
+    drops it: one alert per SLO and kind, whichever row fires.
+    """
+    allowed = _number(objective.allowed_error_ratio)
+    threshold = _number(row.burn_rate)
+    long = f"{ERROR_RATIO}{_selector(objective, row.long_seconds)} / {allowed} > {threshold}"
+    short = f"{ERROR_RATIO}{_selector(objective, row.short_seconds)} / {allowed} > {threshold}"
+    return f"max without (window) (\n  {long}\n  and ignoring (window)\n  {short}\n)"
+
+
+def _number(value: float) -> str:
+    return format(value, ".12g")
+
+
+def alerting_rules(objective: Objective) -> list[Rule]:
+    if not objective.alerting.enabled:
+        return []
+    alerting = objective.alerting
+    severity = {AlertKind.PAGE: alerting.page_severity, AlertKind.TICKET: alerting.ticket_severity}
+    table = burn_rate_table(objective)
+    rules: list[Rule] = []
+    for kind in (AlertKind.PAGE, AlertKind.TICKET):
+        rows = [row for row in table if row.kind is kind]
+        if not rows:
+            continue
+        windows = ", ".join(
+            f"{_number(row.burn_rate)}x over {format_duration(row.long_seconds)}"
+            f"/{format_duration(row.short_seconds)}"
+            for row in rows
+        )
+        annotations = {
+            "summary": (
+                f"{objective.service}: SLO {objective.namespace}/{objective.name} is burning its "
+                f"error budget too fast"
+            ),
+            "description": (
+                f'Burn rate {{{{ $value | printf "%.1f" }}}}x over the long window '
+                f"(thresholds: {windows}) against a {_number(objective.target_percent)} % target."
+            ),
+            **dict(alerting.annotations),
+        }
+        if alerting.runbook_url:
+            annotations["runbook_url"] = alerting.runbook_url
+        rules.append(
+            {
+                "alert": ALERT_NAMES[kind],
+                "expr": "\nor\n".join(_burn_condition(objective, row) for row in rows),
+                "labels": {
+                    **dict(alerting.labels),
+                    **slo_labels(objective),
+                    "severity": severity[kind],
+                    "slokeeper_alert": kind.value,
+                },
+                "annotations": annotations,
+            }
+        )
+    return rules
+
+
+def group_name(objective: Objective) -> str:
+    return f"slokeeper-{objective.namespace}-{objective.name}"
+
+
+def rule_group(objective: Objective) -> RuleGroup:
+    """Every rule of one SLO, in one group evaluated at Prometheus' global interval."""
+    return RuleGroup(
+        group_name(objective), tuple(recording_rules(objective) + alerting_rules(objective))
+    )

@@ -1,0 +1,181 @@
+"""User story: the burn-rate alerts slokeeper writes page and ticket when the SRE Workbook says
+they should, checked by `promtool test rules` on synthetic traffic against our generated rules.
+
+Expected times come from the workbook's formula: with healthy history, a constant error ratio
+that burns the budget ``b`` times too fast makes a row with threshold ``k`` and long window ``L``
+fire after ``L * k / b`` (its short window, ``S * k / b``, is always sooner). A rate of ``b`` below
+every threshold never fires. Each check asserts silence before the expected time and the alert
+after it, within the one-minute scrape/evaluation step.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from slokeeper.localcluster.toolchain import Toolchain
+from slokeeper.prometheus.rule_files import rule_file
+from slokeeper.slo.objective import Objective, RatioIndicator, RollingWindow
+from slokeeper.slo.rules import ALERT_NAMES, RuleGroup, rule_group, slo_labels
+from slokeeper.slo.windows import DAY, WORKBOOK_30D
+
+REQUESTS_PER_MINUTE = 600
+OBJECTIVE = Objective(
+    namespace="shop",
+    name="checkout-availability",
+    service="checkout",
+    target_percent=99.9,
+    window=RollingWindow(30 * DAY),
+    indicator=RatioIndicator(
+        errors='sum(rate(http_requests_total{job="checkout",code=~"5.."}[{{.window}}]))',
+        total='sum(rate(http_requests_total{job="checkout"}[{{.window}}]))',
+    ),
+)
+PAGE, TICKET = ALERT_NAMES.values()
+
+
+def _minutes(text: str) -> int:
+    number, unit = int(text[:-1]), text[-1]
+    return number * {"m": 1, "h": 60, "d": 1440}[unit]
+
+
+@dataclass(frozen=True)
+class Scenario:
+    id: str
+    error_ratio: float
+    healthy_minutes: int
+    failing_minutes: int
+
+    @property
+    def burn_rate(self) -> float:
+        return self.error_ratio / OBJECTIVE.allowed_error_ratio
+
+    def input_series(self) -> list[dict[str, str]]:
+        errors_per_minute = round(REQUESTS_PER_MINUTE * self.error_ratio, 6)
+        good_per_minute = REQUESTS_PER_MINUTE - errors_per_minute
+        healthy = f"0+{REQUESTS_PER_MINUTE}x{self.healthy_minutes}" if self.healthy_minutes else ""
+        good_start = REQUESTS_PER_MINUTE * self.healthy_minutes
+        failing = self.failing_minutes
+        return [
+            {
+                "series": 'http_requests_total{job="checkout",code="200"}',
+                "values": f"{healthy} {good_start}+{good_per_minute}x{failing}".strip(),
+            },
+            {
+                "series": 'http_requests_total{job="checkout",code="500"}',
+                "values": (f"0x{self.healthy_minutes} " if self.healthy_minutes else "")
+                + f"0+{errors_per_minute}x{failing}",
+            },
+        ]
+
+    def first_firing_minute(self, kind_rows: list[Any]) -> float | None:
+        """The workbook formula: the earliest row whose threshold this burn rate reaches."""
+        times = [
+            row.long_seconds / 60 * row.burn_rate / self.burn_rate
+            for row in kind_rows
+            if self.burn_rate > row.burn_rate
+        ]
+        return min(times) if times else None
+
+
+def _expected_alert(name: str) -> dict[str, Any]:
+    kind = "page" if name == PAGE else "ticket"
+    severity = "critical" if kind == "page" else "warning"
+    return {"exp_labels": {**slo_labels(OBJECTIVE), "severity": severity, "slokeeper_alert": kind}}
+
+
+def _without_annotations(group: RuleGroup) -> RuleGroup:
+    # Annotations embed the rendered $value; timing is what these tests are about.
+    return RuleGroup(
+        group.name,
+        tuple({k: v for k, v in rule.items() if k != "annotations"} for rule in group.rules),
+    )
+
+
+def _checks(scenario: Scenario) -> list[dict[str, Any]]:
+    start = scenario.healthy_minutes
+    end = start + scenario.failing_minutes
+    checks: list[dict[str, Any]] = []
+    for name, kind in ((PAGE, "page"), (TICKET, "ticket")):
+        rows = [row for row in WORKBOOK_30D if row.kind.value == kind]
+        first = scenario.first_firing_minute(rows) if scenario.healthy_minutes else None
+        if scenario.healthy_minutes == 0 and scenario.burn_rate > min(r.burn_rate for r in rows):
+            first = 1  # no history: every window holds only failing traffic from the start
+        if first is None:
+            for minute in range(start, end + 1, max(1, (end - start) // 12)):
+                checks.append({"eval_time": f"{minute}m", "alertname": name, "exp_alerts": []})
+            continue
+        before = start + first - 2
+        if before > start:
+            checks.append({"eval_time": f"{int(before)}m", "alertname": name, "exp_alerts": []})
+        checks.append(
+            {
+                "eval_time": f"{int(start + first + 2)}m",
+                "alertname": name,
+                "exp_alerts": [_expected_alert(name)],
+            }
+        )
+    return checks
+
+
+# The formula assumes every window already holds healthy traffic: three days, the longest one.
+HISTORY = 3 * 1440
+SCENARIOS = [
+    Scenario("a 100% error rate pages within 2 minutes", 1.0, HISTORY, 60),
+    Scenario("a 2% error rate (20x) pages at 14.4/20 of the 1h window", 0.02, HISTORY, 240),
+    Scenario("a 2% error rate from a new service's first request pages at once", 0.02, 0, 10),
+    Scenario("a steady 0.05% error rate never pages or tickets", 0.0005, HISTORY, 3 * 1440),
+    Scenario("a 0.2% error rate (2x) tickets after 36h and never pages", 0.002, HISTORY, 2 * 1440),
+]
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda s: s.id)
+def test_burn_rate_alerts_fire_when_the_workbook_says(
+    scenario: Scenario, toolchain: Toolchain, tmp_path: Path
+) -> None:
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(yaml.safe_dump(rule_file([_without_annotations(rule_group(OBJECTIVE))])))
+    checks = _checks(scenario)
+    test_file = tmp_path / "test.yaml"
+    test_file.write_text(
+        yaml.safe_dump(
+            {
+                "rule_files": [str(rules)],
+                "evaluation_interval": "1m",
+                "tests": [
+                    {
+                        "interval": "1m",
+                        "input_series": scenario.input_series(),
+                        "alert_rule_test": checks,
+                    }
+                ],
+            }
+        )
+    )
+    tested = subprocess.run(
+        [str(toolchain.promtool), "test", "rules", str(test_file)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    timeline = ", ".join(
+        f"{check['alertname']}@{check['eval_time']}={'on' if check['exp_alerts'] else 'off'}"
+        for check in checks
+    )
+    assert tested.returncode == 0, f"expected {timeline}\n{tested.stdout}{tested.stderr}"
+
+
+def test_the_expected_times_are_the_workbooks() -> None:
+    page_rows = [row for row in WORKBOOK_30D if row.kind.value == "page"]
+    ticket_rows = [row for row in WORKBOOK_30D if row.kind.value == "ticket"]
+    assert SCENARIOS[0].first_firing_minute(page_rows) == pytest.approx(0.864)
+    assert SCENARIOS[1].first_firing_minute(page_rows) == pytest.approx(43.2)
+    assert SCENARIOS[3].first_firing_minute(page_rows + ticket_rows) is None
+    assert SCENARIOS[4].first_firing_minute(page_rows) is None
+    assert SCENARIOS[4].first_firing_minute(ticket_rows) == pytest.approx(_minutes("36h"))

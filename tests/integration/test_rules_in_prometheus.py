@@ -1,0 +1,78 @@
+"""User story: the rules `slokeeper rules` prints pass promtool and run in a real Prometheus."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from polling import eventually
+from slokeeper.localcluster.prometheus import PrometheusServer
+from slokeeper.localcluster.toolchain import Toolchain
+
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLES = sorted(str(path) for path in (ROOT / "manifests" / "samples").glob("slo-*.yaml"))
+
+
+def _render(tmp_path: Path) -> Path:
+    rendered = subprocess.run(
+        [sys.executable, "-m", "slokeeper.cli.main", "rules", *SAMPLES],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    path = tmp_path / "slo-rules.yaml"
+    path.write_text(rendered.stdout)
+    return path
+
+
+def test_promtool_accepts_the_rules_of_every_sample(toolchain: Toolchain, tmp_path: Path) -> None:
+    checked = subprocess.run(
+        [str(toolchain.promtool), "check", "rules", str(_render(tmp_path))],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "SUCCESS: 24 rules found" in checked.stdout
+
+
+def test_prometheus_loads_and_evaluates_them_without_errors(
+    prometheus: PrometheusServer, tmp_path: Path
+) -> None:
+    rules = _render(tmp_path)
+    prometheus.configure(rule_files=[rules])
+    try:
+
+        def groups() -> list[dict[str, Any]]:
+            response = requests.get(f"{prometheus.url}/api/v1/rules", timeout=5)
+            loaded: list[dict[str, Any]] = response.json()["data"]["groups"]
+            return loaded
+
+        loaded = eventually(
+            groups,
+            lambda seen: (
+                len(seen) == 3
+                and all(
+                    rule.get("lastEvaluation", "").startswith("20")
+                    for g in seen
+                    for rule in g["rules"]
+                )
+            ),
+            "three SLO groups loaded and evaluated",
+            timeout=30,
+        )
+        problems = [
+            (rule["name"], rule.get("lastError"))
+            for group in loaded
+            for rule in group["rules"]
+            if rule.get("health") != "ok"
+        ]
+        assert problems == []
+    finally:
+        prometheus.configure(rule_files=[])

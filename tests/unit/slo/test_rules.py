@@ -1,0 +1,126 @@
+"""The rules written for an SLO: exact PromQL beside each kind of input, and a lean rule count."""
+
+from __future__ import annotations
+
+from slokeeper.slo.objective import (
+    Alerting,
+    AlertKind,
+    BurnRateWindow,
+    LatencyIndicator,
+    Objective,
+    RatioIndicator,
+    RollingWindow,
+)
+from slokeeper.slo.rules import (
+    ERROR_RATIO,
+    REQUESTS_PER_SECOND,
+    error_ratio_query,
+    le_matcher,
+    rule_group,
+)
+from slokeeper.slo.windows import DAY, HOUR
+
+ERRORS = 'sum(rate(http_requests_total{job="checkout",code=~"5.."}[{{.window}}]))'
+TOTAL = 'sum(rate(http_requests_total{job="checkout"}[{{.window}}]))'
+
+
+def _objective(**changes: object) -> Objective:
+    values: dict[str, object] = {
+        "namespace": "shop",
+        "name": "checkout-availability",
+        "service": "checkout",
+        "target_percent": 99.9,
+        "window": RollingWindow(30 * DAY),
+        "indicator": RatioIndicator(total=TOTAL, errors=ERRORS),
+    }
+    values.update(changes)
+    return Objective(**values)  # type: ignore[arg-type]
+
+
+def test_an_errors_ratio_counts_missing_error_series_as_zero_errors() -> None:
+    assert error_ratio_query(_objective(), 300) == (
+        '(sum(sum(rate(http_requests_total{job="checkout",code=~"5.."}[5m]))) or vector(0))\n'
+        "/\n"
+        'sum(sum(rate(http_requests_total{job="checkout"}[5m])))'
+    )
+
+
+def test_a_good_events_ratio_is_turned_into_an_error_ratio() -> None:
+    good = RatioIndicator(total=TOTAL, good=ERRORS.replace('=~"5.."', '!~"5.."'))
+    assert error_ratio_query(_objective(indicator=good), HOUR).startswith(
+        '1 - (sum(sum(rate(http_requests_total{job="checkout",code!~"5.."}[1h]))) or vector(0))'
+    )
+
+
+def test_a_latency_sli_reads_the_threshold_bucket_over_the_count() -> None:
+    latency = LatencyIndicator("http_request_duration_seconds", 0.3, 'job="checkout"')
+    assert error_ratio_query(_objective(indicator=latency), HOUR) == (
+        '1 - sum(rate(http_request_duration_seconds_bucket{job="checkout",le="0.3"}[1h]))\n'
+        "/\n"
+        'sum(rate(http_request_duration_seconds_count{job="checkout"}[1h]))'
+    )
+
+
+def test_a_whole_number_bucket_matches_prometheus_2_and_3_spellings() -> None:
+    assert le_matcher(1) == 'le=~"1|1\\\\.0"'
+    assert le_matcher(2.5) == 'le="2.5"'
+
+
+def test_a_30_day_slo_has_eight_recording_rules_and_two_alerts() -> None:
+    group = rule_group(_objective())
+    windows = [
+        rule["labels"]["window"] for rule in group.rules if rule.get("record") == ERROR_RATIO
+    ]
+    assert windows == ["5m", "30m", "1h", "2h", "6h", "1d", "3d"]
+    assert [rule["record"] for rule in group.rules if "record" in rule][-1] == REQUESTS_PER_SECOND
+    assert (group.recording_rules, group.alerting_rules) == (8, 2)
+    assert group.name == "slokeeper-shop-checkout-availability"
+
+
+def test_every_series_carries_the_slo_labels_for_batched_reads() -> None:
+    for rule in rule_group(_objective()).rules:
+        assert rule["labels"]["slo"] == "checkout-availability"
+        assert rule["labels"]["slo_namespace"] == "shop"
+        assert rule["labels"]["service"] == "checkout"
+
+
+def test_the_page_alert_joins_its_rows_and_carries_what_on_call_needs() -> None:
+    objective = _objective(
+        alerting=Alerting(
+            runbook_url="https://runbooks.example.com/checkout", labels=(("team", "payments"),)
+        )
+    )
+    page = next(
+        rule for rule in rule_group(objective).rules if rule.get("alert") == "ErrorBudgetBurnPage"
+    )
+    assert page["expr"].count("\nor\n") == 1
+    assert 'window="1h"} / 0.001 > 14.4' in page["expr"]
+    assert 'window="5m"} / 0.001 > 14.4' in page["expr"]
+    assert "and ignoring (window)" in page["expr"]
+    assert page["labels"] == {
+        "team": "payments",
+        "slo": "checkout-availability",
+        "slo_namespace": "shop",
+        "service": "checkout",
+        "severity": "critical",
+        "slokeeper_alert": "page",
+    }
+    assert page["annotations"]["runbook_url"] == "https://runbooks.example.com/checkout"
+    assert "14.4x over 1h/5m, 6x over 6h/30m" in page["annotations"]["description"]
+    assert "{{ $value" in page["annotations"]["description"]
+
+
+def test_without_alerting_only_the_budget_rules_remain() -> None:
+    group = rule_group(_objective(alerting=Alerting(enabled=False)))
+    assert (group.recording_rules, group.alerting_rules) == (2, 0)
+
+
+def test_a_custom_table_with_only_a_page_row_writes_only_a_page_alert() -> None:
+    row = BurnRateWindow(AlertKind.PAGE, long_seconds=1800, short_seconds=120, burn_rate=20)
+    group = rule_group(_objective(alerting=Alerting(burn_rates=(row,))))
+    alerts = [rule["alert"] for rule in group.rules if "alert" in rule]
+    assert alerts == ["ErrorBudgetBurnPage"]
+    windows = [
+        rule["labels"]["window"] for rule in group.rules if rule.get("record") == ERROR_RATIO
+    ]
+    assert windows == ["2m", "30m", "1h"]
