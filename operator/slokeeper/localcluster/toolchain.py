@@ -111,7 +111,7 @@ def ensure_toolchain(root: Path | None = None) -> Toolchain:
         environment["SLOKEEPER_CACHE"] = str(root)
     print(
         "slokeeper: building the local control plane into "
-        f"{root or cache_root()} (about 11 minutes the first time, seconds afterwards)",
+        f"{root or cache_root()} (about 15 minutes the first time, a second afterwards)",
         file=sys.stderr,
         flush=True,
     )

@@ -1,0 +1,131 @@
+"""The simulator process: follows Ready Pods through the API and serves their /metrics."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from kubernetes import client
+
+from slokeeper.simulator.counters import PodTraffic, exposition
+from slokeeper.simulator.profiles import profile_for
+
+log = logging.getLogger(__name__)
+
+
+def _is_ready(pod: Any) -> bool:
+    if pod.metadata.deletion_timestamp is not None:
+        return False
+    conditions = pod.status.conditions or []
+    return any(c.type == "Ready" and c.status == "True" for c in conditions)
+
+
+@dataclass
+class TrafficSimulator:
+    """Counts requests for every Ready Pod matched by ``label_selector`` in ``namespaces``.
+
+    ``requests_per_second`` is per Pod. Use as a context manager; ``address`` is the scrape
+    target (host:port) once started.
+    """
+
+    api: client.ApiClient
+    namespaces: tuple[str, ...]
+    label_selector: str = ""
+    requests_per_second: float = 10.0
+    poll_seconds: float = 1.0
+    clock: Callable[[], float] = time.monotonic
+    pods: dict[tuple[str, str], PodTraffic] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _last: float | None = None
+    _server: ThreadingHTTPServer | None = None
+    _threads: list[threading.Thread] = field(default_factory=list)
+
+    @property
+    def address(self) -> str:
+        if self._server is None:
+            raise RuntimeError("the simulator is not running")
+        return f"127.0.0.1:{self._server.server_address[1]}"
+
+    def refresh(self) -> None:
+        """Advance every counter to now, then follow Pods that appeared or went away."""
+        core = client.CoreV1Api(self.api)
+        listed: list[Any] = []
+        for namespace in self.namespaces:
+            listed.extend(
+                core.list_namespaced_pod(namespace, label_selector=self.label_selector).items
+            )
+        with self._lock:
+            now = self.clock()
+            if self._last is not None:
+                for traffic in self.pods.values():
+                    traffic.advance(self.requests_per_second * (now - self._last))
+            self._last = now
+            ready = {(p.metadata.namespace, p.metadata.name): p for p in listed if _is_ready(p)}
+            for key in list(self.pods):
+                if key not in ready:
+                    del self.pods[key]
+            for key, pod in ready.items():
+                if key not in self.pods:
+                    image = pod.spec.containers[0].image
+                    self.pods[key] = PodTraffic(key[0], key[1], profile_for(image))
+
+    def metrics(self) -> str:
+        with self._lock:
+            now = self.clock()
+            if self._last is not None:
+                for traffic in self.pods.values():
+                    traffic.advance(self.requests_per_second * (now - self._last))
+                self._last = now
+            return exposition(list(self.pods.values()))
+
+    def _poll(self) -> None:
+        while not self._stop.wait(self.poll_seconds):
+            try:
+                self.refresh()
+            except Exception as error:
+                log.warning("traffic simulator could not list Pods: %s", error)
+
+    def start(self) -> TrafficSimulator:
+        simulator = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                body = simulator.metrics().encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "text/plain; version=0.0.4")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *_: object) -> None:
+                return
+
+        self.refresh()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._threads = [
+            threading.Thread(target=self._server.serve_forever, daemon=True, name="simulator-http"),
+            threading.Thread(target=self._poll, daemon=True, name="simulator-pods"),
+        ]
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+        for thread in self._threads:
+            thread.join(timeout=5)
+
+    def __enter__(self) -> TrafficSimulator:
+        return self.start()
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
