@@ -25,6 +25,7 @@ class Health(StrEnum):
     OK = "Evaluated"
     NO_DATA = "NoData"
     QUERY_INVALID = "QueryInvalid"
+    THRESHOLD_NOT_A_BUCKET = "ThresholdNotABucket"
     PROMETHEUS_UNREACHABLE = "PrometheusUnreachable"
 
 

@@ -87,7 +87,8 @@ def le_matcher(threshold: float) -> str:
     return f'le="{text}"'
 
 
-def _with_selector(metric: str, selector: str, *extra: str) -> str:
+def with_selector(metric: str, selector: str, *extra: str) -> str:
+    """``metric{selector,extra…}`` with empty parts left out."""
     matchers = [part for part in (selector.strip(), *extra) if part]
     return f"{metric}{{{','.join(matchers)}}}"
 
@@ -99,7 +100,7 @@ def total_query(objective: Objective, window: float) -> str:
     if isinstance(indicator, RatioIndicator):
         return f"sum({indicator.total.replace(WINDOW_PLACEHOLDER, duration)})"
     if isinstance(indicator, LatencyIndicator):
-        count = _with_selector(f"{indicator.metric}_count", indicator.selector)
+        count = with_selector(f"{indicator.metric}_count", indicator.selector)
         return f"sum(rate({count}[{duration}]))"
     raise TypeError(f"unknown indicator {indicator!r}")
 
@@ -118,7 +119,7 @@ def error_ratio_query(objective: Objective, window: float) -> str:
         good = indicator.good.replace(WINDOW_PLACEHOLDER, duration)
         return f"1 - (sum({good}) or vector(0))\n/\n{total}"
     if isinstance(indicator, LatencyIndicator):
-        bucket = _with_selector(
+        bucket = with_selector(
             f"{indicator.metric}_bucket", indicator.selector, le_matcher(indicator.threshold)
         )
         return f"1 - sum(rate({bucket}[{duration}]))\n/\n{total}"

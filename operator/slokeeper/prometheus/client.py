@@ -1,0 +1,93 @@
+"""The PromQL client: instant queries with a timeout, and errors sorted by what they mean.
+
+A query Prometheus rejects (``bad_data``: a typo in a user's PromQL) is a configuration error and
+must not be retried as if it were transient; a Prometheus that is down, slow or overloaded is.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+from dataclasses import dataclass
+
+import requests
+from prometheus_api_client import PrometheusConnect
+from prometheus_api_client.exceptions import PrometheusApiClientException
+
+
+class PrometheusUnreachableError(RuntimeError):
+    """Prometheus did not answer (down, slow, overloaded); worth retrying later."""
+
+
+class QueryRejectedError(ValueError):
+    """Prometheus refused the query itself; the message is Prometheus' own."""
+
+
+@dataclass(frozen=True)
+class Sample:
+    labels: dict[str, str]
+    value: float
+
+
+def _upstream_error(error: PrometheusApiClientException) -> tuple[int | None, str]:
+    """Status code and Prometheus' own error text, out of the client's exception message.
+
+    The client formats it as ``HTTP Status Code 400 (b'{"status":"error",...}')``.
+    """
+    text = str(error)
+    match = re.match(r"HTTP Status Code (\d+) \((b'.*'|b\".*\")\)$", text, re.DOTALL)
+    if match is None:
+        return None, text
+    code = int(match.group(1))
+    try:
+        body = json.loads(ast.literal_eval(match.group(2)))
+    except (ValueError, SyntaxError):
+        return code, text
+    return code, str(body.get("error", text)) if isinstance(body, dict) else text
+
+
+class PrometheusClient:
+    """Instant queries against a Prometheus-compatible HTTP API."""
+
+    def __init__(
+        self,
+        url: str,
+        timeout_seconds: float = 10.0,
+        headers: dict[str, str] | None = None,
+        verify: bool | str = True,
+    ) -> None:
+        session = requests.Session()
+        session.verify = verify
+        self.url = url
+        self.timeout_seconds = timeout_seconds
+        self._connection = PrometheusConnect(
+            url=url,
+            headers=headers,
+            session=session,
+            timeout=int(max(1, timeout_seconds)),
+            method="POST",
+        )
+        self.queries = 0
+
+    def query(self, promql: str) -> list[Sample]:
+        """The instant vector of ``promql`` now; scalars come back as one unlabelled sample."""
+        self.queries += 1
+        try:
+            result = self._connection.custom_query(
+                promql, params={"timeout": f"{int(self.timeout_seconds * 1000)}ms"}
+            )
+        except requests.RequestException as error:
+            raise PrometheusUnreachableError(
+                f"Prometheus at {self.url} did not answer: {error}"
+            ) from error
+        except PrometheusApiClientException as error:
+            code, message = _upstream_error(error)
+            if code in (400, 422):
+                raise QueryRejectedError(message) from error
+            raise PrometheusUnreachableError(
+                f"Prometheus at {self.url} answered {code}: {message}"
+            ) from error
+        if result and not isinstance(result[0], dict):
+            return [Sample({}, float(result[1]))]  # a scalar: [timestamp, "value"]
+        return [Sample(dict(item.get("metric", {})), float(item["value"][1])) for item in result]
