@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 import yaml
 
+from slokeeper.api.prometheus_rules import rule_file
 from slokeeper.localcluster.toolchain import Toolchain
-from slokeeper.prometheus.rule_files import rule_file
 from slokeeper.slo.objective import Objective, RatioIndicator, RollingWindow
 from slokeeper.slo.rules import ALERT_NAMES, RuleGroup, rule_group, slo_labels
 from slokeeper.slo.windows import DAY, WORKBOOK_30D

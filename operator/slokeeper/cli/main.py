@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from slokeeper import __version__
-from slokeeper.cli import crds, demo, rules
+from slokeeper.cli import crds, demo, rules, run
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -20,6 +20,7 @@ def build_parser() -> argparse.ArgumentParser:
     crds.add_parser(subparsers)
     demo.add_parser(subparsers)
     rules.add_parser(subparsers)
+    run.add_parser(subparsers)
     return parser
 
 

@@ -13,8 +13,8 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
+from slokeeper.api.prometheus_rules import dump_yaml, prometheus_rule, rule_file
 from slokeeper.api.slo import ServiceLevelObjective
-from slokeeper.prometheus.rule_files import dump_yaml, prometheus_rule, rule_file
 from slokeeper.slo.objective import Objective
 from slokeeper.slo.rules import rule_group
 

@@ -1,4 +1,5 @@
-"""The whole local environment: the Kubernetes control plane and Prometheus, started together.
+"""The whole local environment: the Kubernetes control plane and Prometheus, started together,
+with rules from the cluster carried into Prometheus.
 
 Used by the pytest session fixture and by ``slokeeper demo``; ``stop`` always stops everything
 that was started, even when a later component failed to come up.
@@ -10,8 +11,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from slokeeper.kube.connection import api_client
 from slokeeper.localcluster.cluster import LocalCluster
 from slokeeper.localcluster.prometheus import PrometheusServer
+from slokeeper.localcluster.rule_sync import RuleSync
 from slokeeper.localcluster.toolchain import Toolchain, ensure_toolchain
 
 
@@ -24,6 +27,7 @@ class LocalStack:
     toolchain: Toolchain | None = None
     cluster: LocalCluster | None = None
     prometheus: PrometheusServer | None = None
+    rule_sync: RuleSync | None = None
     startup_seconds: dict[str, float] = field(default_factory=dict)
 
     def start(self) -> LocalStack:
@@ -40,6 +44,8 @@ class LocalStack:
                 self.toolchain.prometheus, self.workdir / "prometheus"
             )
             self.prometheus.start()
+            self.rule_sync = RuleSync(api_client(str(self.cluster.kubeconfig)), self.prometheus)
+            self.rule_sync.start()
             self.startup_seconds["prometheus"] = time.monotonic() - step
         except BaseException:
             self.stop()
@@ -48,6 +54,8 @@ class LocalStack:
         return self
 
     def stop(self) -> None:
+        if self.rule_sync is not None:
+            self.rule_sync.stop()
         if self.prometheus is not None:
             self.prometheus.stop()
         if self.cluster is not None:

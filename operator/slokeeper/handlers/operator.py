@@ -1,0 +1,107 @@
+"""The kopf side of the operator: an index of SLOs and the task that runs the SLO loop.
+
+No change handlers or timers on SLOs (a timer per object costs a task, a finalizer and a query
+each); one loop reads the index every interval instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import kopf
+
+from slokeeper.api.base import GROUP, VERSION
+from slokeeper.handlers.settings import configure
+from slokeeper.kube.connection import api_client
+from slokeeper.kube.events import EventRecorder
+from slokeeper.kube.references import ObjectRef
+from slokeeper.kube.rules_objects import RulesWriter
+from slokeeper.kube.slo_status import SLOStatusWriter
+from slokeeper.loops.slo_loop import SLOLoop, SLORecord
+from slokeeper.prometheus.client import PrometheusClient
+from slokeeper.prometheus.slo_figures import SLOFiguresReader
+
+log = logging.getLogger("slokeeper")
+
+
+@dataclass(frozen=True)
+class OperatorConfig:
+    prometheus_url: str
+    interval_seconds: float = 30.0
+    kubeconfig: str | None = None
+    prometheus_timeout_seconds: float = 10.0
+
+
+@kopf.index(GROUP, VERSION, "servicelevelobjectives")
+async def slo_index(
+    *, namespace: str | None, name: str, uid: str, meta: Any, body: Any, status: Any, **_: Any
+) -> dict[tuple[str, str], SLORecord]:
+    namespace = namespace or "default"
+    return {
+        (namespace, name): SLORecord(
+            namespace=namespace,
+            name=name,
+            uid=uid,
+            generation=int(meta.get("generation", 0)),
+            body={"metadata": {"name": name, "namespace": namespace}, "spec": dict(body["spec"])},
+            status=dict(status),
+        )
+    }
+
+
+def _owner(kind: str, namespace: str, name: str, uid: str) -> ObjectRef:
+    return ObjectRef(kind, namespace, name, uid)
+
+
+async def _run_slo_loop(loop: SLOLoop, index: kopf.Index[Any, Any], interval: float) -> None:
+    while True:
+        records = [record for store in list(index.values()) for record in list(store)]
+        try:
+            report = await asyncio.to_thread(loop.cycle, records, datetime.now(UTC))
+        except Exception:
+            log.exception("SLO evaluation cycle failed; retrying in %.0fs", interval)
+        else:
+            log.info(
+                "SLO cycle: %d SLOs, %d status writes, %d rules written, %d events in %.2fs %s",
+                report.slos,
+                report.status_writes,
+                report.rules_written,
+                report.events,
+                report.seconds,
+                report.problems or "",
+            )
+        await asyncio.sleep(interval)
+
+
+@kopf.on.startup()
+async def start(*, settings: kopf.OperatorSettings, memo: Any, **kwargs: Any) -> None:
+    configure(settings)
+    operator_config: OperatorConfig = memo["config"]
+    api = api_client(operator_config.kubeconfig)
+    prometheus = PrometheusClient(
+        operator_config.prometheus_url, timeout_seconds=operator_config.prometheus_timeout_seconds
+    )
+    loop = SLOLoop(
+        figures=SLOFiguresReader(prometheus),
+        status=SLOStatusWriter(api),
+        events=EventRecorder(api),
+        rules=RulesWriter(api),
+        owner=_owner,
+    )
+    memo["slo_task"] = asyncio.create_task(
+        _run_slo_loop(loop, kwargs["slo_index"], operator_config.interval_seconds)
+    )
+
+
+@kopf.on.cleanup()
+async def stop(*, memo: Any, **_: Any) -> None:
+    task: asyncio.Task[None] | None = memo.get("slo_task")
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

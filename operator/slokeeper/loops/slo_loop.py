@@ -1,0 +1,303 @@
+"""The SLO loop: one evaluation cycle for every SLO the operator knows.
+
+Each cycle: write rules for SLOs whose spec changed, read every SLO's figures from Prometheus in
+a few batched queries, compute status and Events in the core, and write status only where what an
+SRE sees has changed. The loop knows its collaborators only by the small ports declared here.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from pydantic import ValidationError
+
+from slokeeper.api.base import ConditionStatus
+from slokeeper.api.slo import ServiceLevelObjective, ServiceLevelObjectiveStatus
+from slokeeper.slo.calendar import measurement_span
+from slokeeper.slo.evaluation import (
+    Event,
+    Figures,
+    FiringRow,
+    Health,
+    Observation,
+    evaluate,
+    events_between,
+)
+from slokeeper.slo.objective import AlertKind, Objective, PolicyAction
+from slokeeper.slo.rules import RuleGroup, rule_group
+
+log = logging.getLogger(__name__)
+Key = tuple[str, str]
+
+
+class FiguresSource(Protocol):
+    def read(self, objectives: Sequence[Objective], now: datetime) -> dict[Key, Observation]: ...
+
+
+class StatusSink(Protocol):
+    def write(self, namespace: str, name: str, status: dict[str, Any]) -> None: ...
+
+
+class EventSink(Protocol):
+    def record(self, about: Any, reason: str, message: str, warning: bool = False) -> None: ...
+
+
+class RulesSink(Protocol):
+    def apply(self, objective: Objective, group: RuleGroup, owner: Any) -> str: ...
+
+
+class OwnerFactory(Protocol):
+    def __call__(self, kind: str, namespace: str, name: str, uid: str) -> Any: ...
+
+
+@dataclass(frozen=True)
+class SLORecord:
+    """What the operator keeps of one SLO between cycles (from the watch)."""
+
+    namespace: str
+    name: str
+    uid: str
+    generation: int
+    body: dict[str, Any]
+    status: dict[str, Any]
+
+    @property
+    def key(self) -> Key:
+        return (self.namespace, self.name)
+
+
+@dataclass
+class CycleReport:
+    slos: int = 0
+    status_writes: int = 0
+    rules_written: int = 0
+    events: int = 0
+    seconds: float = 0.0
+    problems: dict[str, int] = field(default_factory=dict)
+
+
+# Status fields that change only when the figures do; timestamps are left out of comparisons.
+_VOLATILE = ("lastEvaluationTime", "lastTransitionTime")
+
+
+def _visible(status: dict[str, Any]) -> Any:
+    """The part of a status an SRE reads, for deciding whether a write is needed."""
+    if isinstance(status, dict):
+        return {k: _visible(v) for k, v in status.items() if k not in _VOLATILE}
+    if isinstance(status, list):
+        return [_visible(item) for item in status]
+    return status
+
+
+def _figures_from_status(status: dict[str, Any]) -> Figures | None:
+    """What the previous status showed, so a restarted operator does not repeat its Events."""
+    ready = next((c for c in status.get("conditions", []) if c.get("type") == "Ready"), None)
+    if ready is None:
+        return None
+    try:
+        health = Health(ready.get("reason", ""))
+    except ValueError:
+        return None
+    action = status.get("policyAction")
+    firing = tuple(
+        FiringRow(AlertKind(a["kind"]), a["longWindow"], a["shortWindow"], a["burnRateThreshold"])
+        for a in status.get("firingAlerts", [])
+    )
+    return Figures(
+        health,
+        ready.get("message", ""),
+        policy_action=PolicyAction(action) if action else None,
+        firing=firing,
+        error_budget_remaining_ratio=status.get("errorBudgetRemainingRatio"),
+    )
+
+
+class SLOLoop:
+    def __init__(
+        self,
+        figures: FiguresSource,
+        status: StatusSink,
+        events: EventSink,
+        rules: RulesSink,
+        owner: OwnerFactory,
+    ) -> None:
+        self.figures = figures
+        self.status = status
+        self.events = events
+        self.rules = rules
+        self.owner = owner
+        self._rules_generation: dict[Key, int] = {}
+
+    def cycle(self, records: Sequence[SLORecord], now: datetime) -> CycleReport:
+        started = time.monotonic()
+        report = CycleReport(slos=len(records))
+        objectives: dict[Key, Objective] = {}
+        for record in records:
+            try:
+                objectives[record.key] = ServiceLevelObjective.model_validate(
+                    record.body
+                ).to_objective()
+            except ValidationError as error:
+                self._invalid(record, error, now, report)
+        for record in records:
+            objective = objectives.get(record.key)
+            if objective is not None and self._needs_rules(record):
+                self._write_rules(record, objective, report)
+        observations = self.figures.read(list(objectives.values()), now)
+        for record in records:
+            objective = objectives.get(record.key)
+            if objective is None:
+                continue
+            observation = observations.get(record.key, Observation(problem=Health.NO_DATA))
+            figures = evaluate(objective, observation, measurement_span(objective.window, now))
+            self._publish(record, objective, figures, now, report)
+        report.seconds = time.monotonic() - started
+        return report
+
+    def _needs_rules(self, record: SLORecord) -> bool:
+        if self._rules_generation.get(record.key) == record.generation:
+            return False
+        # After a restart: rules written for this generation need no rewrite.
+        return not (
+            record.status.get("observedGeneration") == record.generation
+            and record.status.get("rules")
+        )
+
+    def _write_rules(self, record: SLORecord, objective: Objective, report: CycleReport) -> None:
+        owner = self.owner(
+            ServiceLevelObjective.kind_name, record.namespace, record.name, record.uid
+        )
+        try:
+            self.rules.apply(objective, rule_group(objective), owner)
+        except Exception as error:
+            log.warning("could not write rules of %s/%s: %s", record.namespace, record.name, error)
+            report.problems["RulesNotWritten"] = report.problems.get("RulesNotWritten", 0) + 1
+            return
+        self._rules_generation[record.key] = record.generation
+        report.rules_written += 1
+
+    def _status(
+        self, record: SLORecord, objective: Objective, figures: Figures, now: datetime
+    ) -> dict[str, Any]:
+        group = rule_group(objective)
+        previous = {c["type"]: c for c in record.status.get("conditions", [])}
+
+        def condition(kind: str, true: bool, reason: str, message: str) -> dict[str, Any]:
+            status = ConditionStatus.TRUE if true else ConditionStatus.FALSE
+            old = previous.get(kind)
+            since = old.get("lastTransitionTime") if old and old.get("status") == status else None
+            return {
+                "type": kind,
+                "status": status.value,
+                "reason": reason,
+                "message": message,
+                "lastTransitionTime": since or now,
+                "observedGeneration": record.generation,
+            }
+
+        exhausted = figures.budget_exhausted
+        conditions = [
+            condition("Ready", figures.health is Health.OK, figures.health.value, figures.message),
+            condition(
+                "BudgetExhausted",
+                exhausted,
+                "BudgetExhausted" if exhausted else "BudgetLeft",
+                "The error budget is spent." if exhausted else "Error budget left.",
+            ),
+        ]
+        span = measurement_span(objective.window, now)
+        status = ServiceLevelObjectiveStatus.model_validate(
+            {
+                "observedGeneration": record.generation,
+                "conditions": conditions,
+                "sliRatio": figures.sli_ratio,
+                "errorBudgetRemainingRatio": figures.error_budget_remaining_ratio,
+                "burnRates": [{"window": w, "burnRate": r} for w, r in figures.burn_rates],
+                "firingAlerts": [
+                    {
+                        "kind": row.kind.value,
+                        "longWindow": row.long_window,
+                        "shortWindow": row.short_window,
+                        "burnRateThreshold": row.burn_rate_threshold,
+                    }
+                    for row in figures.firing
+                ],
+                "policyAction": figures.policy_action.value if figures.policy_action else None,
+                "periodStart": span.start if span.elapsed_share < 1 else None,
+                "periodEnd": span.end if span.elapsed_share < 1 else None,
+                "lastEvaluationTime": now,
+                "rules": {
+                    "kind": getattr(self.rules, "kind", "ConfigMap"),
+                    "name": f"{objective.name}-slo",
+                    "recordingRules": group.recording_rules,
+                    "alertingRules": group.alerting_rules,
+                },
+            }
+        )
+        dumped: dict[str, Any] = status.model_dump(by_alias=True, mode="json", exclude_none=True)
+        return dumped
+
+    def _publish(
+        self,
+        record: SLORecord,
+        objective: Objective,
+        figures: Figures,
+        now: datetime,
+        report: CycleReport,
+    ) -> None:
+        status = self._status(record, objective, figures, now)
+        if _visible(status) == _visible(record.status):
+            return
+        try:
+            self.status.write(record.namespace, record.name, status)
+        except Exception as error:
+            log.warning("could not write status of %s/%s: %s", record.namespace, record.name, error)
+            report.problems["StatusNotWritten"] = report.problems.get("StatusNotWritten", 0) + 1
+            return
+        report.status_writes += 1
+        if figures.health is not Health.OK:
+            report.problems[figures.health.value] = report.problems.get(figures.health.value, 0) + 1
+        owner = self.owner(
+            ServiceLevelObjective.kind_name, record.namespace, record.name, record.uid
+        )
+        for event in events_between(_figures_from_status(record.status), figures):
+            self._event(owner, event, report)
+
+    def _event(self, owner: Any, event: Event, report: CycleReport) -> None:
+        self.events.record(owner, event.reason, event.message, warning=event.warning)
+        report.events += 1
+
+    def _invalid(
+        self, record: SLORecord, error: ValidationError, now: datetime, report: CycleReport
+    ) -> None:
+        message = "; ".join(
+            f"{'.'.join(str(p) for p in problem['loc'])}: {problem['msg']}"
+            for problem in error.errors()
+        )
+        status = {
+            "observedGeneration": record.generation,
+            "conditions": [
+                {
+                    "type": "Ready",
+                    "status": "False",
+                    "reason": "InvalidSpec",
+                    "message": message,
+                    "lastTransitionTime": now.isoformat(),
+                    "observedGeneration": record.generation,
+                }
+            ],
+        }
+        report.problems["InvalidSpec"] = report.problems.get("InvalidSpec", 0) + 1
+        if _visible(status) == _visible(record.status):
+            return
+        self.status.write(record.namespace, record.name, status)
+        report.status_writes += 1
+        owner = self.owner(
+            ServiceLevelObjective.kind_name, record.namespace, record.name, record.uid
+        )
+        self._event(owner, Event("InvalidSpec", message, warning=True), report)
