@@ -7,6 +7,8 @@ component that does not start fails the session with the tail of its log.
 from __future__ import annotations
 
 import secrets
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,9 +16,10 @@ import pytest
 from kubernetes import client, config
 
 from slokeeper.localcluster.cluster import LocalCluster
-from slokeeper.localcluster.prometheus import PrometheusServer
+from slokeeper.localcluster.prometheus import PrometheusServer, ScrapeJob
 from slokeeper.localcluster.stack import LocalStack
 from slokeeper.localcluster.toolchain import Toolchain, ensure_toolchain
+from slokeeper.simulator.server import TrafficSimulator
 
 ROOT = Path(__file__).resolve().parents[2]
 _startup: dict[str, float] = {}
@@ -70,6 +73,47 @@ def crds_installed(cluster: LocalCluster) -> Path:
     cluster.kubectl("apply", "-f", str(ROOT / "crds"))
     cluster.kubectl("wait", "--for=condition=Established", "crd", "--all", "--timeout=60s")
     return ROOT / "crds"
+
+
+@pytest.fixture(scope="session")
+def simulator(
+    api_client: client.ApiClient, prometheus: PrometheusServer
+) -> Iterator[TrafficSimulator]:
+    """Traffic for every Ready Pod labelled app=checkout in any namespace, scraped by Prometheus."""
+    with TrafficSimulator(api_client, (), "app=checkout", requests_per_second=10) as running:
+        prometheus.add_job(ScrapeJob("simulator", (running.address,)))
+        yield running
+
+
+@pytest.fixture(scope="session")
+def operator_process(
+    cluster: LocalCluster,
+    prometheus: PrometheusServer,
+    crds_installed: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[subprocess.Popen[bytes]]:
+    """`slokeeper run` against the session's cluster and Prometheus, evaluating every 3 s."""
+    log_path = tmp_path_factory.mktemp("operator") / "operator.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [
+                sys.executable, "-m", "slokeeper.cli.main", "run",
+                "--kubeconfig", str(cluster.kubeconfig),
+                "--prometheus-url", prometheus.url,
+                "--interval", "3s",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    yield process
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+    exit_code = process.wait()
+    tail = "\n".join(log_path.read_text(errors="replace").splitlines()[-40:])
+    print(f"\n--- operator log tail (exit {exit_code}) ---\n{tail}")
 
 
 @pytest.fixture

@@ -41,18 +41,19 @@ class _Target:
 
 
 @pytest.fixture
-def target() -> Iterator[_Target]:
+def target(prometheus: PrometheusServer) -> Iterator[_Target]:
     served = _Target()
     thread = threading.Thread(target=served.server.serve_forever, daemon=True)
     thread.start()
     yield served
+    prometheus.remove_job("demo")
     served.server.shutdown()
 
 
 def test_prometheus_scrapes_a_target_and_answers_promql(
     prometheus: PrometheusServer, target: _Target
 ) -> None:
-    prometheus.configure(jobs=[ScrapeJob("demo", (target.address,))])
+    prometheus.add_job(ScrapeJob("demo", (target.address,)))
     connection = PrometheusConnect(url=prometheus.url, disable_ssl=True)
 
     samples = eventually(

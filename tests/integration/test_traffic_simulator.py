@@ -3,15 +3,11 @@ a bad version really fails, and a Pod that goes away takes its series with it.""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
-from kubernetes import client
 from prometheus_api_client import PrometheusConnect
 
 from polling import eventually
 from slokeeper.localcluster.cluster import LocalCluster
-from slokeeper.localcluster.prometheus import PrometheusServer, ScrapeJob
+from slokeeper.localcluster.prometheus import PrometheusServer
 from slokeeper.simulator.server import TrafficSimulator
 
 DEPLOYMENT = """\
@@ -27,18 +23,6 @@ spec:
 """
 
 
-@pytest.fixture
-def simulator(
-    api_client: client.ApiClient, namespace: str, prometheus: PrometheusServer
-) -> Iterator[TrafficSimulator]:
-    with TrafficSimulator(
-        api_client, (namespace,), "app=checkout", requests_per_second=10
-    ) as running:
-        prometheus.configure(jobs=[ScrapeJob("simulator", (running.address,))])
-        yield running
-        prometheus.configure(jobs=[])
-
-
 def _value(connection: PrometheusConnect, query: str) -> float | None:
     result = connection.custom_query(query)
     return float(result[0]["value"][1]) if result else None
@@ -47,6 +31,7 @@ def _value(connection: PrometheusConnect, query: str) -> float | None:
 def test_pods_serve_traffic_by_their_image(
     cluster: LocalCluster, namespace: str, prometheus: PrometheusServer, simulator: TrafficSimulator
 ) -> None:
+    """The session's simulator follows every namespace; this test's Pods are in its own."""
     for name, replicas, track, image in (
         ("checkout", 3, "stable", "shop/checkout:1.1"),
         ("checkout-canary", 1, "canary", "shop/checkout:1.2-bad"),

@@ -37,6 +37,12 @@ class OperatorConfig:
     prometheus_timeout_seconds: float = 10.0
 
 
+@kopf.on.login()
+def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
+    """In a Pod its ServiceAccount, elsewhere $KUBECONFIG (read when called, not at import)."""
+    return kopf.login_with_service_account(**kwargs) or kopf.login_with_kubeconfig(**kwargs)
+
+
 @kopf.index(GROUP, VERSION, "servicelevelobjectives")
 async def slo_index(
     *, namespace: str | None, name: str, uid: str, meta: Any, body: Any, status: Any, **_: Any

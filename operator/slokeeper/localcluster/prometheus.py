@@ -125,6 +125,13 @@ class PrometheusServer:
                 f"Prometheus refused its new configuration: {error.read().decode(errors='replace')}"
             ) from error
 
+    def add_job(self, job: ScrapeJob) -> None:
+        """Scrape one more target (replacing a job of the same name) and reload."""
+        self.configure(jobs=[*(j for j in self.jobs if j.name != job.name), job])
+
+    def remove_job(self, name: str) -> None:
+        self.configure(jobs=[job for job in self.jobs if job.name != name])
+
     def stop(self) -> None:
         if self._process is None:
             return

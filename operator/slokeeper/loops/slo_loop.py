@@ -38,6 +38,8 @@ Key = tuple[str, str]
 class FiguresSource(Protocol):
     def read(self, objectives: Sequence[Objective], now: datetime) -> dict[Key, Observation]: ...
 
+    def rejected_query(self, objective: Objective) -> str | None: ...
+
 
 class StatusSink(Protocol):
     def write(self, namespace: str, name: str, status: dict[str, Any]) -> None: ...
@@ -173,8 +175,16 @@ class SLOLoop:
             ServiceLevelObjective.kind_name, record.namespace, record.name, record.uid
         )
         try:
+            rejected = self.figures.rejected_query(objective)
+            if rejected is not None:
+                # A configuration error: not retried until the spec changes; status reports it.
+                log.warning(
+                    "rules of %s/%s not written: %s", record.namespace, record.name, rejected
+                )
+                self._rules_generation[record.key] = record.generation
+                return
             self.rules.apply(objective, rule_group(objective), owner)
-        except Exception as error:
+        except Exception as error:  # one SLO's rules must not stop the others
             log.warning("could not write rules of %s/%s: %s", record.namespace, record.name, error)
             report.problems["RulesNotWritten"] = report.problems.get("RulesNotWritten", 0) + 1
             return

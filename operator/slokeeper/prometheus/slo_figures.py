@@ -149,6 +149,20 @@ class SLOFiguresReader:
                 ratios[key] = errors_total / requests_total
         return ratios
 
+    def rejected_query(self, objective: Objective) -> str | None:
+        """Prometheus' objection to this SLO's queries, if any, asked before its rules are written.
+
+        Prometheus refuses to load a rule file with one bad expression, and with it every other
+        rule in the reload, so a query it rejects must never reach a rules object.
+        """
+        shortest = min(recorded_windows(objective))
+        for query in (error_ratio_query(objective, shortest), total_query(objective, shortest)):
+            try:
+                self.client.query(query)
+            except QueryRejectedError as error:
+                return f"Prometheus rejected a query: {error}"
+        return None
+
     def _direct(self, objective: Objective, now: datetime) -> Observation:
         """One SLO's figures from its own queries, before its recording rules have data."""
         try:

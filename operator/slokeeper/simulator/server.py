@@ -27,7 +27,8 @@ def _is_ready(pod: Any) -> bool:
 
 @dataclass
 class TrafficSimulator:
-    """Counts requests for every Ready Pod matched by ``label_selector`` in ``namespaces``.
+    """Counts requests for every Ready Pod matched by ``label_selector`` in ``namespaces``
+    (every namespace when empty).
 
     ``requests_per_second`` is per Pod. Use as a context manager; ``address`` is the scrape
     target (host:port) once started.
@@ -56,6 +57,10 @@ class TrafficSimulator:
         """Advance every counter to now, then follow Pods that appeared or went away."""
         core = client.CoreV1Api(self.api)
         listed: list[Any] = []
+        if not self.namespaces:
+            listed = list(
+                core.list_pod_for_all_namespaces(label_selector=self.label_selector).items
+            )
         for namespace in self.namespaces:
             listed.extend(
                 core.list_namespaced_pod(namespace, label_selector=self.label_selector).items

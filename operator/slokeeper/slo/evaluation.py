@@ -121,7 +121,7 @@ def evaluate(objective: Objective, observation: Observation, span: Span) -> Figu
     table = burn_rate_table(objective) if objective.alerting.enabled else ()
     firing = _firing(table, rates)
     burn_rates = tuple(
-        (format_duration(window), significant(rate)) for window, rate in sorted(rates.items())
+        (format_duration(window), significant(rate, 3)) for window, rate in sorted(rates.items())
     )
     ratio = observation.span_error_ratio
     if ratio is None or not math.isfinite(ratio):

@@ -1,0 +1,174 @@
+"""User story: an SRE applies ServiceLevelObjectives with kubectl. The operator writes their rules,
+Prometheus loads and evaluates them, and each SLO's status tells the truth about its budget, as a
+direct PromQL computation on the raw counters does; an error burst pages, and the status and an
+Event say so; a broken query is reported on its own SLO and stops no other."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from typing import Any
+
+import pytest
+import yaml
+from prometheus_api_client import PrometheusConnect
+
+from polling import eventually
+from slokeeper.localcluster.cluster import LocalCluster
+from slokeeper.localcluster.prometheus import PrometheusServer
+from slokeeper.simulator.server import TrafficSimulator
+
+# One of four pods runs the failing version: 1/4 of requests at 20 % errors, 3/4 at 0.02 %.
+EXPECTED_ERROR_RATIO = 0.25 * 0.2 + 0.75 * 0.0002
+
+DEPLOYMENT = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: {name}, labels: {{app: checkout}}}}
+spec:
+  replicas: {replicas}
+  selector: {{matchLabels: {{app: checkout, version: "{version}"}}}}
+  template:
+    metadata: {{labels: {{app: checkout, version: "{version}"}}}}
+    spec: {{containers: [{{name: checkout, image: "shop/checkout:{version}"}}]}}
+"""
+
+
+def _slo(namespace: str, name: str, target: float, errors: str | None = None) -> dict[str, Any]:
+    selector = f'namespace="{namespace}"'
+    return {
+        "apiVersion": "slokeeper.dev/v1alpha1",
+        "kind": "ServiceLevelObjective",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {
+            "service": "checkout",
+            "target": target,
+            "window": {"rolling": "28d"},
+            "indicator": {
+                "ratio": {
+                    "errors": errors
+                    or f'sum(rate(http_requests_total{{{selector},code=~"5.."}}[{{{{.window}}}}]))',
+                    "total": f"sum(rate(http_requests_total{{{selector}}}[{{{{.window}}}}]))",
+                }
+            },
+            "alerting": {"runbookUrl": "https://runbooks.example.com/checkout"},
+            "budgetPolicy": {"thresholds": [{"belowPercent": 0, "action": "freeze"}]},
+        },
+    }
+
+
+def _status(cluster: LocalCluster, namespace: str, name: str) -> dict[str, Any]:
+    found = cluster.kubectl("get", "slo", name, "-n", namespace, "-o", "json", check=False)
+    if found.returncode != 0:
+        return {}
+    status: dict[str, Any] = json.loads(found.stdout).get("status", {})
+    return status
+
+
+def _ready(status: dict[str, Any]) -> dict[str, Any]:
+    return next((c for c in status.get("conditions", []) if c["type"] == "Ready"), {})
+
+
+def _value(connection: PrometheusConnect, query: str) -> float | None:
+    result = connection.custom_query(query)
+    return float(result[0]["value"][1]) if result else None
+
+
+@pytest.fixture
+def checkout(cluster: LocalCluster, namespace: str, simulator: TrafficSimulator) -> str:
+    for name, replicas, version in (("checkout", 3, "1.1"), ("checkout-bad", 1, "1.2-bad")):
+        manifest = DEPLOYMENT.format(name=name, replicas=replicas, version=version)
+        cluster.kubectl("apply", "-n", namespace, "-f", "-", input_text=manifest)
+    return namespace
+
+
+def test_slo_status_tells_the_truth_and_a_burst_pages(
+    cluster: LocalCluster,
+    prometheus: PrometheusServer,
+    operator_process: subprocess.Popen[bytes],
+    checkout: str,
+) -> None:
+    namespace = checkout
+    documents = [
+        _slo(namespace, "lenient", 90.0),  # 10 % allowed: burns at about 0.5x
+        _slo(namespace, "strict", 99.9),  # 0.1 % allowed: burns at about 50x and pages
+        _slo(namespace, "broken", 99.0, errors="sum(rate(http_requests_total[{{.window}}]) by"),
+    ]
+    cluster.kubectl("apply", "-f", "-", input_text=yaml.safe_dump_all(documents))
+    connection = PrometheusConnect(url=prometheus.url, disable_ssl=True)
+
+    # The rules reach Prometheus and are evaluated.
+    eventually(
+        lambda: _value(
+            connection, f'count(slokeeper_slo_error_ratio{{slo_namespace="{namespace}"}})'
+        ),
+        lambda count: count is not None and count >= 16,
+        "the recording rules of the lenient and strict SLOs to produce series",
+        timeout=90,
+    )
+
+    lenient = eventually(
+        lambda: _status(cluster, namespace, "lenient"),
+        lambda status: (
+            _ready(status).get("status") == "True" and "errorBudgetRemainingRatio" in status
+        ),
+        "the lenient SLO's status to show figures",
+        timeout=90,
+    )
+    direct_ratio = _value(
+        connection,
+        f'sum(rate(http_requests_total{{namespace="{namespace}",code=~"5.."}}[1h]))'
+        f' / sum(rate(http_requests_total{{namespace="{namespace}"}}[1h]))',
+    )
+    assert direct_ratio is not None
+    assert direct_ratio == pytest.approx(EXPECTED_ERROR_RATIO, rel=0.05)
+    burn_rates = {row["window"]: row["burnRate"] for row in lenient["burnRates"]}
+    assert burn_rates["56m"] == pytest.approx(direct_ratio / 0.1, rel=0.01)
+    assert lenient["sliRatio"] == pytest.approx(1 - direct_ratio, rel=0.01)
+    assert lenient["errorBudgetRemainingRatio"] == pytest.approx(1 - direct_ratio / 0.1, rel=0.01)
+    assert lenient["policyAction"] == "none"
+    assert lenient["rules"]["kind"] == "ConfigMap"
+    assert lenient["firingAlerts"] == []
+
+    # The strict SLO pages: in Prometheus, in its status, and as an Event.
+    alerts = eventually(
+        lambda: connection.custom_query(
+            f'ALERTS{{alertname="ErrorBudgetBurnPage",alertstate="firing",slo="strict",slo_namespace="{namespace}"}}'
+        ),
+        lambda found: len(found) == 1,
+        "Prometheus to fire the strict SLO's page alert",
+        timeout=90,
+    )
+    assert alerts[0]["metric"]["severity"] == "critical"
+    strict = eventually(
+        lambda: _status(cluster, namespace, "strict"),
+        lambda status: any(a["kind"] == "page" for a in status.get("firingAlerts", [])),
+        "the strict SLO's status to show the page alert",
+        timeout=60,
+    )
+    assert strict["policyAction"] == "freeze"
+    assert strict["errorBudgetRemainingRatio"] < 0
+    budget = {c["type"]: c for c in strict["conditions"]}["BudgetExhausted"]
+    assert budget["status"] == "True"
+    reasons = eventually(
+        cluster.kubectl(
+            "get", "events", "-n", namespace,
+            "--field-selector", "involvedObject.name=strict",
+            "-o", "jsonpath={.items[*].reason}",
+        ).stdout.split,
+        lambda seen: {"BurnRatePageFiring", "BudgetPolicyFreeze"} <= set(seen),
+        "Events for the page and the freeze",
+    )  # fmt: skip
+    assert "BurnRatePageFiring" in reasons
+
+    # The broken query is reported on its own SLO; the others kept their figures.
+    broken = eventually(
+        lambda: _status(cluster, namespace, "broken"),
+        lambda status: _ready(status).get("reason") == "QueryInvalid",
+        "the broken SLO to report QueryInvalid",
+        timeout=60,
+    )
+    assert _ready(broken)["status"] == "False"
+    assert "parse error" in _ready(broken)["message"]
+    assert _ready(_status(cluster, namespace, "lenient"))["status"] == "True"
+    assert operator_process.poll() is None, "the operator exited"
