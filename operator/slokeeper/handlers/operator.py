@@ -22,7 +22,7 @@ from slokeeper.kube.events import EventRecorder
 from slokeeper.kube.references import ObjectRef
 from slokeeper.kube.rules_objects import RulesWriter
 from slokeeper.kube.slo_status import SLOStatusWriter
-from slokeeper.loops.slo_loop import SLOLoop, SLORecord
+from slokeeper.loops.slo_loop import SLOLoop, SLORecord, next_delay
 from slokeeper.prometheus.client import PrometheusClient
 from slokeeper.prometheus.slo_figures import SLOFiguresReader
 
@@ -65,13 +65,17 @@ def _owner(kind: str, namespace: str, name: str, uid: str) -> ObjectRef:
 
 
 async def _run_slo_loop(loop: SLOLoop, index: kopf.Index[Any, Any], interval: float) -> None:
+    failures = 0
     while True:
         records = [record for store in list(index.values()) for record in list(store)]
+        delay = interval
         try:
             report = await asyncio.to_thread(loop.cycle, records, datetime.now(UTC))
         except Exception:
             log.exception("SLO evaluation cycle failed; retrying in %.0fs", interval)
         else:
+            delay, failures = next_delay(interval, report, failures)
+
             log.info(
                 "SLO cycle: %d SLOs, %d status writes, %d rules written, %d events in %.2fs %s",
                 report.slos,
@@ -81,7 +85,7 @@ async def _run_slo_loop(loop: SLOLoop, index: kopf.Index[Any, Any], interval: fl
                 report.seconds,
                 report.problems or "",
             )
-        await asyncio.sleep(interval)
+        await asyncio.sleep(delay)
 
 
 @kopf.on.startup()

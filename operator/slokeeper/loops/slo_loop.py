@@ -82,8 +82,30 @@ class CycleReport:
     seconds: float = 0.0
     problems: dict[str, int] = field(default_factory=dict)
 
+    def count(self, problem: str) -> None:
+        self.problems[problem] = self.problems.get(problem, 0) + 1
+
+
+MAX_BACKOFF_SECONDS = 300.0
+
+
+def next_delay(interval: float, report: CycleReport, failed_before: int) -> tuple[float, int]:
+    """Seconds until the next cycle, and the count of consecutive cycles Prometheus failed.
+
+    While Prometheus does not answer, cycles back off (doubling, at most five minutes) so a
+    struggling Prometheus is not hammered by every replica of every operator at once.
+    """
+    unreachable = (
+        report.slos > 0 and report.problems.get(Health.PROMETHEUS_UNREACHABLE.value, 0) > 0
+    )
+    if not unreachable:
+        return interval, 0
+    failed = failed_before + 1
+    return min(MAX_BACKOFF_SECONDS, interval * 2 ** min(failed, 10)), failed
+
 
 # Status fields that change only when the figures do; timestamps are left out of comparisons.
+
 _VOLATILE = ("lastEvaluationTime", "lastTransitionTime")
 
 
@@ -186,7 +208,7 @@ class SLOLoop:
             self.rules.apply(objective, rule_group(objective), owner)
         except Exception as error:  # one SLO's rules must not stop the others
             log.warning("could not write rules of %s/%s: %s", record.namespace, record.name, error)
-            report.problems["RulesNotWritten"] = report.problems.get("RulesNotWritten", 0) + 1
+            report.count("RulesNotWritten")
             return
         self._rules_generation[record.key] = record.generation
         report.rules_written += 1
@@ -260,6 +282,8 @@ class SLOLoop:
         now: datetime,
         report: CycleReport,
     ) -> None:
+        if figures.health is not Health.OK:
+            report.count(figures.health.value)
         status = self._status(record, objective, figures, now)
         if _visible(status) == _visible(record.status):
             return
@@ -267,11 +291,9 @@ class SLOLoop:
             self.status.write(record.namespace, record.name, status)
         except Exception as error:
             log.warning("could not write status of %s/%s: %s", record.namespace, record.name, error)
-            report.problems["StatusNotWritten"] = report.problems.get("StatusNotWritten", 0) + 1
+            report.count("StatusNotWritten")
             return
         report.status_writes += 1
-        if figures.health is not Health.OK:
-            report.problems[figures.health.value] = report.problems.get(figures.health.value, 0) + 1
         owner = self.owner(
             ServiceLevelObjective.kind_name, record.namespace, record.name, record.uid
         )
@@ -302,7 +324,7 @@ class SLOLoop:
                 }
             ],
         }
-        report.problems["InvalidSpec"] = report.problems.get("InvalidSpec", 0) + 1
+        report.count("InvalidSpec")
         if _visible(status) == _visible(record.status):
             return
         self.status.write(record.namespace, record.name, status)

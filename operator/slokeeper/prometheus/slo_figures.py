@@ -18,9 +18,9 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from slokeeper.prometheus.client import (
-    PrometheusClient,
     PrometheusUnreachableError,
     QueryRejectedError,
     Sample,
@@ -64,10 +64,16 @@ def span_seconds(objective: Objective, now: datetime) -> int:
     return max(1, int(elapsed // BUDGET_WINDOW_SECONDS)) * int(BUDGET_WINDOW_SECONDS)
 
 
+class InstantQueries(Protocol):
+    """What the reader needs of a Prometheus client (PrometheusClient in production)."""
+
+    def query(self, promql: str) -> list[Sample]: ...
+
+
 class SLOFiguresReader:
     """Turns Prometheus answers into one Observation per SLO."""
 
-    def __init__(self, client: PrometheusClient, fallback_parallelism: int = 8) -> None:
+    def __init__(self, client: InstantQueries, fallback_parallelism: int = 8) -> None:
         self.client = client
         self.fallback_parallelism = fallback_parallelism
 
