@@ -15,7 +15,9 @@ from pathlib import Path
 import pytest
 from kubernetes import client, config
 
+from running_operator import RunningOperator
 from slokeeper.localcluster.cluster import LocalCluster
+from slokeeper.localcluster.processes import free_port
 from slokeeper.localcluster.prometheus import PrometheusServer, ScrapeJob
 from slokeeper.localcluster.stack import LocalStack
 from slokeeper.localcluster.toolchain import Toolchain, ensure_toolchain
@@ -91,9 +93,10 @@ def operator_process(
     prometheus: PrometheusServer,
     crds_installed: Path,
     tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[subprocess.Popen[bytes]]:
+) -> Iterator[RunningOperator]:
     """`slokeeper run` against the session's cluster and Prometheus, evaluating every 3 s."""
     log_path = tmp_path_factory.mktemp("operator") / "operator.log"
+    metrics_port, health_port = free_port(), free_port()
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             [
@@ -101,11 +104,18 @@ def operator_process(
                 "--kubeconfig", str(cluster.kubeconfig),
                 "--prometheus-url", prometheus.url,
                 "--interval", "3s",
+                "--bind-address", "127.0.0.1",
+                "--metrics-port", str(metrics_port),
+                "--health-port", str(health_port),
             ],
             stdout=log,
             stderr=subprocess.STDOUT,
         )  # fmt: skip
-    yield process
+    yield RunningOperator(
+        process,
+        f"http://127.0.0.1:{metrics_port}/metrics",
+        f"http://127.0.0.1:{health_port}/healthz",
+    )
     process.terminate()
     try:
         process.wait(timeout=20)

@@ -6,14 +6,15 @@ Event say so; a broken query is reported on its own SLO and stops no other."""
 from __future__ import annotations
 
 import json
-import subprocess
 from typing import Any
 
 import pytest
+import requests
 import yaml
 from prometheus_api_client import PrometheusConnect
 
 from polling import eventually
+from running_operator import RunningOperator
 from slokeeper.localcluster.cluster import LocalCluster
 from slokeeper.localcluster.prometheus import PrometheusServer
 from slokeeper.simulator.server import TrafficSimulator
@@ -85,7 +86,7 @@ def checkout(cluster: LocalCluster, namespace: str, simulator: TrafficSimulator)
 def test_slo_status_tells_the_truth_and_a_burst_pages(
     cluster: LocalCluster,
     prometheus: PrometheusServer,
-    operator_process: subprocess.Popen[bytes],
+    operator_process: RunningOperator,
     checkout: str,
 ) -> None:
     namespace = checkout
@@ -171,4 +172,28 @@ def test_slo_status_tells_the_truth_and_a_burst_pages(
     assert _ready(broken)["status"] == "False"
     assert "parse error" in _ready(broken)["message"]
     assert _ready(_status(cluster, namespace, "lenient"))["status"] == "True"
-    assert operator_process.poll() is None, "the operator exited"
+    assert operator_process.process.poll() is None, "the operator exited"
+
+
+def test_the_operator_serves_its_metrics_and_a_liveness_probe(
+    operator_process: RunningOperator,
+) -> None:
+    def fetch(url: str) -> str:
+        try:
+            return requests.get(url, timeout=2).text
+        except requests.RequestException as error:
+            return str(error)
+
+    metrics = eventually(
+        lambda: fetch(operator_process.metrics_url),
+        lambda text: "slokeeper_slo_cycle_duration_seconds_count" in text,
+        "the operator's /metrics after a cycle",
+    )
+    assert "slokeeper_prometheus_queries_total" in metrics
+    assert "slokeeper_status_writes_total" in metrics
+    health = eventually(
+        lambda: requests.get(operator_process.health_url, timeout=2),
+        lambda response: response.status_code == 200,
+        "the liveness probe to answer 200",
+    )
+    assert health.ok

@@ -34,6 +34,28 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         default=[],
         help="watch only this namespace (repeatable); default: all namespaces",
     )
+    parser.add_argument(
+        "--metrics-port",
+        type=int,
+        default=int(os.environ.get("SLOKEEPER_METRICS_PORT", "8080")),
+        help="port of the operator's /metrics (0: off; env SLOKEEPER_METRICS_PORT, default 8080)",
+    )
+    parser.add_argument(
+        "--health-port",
+        type=int,
+        default=int(os.environ.get("SLOKEEPER_HEALTH_PORT", "8081")),
+        help="port of the /healthz liveness probe (0: off; default 8081)",
+    )
+    parser.add_argument(
+        "--bind-address",
+        default=os.environ.get("SLOKEEPER_BIND_ADDRESS", "0.0.0.0"),  # noqa: S104 - a Pod's network
+        help="address the metrics and health ports listen on (default all, as in a Pod)",
+    )
+    parser.add_argument(
+        "--no-slo-metrics",
+        action="store_true",
+        help="do not export per-SLO budget and burn-rate gauges (for very many SLOs)",
+    )
     parser.add_argument("--verbose", action="store_true", help="debug logging")
     parser.set_defaults(run=run)
 
@@ -49,11 +71,17 @@ def run(args: argparse.Namespace) -> int:
         prometheus_url=args.prometheus_url,
         interval_seconds=duration_seconds(args.interval),
         kubeconfig=args.kubeconfig,
+        metrics_port=args.metrics_port,
+        metrics_address=args.bind_address,
+        per_slo_metrics=not args.no_slo_metrics,
     )
     kopf.run(
         standalone=True,
         clusterwide=not args.namespace,
         namespaces=list(args.namespace),
         memo=kopf.Memo(config=config),
+        liveness_endpoint=(
+            f"http://{args.bind_address}:{args.health_port}/healthz" if args.health_port else None
+        ),
     )
     return 0

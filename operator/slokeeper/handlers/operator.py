@@ -16,6 +16,7 @@ from typing import Any
 import kopf
 
 from slokeeper.api.base import GROUP, VERSION
+from slokeeper.handlers.metrics import OperatorMetrics
 from slokeeper.handlers.settings import configure
 from slokeeper.kube.connection import api_client
 from slokeeper.kube.events import EventRecorder
@@ -35,6 +36,9 @@ class OperatorConfig:
     interval_seconds: float = 30.0
     kubeconfig: str | None = None
     prometheus_timeout_seconds: float = 10.0
+    metrics_port: int = 0
+    metrics_address: str = "0.0.0.0"  # noqa: S104 - the Pod's own network namespace
+    per_slo_metrics: bool = True
 
 
 @kopf.on.login()
@@ -64,13 +68,21 @@ def _owner(kind: str, namespace: str, name: str, uid: str) -> ObjectRef:
     return ObjectRef(kind, namespace, name, uid)
 
 
-async def _run_slo_loop(loop: SLOLoop, index: kopf.Index[Any, Any], interval: float) -> None:
+async def _run_slo_loop(
+    loop: SLOLoop,
+    index: kopf.Index[Any, Any],
+    interval: float,
+    metrics: OperatorMetrics,
+    prometheus: PrometheusClient,
+) -> None:
     failures = 0
     while True:
         records = [record for store in list(index.values()) for record in list(store)]
         delay = interval
         try:
+            queries_before = prometheus.queries
             report = await asyncio.to_thread(loop.cycle, records, datetime.now(UTC))
+            metrics.observe_cycle(report, prometheus.queries - queries_before)
         except Exception:
             log.exception("SLO evaluation cycle failed; retrying in %.0fs", interval)
         else:
@@ -103,8 +115,13 @@ async def start(*, settings: kopf.OperatorSettings, memo: Any, **kwargs: Any) ->
         rules=RulesWriter(api),
         owner=_owner,
     )
+    metrics = OperatorMetrics(per_slo=operator_config.per_slo_metrics)
+    if operator_config.metrics_port:
+        metrics.serve(operator_config.metrics_port, operator_config.metrics_address)
     memo["slo_task"] = asyncio.create_task(
-        _run_slo_loop(loop, kwargs["slo_index"], operator_config.interval_seconds)
+        _run_slo_loop(
+            loop, kwargs["slo_index"], operator_config.interval_seconds, metrics, prometheus
+        )
     )
 
 

@@ -81,6 +81,7 @@ class CycleReport:
     events: int = 0
     seconds: float = 0.0
     problems: dict[str, int] = field(default_factory=dict)
+    figures: dict[Key, Figures] = field(default_factory=dict)
 
     def count(self, problem: str) -> None:
         self.problems[problem] = self.problems.get(problem, 0) + 1
@@ -179,6 +180,8 @@ class SLOLoop:
                 continue
             observation = observations.get(record.key, Observation(problem=Health.NO_DATA))
             figures = evaluate(objective, observation, measurement_span(objective.window, now))
+            report.figures[record.key] = figures
+
             self._publish(record, objective, figures, now, report)
         report.seconds = time.monotonic() - started
         return report
