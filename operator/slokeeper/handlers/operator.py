@@ -89,8 +89,10 @@ async def _run_slo_loop(
             delay, failures = next_delay(interval, report, failures)
 
             log.info(
-                "SLO cycle: %d SLOs, %d status writes, %d rules written, %d events in %.2fs %s",
+                "SLO cycle: %d SLOs, %d queries, %d status writes, %d rules written, %d events"
+                " in %.2fs %s",
                 report.slos,
+                prometheus.queries - queries_before,
                 report.status_writes,
                 report.rules_written,
                 report.events,

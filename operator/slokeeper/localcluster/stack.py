@@ -24,6 +24,8 @@ class LocalStack:
 
     workdir: Path
     nodes: int = 2
+    scrape_interval: str = "2s"
+    rule_sync_seconds: float = 1.0
     toolchain: Toolchain | None = None
     cluster: LocalCluster | None = None
     prometheus: PrometheusServer | None = None
@@ -41,10 +43,18 @@ class LocalStack:
             self.startup_seconds["cluster"] = time.monotonic() - step
             step = time.monotonic()
             self.prometheus = PrometheusServer(
-                self.toolchain.prometheus, self.workdir / "prometheus"
+                self.toolchain.prometheus,
+                self.workdir / "prometheus",
+                scrape_interval=self.scrape_interval,
+                evaluation_interval=self.scrape_interval,
             )
             self.prometheus.start()
-            self.rule_sync = RuleSync(api_client(str(self.cluster.kubeconfig)), self.prometheus)
+            self.rule_sync = RuleSync(
+                api_client(str(self.cluster.kubeconfig)),
+                self.prometheus,
+                poll_seconds=self.rule_sync_seconds,
+            )
+
             self.rule_sync.start()
             self.startup_seconds["prometheus"] = time.monotonic() - step
         except BaseException:

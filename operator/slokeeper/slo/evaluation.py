@@ -158,8 +158,12 @@ def events_between(previous: Figures | None, current: Figures) -> list[Event]:
     before_health = previous.health if previous else None
     if current.health is not before_health and current.health is not Health.OK:
         events.append(Event(current.health.value, current.message, warning=True))
-    if current.policy_action is not None and (
-        previous is None or previous.policy_action != current.policy_action
+    # A first "none" is no news; every other action, and every change of action, is.
+    before_action = previous.policy_action if previous else None
+    if (
+        current.policy_action is not None
+        and current.policy_action != before_action
+        and (before_action is not None or current.policy_action is not PolicyAction.NONE)
     ):
         figures = (
             f"{100 * (current.error_budget_remaining_ratio or 0):.1f}% of the error budget left"
