@@ -164,12 +164,9 @@ def measure(
     log: Path,
     began: float,
 ) -> None:
-    windows_expected = count * 8
     wait_for(
         "recorded series of every SLO",
-        lambda: (
-            prometheus_query(url, "count(slokeeper_slo_error_ratio)") >= windows_expected * 0.99
-        ),
+        lambda: prometheus_query(url, "count(slokeeper_slo_requests_per_second)") >= count,
         timeout=1800,
         interval=15,
     )
@@ -183,7 +180,8 @@ def measure(
     )
     rules = requests.get(f"{url}/api/v1/rules", timeout=60).json()["data"]["groups"]
     group_seconds = sum(group["evaluationTime"] for group in rules)
-    first = cycles(log)[0]
+    first = next(cycle for cycle in cycles(log) if cycle[0] > 0)
+
     print(f"first cycle: {first[3]} rules written, {first[2]} status writes in {first[5]:.1f}s")
     for slos, queries, writes, _rules, events, seconds in quiet:
         print(

@@ -1,9 +1,15 @@
-"""What the operator fixture hands a test: the process and where it serves metrics and health."""
+"""Runs `slokeeper run` as its own process for a test, and stops it with its log tail shown."""
 
 from __future__ import annotations
 
 import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
+
+from slokeeper.localcluster.processes import free_port
 
 
 @dataclass(frozen=True)
@@ -11,3 +17,41 @@ class RunningOperator:
     process: subprocess.Popen[bytes]
     metrics_url: str
     health_url: str
+    log: Path
+
+
+@contextmanager
+def running_operator(
+    kubeconfig: Path, prometheus_url: str, log: Path, interval: str = "3s"
+) -> Iterator[RunningOperator]:
+    metrics_port, health_port = free_port(), free_port()
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [
+                sys.executable, "-m", "slokeeper.cli.main", "run",
+                "--kubeconfig", str(kubeconfig),
+                "--prometheus-url", prometheus_url,
+                "--interval", interval,
+                "--bind-address", "127.0.0.1",
+                "--metrics-port", str(metrics_port),
+                "--health-port", str(health_port),
+            ],
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    try:
+        yield RunningOperator(
+            process,
+            f"http://127.0.0.1:{metrics_port}/metrics",
+            f"http://127.0.0.1:{health_port}/healthz",
+            log,
+        )
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        exit_code = process.wait()
+        tail = "\n".join(log.read_text(errors="replace").splitlines()[-40:])
+        print(f"\n--- operator log tail (exit {exit_code}) ---\n{tail}")

@@ -7,17 +7,14 @@ component that does not start fails the session with the tail of its log.
 from __future__ import annotations
 
 import secrets
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from kubernetes import client, config
 
-from running_operator import RunningOperator
+from running_operator import RunningOperator, running_operator
 from slokeeper.localcluster.cluster import LocalCluster
-from slokeeper.localcluster.processes import free_port
 from slokeeper.localcluster.prometheus import PrometheusServer, ScrapeJob
 from slokeeper.localcluster.stack import LocalStack
 from slokeeper.localcluster.toolchain import Toolchain, ensure_toolchain
@@ -95,35 +92,9 @@ def operator_process(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[RunningOperator]:
     """`slokeeper run` against the session's cluster and Prometheus, evaluating every 3 s."""
-    log_path = tmp_path_factory.mktemp("operator") / "operator.log"
-    metrics_port, health_port = free_port(), free_port()
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [
-                sys.executable, "-m", "slokeeper.cli.main", "run",
-                "--kubeconfig", str(cluster.kubeconfig),
-                "--prometheus-url", prometheus.url,
-                "--interval", "3s",
-                "--bind-address", "127.0.0.1",
-                "--metrics-port", str(metrics_port),
-                "--health-port", str(health_port),
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    yield RunningOperator(
-        process,
-        f"http://127.0.0.1:{metrics_port}/metrics",
-        f"http://127.0.0.1:{health_port}/healthz",
-    )
-    process.terminate()
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-    exit_code = process.wait()
-    tail = "\n".join(log_path.read_text(errors="replace").splitlines()[-40:])
-    print(f"\n--- operator log tail (exit {exit_code}) ---\n{tail}")
+    log = tmp_path_factory.mktemp("operator") / "operator.log"
+    with running_operator(cluster.kubeconfig, prometheus.url, log) as running:
+        yield running
 
 
 @pytest.fixture

@@ -197,3 +197,56 @@ def test_the_operator_serves_its_metrics_and_a_liveness_probe(
         "the liveness probe to answer 200",
     )
     assert health.ok
+
+
+def _latency_slo(namespace: str, name: str, threshold: float) -> dict[str, Any]:
+    return {
+        "apiVersion": "slokeeper.dev/v1alpha1",
+        "kind": "ServiceLevelObjective",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {
+            "service": "checkout",
+            "target": 99.0,
+            "window": {"calendar": "Month", "timeZone": "Europe/Berlin"},
+            "indicator": {
+                "latency": {
+                    "metric": "http_request_duration_seconds",
+                    "selector": f'namespace="{namespace}"',
+                    "threshold": threshold,
+                }
+            },
+        },
+    }
+
+
+def test_a_latency_slo_on_a_calendar_month_and_a_threshold_that_is_no_bucket(
+    cluster: LocalCluster, operator_process: RunningOperator, checkout: str
+) -> None:
+    namespace = checkout
+    documents = [
+        _latency_slo(namespace, "latency-300ms", 0.3),
+        _latency_slo(namespace, "latency-200ms", 0.2),  # buckets are 0.1 and 0.25: no 0.2
+    ]
+    cluster.kubectl("apply", "-f", "-", input_text=yaml.safe_dump_all(documents))
+
+    good = eventually(
+        lambda: _status(cluster, namespace, "latency-300ms"),
+        lambda status: _ready(status).get("status") == "True",
+        "the 300 ms latency SLO to show figures",
+        timeout=90,
+    )
+    # Every profile here is as fast as healthy: 99 % within 250 ms, 99.9 % within 500 ms, so
+    # 99.18 % within 300 ms (the simulator interpolates between those points).
+    assert good["sliRatio"] == pytest.approx(0.9918, abs=0.0005)
+
+    assert good["periodStart"].endswith(("T22:00:00Z", "T23:00:00Z"))  # midnight in Berlin
+    assert good["periodEnd"] > good["periodStart"]
+
+    wrong = eventually(
+        lambda: _status(cluster, namespace, "latency-200ms"),
+        lambda status: _ready(status).get("reason") == "ThresholdNotABucket",
+        "the 200 ms SLO to report that 0.2 is not a bucket",
+        timeout=90,
+    )
+    assert "le=0.05, 0.1, 0.25, 0.3" in _ready(wrong)["message"]
+    assert operator_process.process.poll() is None

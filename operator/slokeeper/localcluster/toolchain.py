@@ -51,6 +51,7 @@ class Toolchain:
     helm: Path
     prometheus: Path
     promtool: Path
+    prometheus_operator_crds: Path
     kubernetes_version: str
     prometheus_version: str
 
@@ -72,7 +73,13 @@ class Toolchain:
             self.helm,
             self.prometheus,
             self.promtool,
+            self.prometheus_rule_crd,
         )
+
+    @property
+    def prometheus_rule_crd(self) -> Path:
+        """The real PrometheusRule CRD of the pinned prometheus-operator release."""
+        return self.prometheus_operator_crds / "monitoring.coreos.com_prometheusrules.yaml"
 
     @property
     def complete(self) -> bool:
@@ -96,6 +103,8 @@ def toolchain_paths(root: Path | None = None) -> Toolchain:
         helm=root / f"helm-{versions['HELM_VERSION']}" / "helm",
         prometheus=prometheus_dir / "prometheus",
         promtool=prometheus_dir / "promtool",
+        prometheus_operator_crds=root
+        / f"prometheus-operator-crds-{versions['PROMETHEUS_OPERATOR_VERSION']}",
         kubernetes_version=versions["KUBERNETES_VERSION"],
         prometheus_version=versions["PROMETHEUS_VERSION"],
     )

@@ -96,10 +96,12 @@ def next_delay(interval: float, report: CycleReport, failed_before: int) -> tupl
     While Prometheus does not answer, cycles back off (doubling, at most five minutes) so a
     struggling Prometheus is not hammered by every replica of every operator at once.
     """
-    unreachable = (
-        report.slos > 0 and report.problems.get(Health.PROMETHEUS_UNREACHABLE.value, 0) > 0
-    )
+    if report.slos == 0:
+        # At start-up the watch may not have listed the SLOs yet: look again soon.
+        return min(interval, 5.0), failed_before
+    unreachable = report.problems.get(Health.PROMETHEUS_UNREACHABLE.value, 0) > 0
     if not unreachable:
+
         return interval, 0
     failed = failed_before + 1
     return min(MAX_BACKOFF_SECONDS, interval * 2 ** min(failed, 10)), failed

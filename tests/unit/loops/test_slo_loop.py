@@ -122,3 +122,8 @@ def test_an_unreachable_prometheus_backs_off_up_to_five_minutes() -> None:
     assert delays[:3] == [60, 120, 240]
     assert max(delays) == 300
     assert next_delay(30, CycleReport(slos=3), failures) == (30, 0)
+
+
+def test_an_empty_first_cycle_looks_again_soon() -> None:
+    assert next_delay(30, CycleReport(slos=0), 0) == (5, 0)
+

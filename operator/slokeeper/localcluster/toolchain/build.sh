@@ -18,6 +18,7 @@ etcd_dir=$cache/etcd-$ETCD_VERSION
 kwok_dir=$cache/kwok-$KWOK_VERSION
 helm_dir=$cache/helm-$HELM_VERSION
 prom_dir=$cache/prometheus-$PROMETHEUS_VERSION
+promop_dir=$cache/prometheus-operator-crds-$PROMETHEUS_OPERATOR_VERSION
 
 if [[ ${1:-} == --print-dir ]]; then
   echo "$cache"
@@ -120,7 +121,9 @@ build_kwok() {
   mark_done "$kwok_dir"
 }
 
-build_helm() {
+build_helm
+fetch_prometheus_operator_crds
+() {
   done_marker "$helm_dir" && { say "helm $HELM_VERSION cached"; return; }
   say "helm $HELM_VERSION: building"
   mkdir -p "$helm_dir"
@@ -147,6 +150,18 @@ build_prometheus() {
   done
   "$prom_dir/prometheus" --version | head -n1
   mark_done "$prom_dir"
+}
+
+fetch_prometheus_operator_crds() {
+  done_marker "$promop_dir" && { say "prometheus-operator CRDs $PROMETHEUS_OPERATOR_VERSION cached"; return; }
+  say "prometheus-operator CRDs $PROMETHEUS_OPERATOR_VERSION: downloading the module"
+  local dir
+  dir=$(go mod download -json "github.com/prometheus-operator/prometheus-operator@$PROMETHEUS_OPERATOR_VERSION" \
+    | sed -n 's/^\s*"Dir": "\(.*\)",$/\1/p')
+  [[ -d $dir/example/prometheus-operator-crd ]] || { echo "no CRDs in $dir" >&2; exit 1; }
+  mkdir -p "$promop_dir"
+  cp "$dir"/example/prometheus-operator-crd/monitoring.coreos.com_{prometheusrules,servicemonitors}.yaml "$promop_dir/"
+  mark_done "$promop_dir"
 }
 
 build_etcd
