@@ -121,9 +121,7 @@ build_kwok() {
   mark_done "$kwok_dir"
 }
 
-build_helm
-fetch_prometheus_operator_crds
-() {
+build_helm() {
   done_marker "$helm_dir" && { say "helm $HELM_VERSION cached"; return; }
   say "helm $HELM_VERSION: building"
   mkdir -p "$helm_dir"
@@ -169,5 +167,6 @@ build_kwok
 build_kubernetes
 build_prometheus
 build_helm
+fetch_prometheus_operator_crds
 rm -rf "$cache/work"
 say "toolchain ready in $cache ($(( $(date +%s) - started )) s)"
