@@ -24,7 +24,7 @@ from typing import Any
 import requests
 import yaml
 
-from slokeeper.cli.crds import rendered_crds
+from slokeeper.cli.crds import install_crds
 from slokeeper.kube.connection import api_client
 from slokeeper.localcluster.prometheus import ScrapeJob
 from slokeeper.localcluster.stack import LocalStack
@@ -98,12 +98,7 @@ def run(count: int) -> None:
         cluster, prometheus = stack.cluster, stack.prometheus
         if cluster is None or prometheus is None:
             raise SystemExit("the local stack did not start")
-        crds = Path(workdir) / "crds"
-        crds.mkdir()
-        for name, text in rendered_crds().items():
-            (crds / name).write_text(text)
-        cluster.kubectl("apply", "-f", str(crds))
-        cluster.kubectl("wait", "--for=condition=Established", "crd", "--all")
+        install_crds(cluster)
         cluster.kubectl("create", "namespace", NAMESPACE)
         cluster.kubectl(
             "create",

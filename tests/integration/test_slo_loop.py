@@ -18,21 +18,10 @@ from running_operator import RunningOperator
 from slokeeper.localcluster.cluster import LocalCluster
 from slokeeper.localcluster.prometheus import PrometheusServer
 from slokeeper.simulator.server import TrafficSimulator
+from workloads import checkout_deployment
 
 # One of four pods runs the failing version: 1/4 of requests at 20 % errors, 3/4 at 0.02 %.
 EXPECTED_ERROR_RATIO = 0.25 * 0.2 + 0.75 * 0.0002
-
-DEPLOYMENT = """\
-apiVersion: apps/v1
-kind: Deployment
-metadata: {{name: {name}, labels: {{app: checkout}}}}
-spec:
-  replicas: {replicas}
-  selector: {{matchLabels: {{app: checkout, version: "{version}"}}}}
-  template:
-    metadata: {{labels: {{app: checkout, version: "{version}"}}}}
-    spec: {{containers: [{{name: checkout, image: "shop/checkout:{version}"}}]}}
-"""
 
 
 def _slo(namespace: str, name: str, target: float, errors: str | None = None) -> dict[str, Any]:
@@ -78,7 +67,7 @@ def _value(connection: PrometheusConnect, query: str) -> float | None:
 @pytest.fixture
 def checkout(cluster: LocalCluster, namespace: str, simulator: TrafficSimulator) -> str:
     for name, replicas, version in (("checkout", 3, "1.1"), ("checkout-bad", 1, "1.2-bad")):
-        manifest = DEPLOYMENT.format(name=name, replicas=replicas, version=version)
+        manifest = checkout_deployment(name, replicas, f"shop/checkout:{version}", variant=version)
         cluster.kubectl("apply", "-n", namespace, "-f", "-", input_text=manifest)
     return namespace
 

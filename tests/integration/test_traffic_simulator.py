@@ -9,18 +9,7 @@ from polling import eventually
 from slokeeper.localcluster.cluster import LocalCluster
 from slokeeper.localcluster.prometheus import PrometheusServer
 from slokeeper.simulator.server import TrafficSimulator
-
-DEPLOYMENT = """\
-apiVersion: apps/v1
-kind: Deployment
-metadata: {{name: {name}, labels: {{app: checkout}}}}
-spec:
-  replicas: {replicas}
-  selector: {{matchLabels: {{app: checkout, track: {track}}}}}
-  template:
-    metadata: {{labels: {{app: checkout, track: {track}}}}}
-    spec: {{containers: [{{name: checkout, image: "{image}"}}]}}
-"""
+from workloads import checkout_deployment
 
 
 def _value(connection: PrometheusConnect, query: str) -> float | None:
@@ -36,7 +25,7 @@ def test_pods_serve_traffic_by_their_image(
         ("checkout", 3, "stable", "shop/checkout:1.1"),
         ("checkout-canary", 1, "canary", "shop/checkout:1.2-bad"),
     ):
-        manifest = DEPLOYMENT.format(name=name, replicas=replicas, track=track, image=image)
+        manifest = checkout_deployment(name, replicas, image, variant=track)
         cluster.kubectl("apply", "-n", namespace, "-f", "-", input_text=manifest)
     connection = PrometheusConnect(url=prometheus.url, disable_ssl=True)
     selector = f'namespace="{namespace}"'

@@ -14,7 +14,7 @@ import threading
 from pathlib import Path
 from types import FrameType
 
-from slokeeper.cli.crds import rendered_crds
+from slokeeper.cli.crds import install_crds
 from slokeeper.localcluster.stack import LocalStack
 
 DEMO_DEPLOYMENT = """\
@@ -64,12 +64,7 @@ def run(args: argparse.Namespace) -> int:
             cluster, prometheus, toolchain = stack.cluster, stack.prometheus, stack.toolchain
             if cluster is None or prometheus is None or toolchain is None:
                 raise RuntimeError("the local stack started without a cluster or Prometheus")
-            crd_dir = Path(workdir) / "crds"
-            crd_dir.mkdir()
-            for name, text in rendered_crds().items():
-                (crd_dir / name).write_text(text)
-            cluster.kubectl("apply", "-f", str(crd_dir))
-            cluster.kubectl("wait", "--for=condition=Established", "crd", "--all", "--timeout=60s")
+            install_crds(cluster)
             cluster.kubectl("apply", "-f", "-", input_text=DEMO_DEPLOYMENT)
             if args.samples.is_dir():
                 cluster.kubectl("apply", "-f", str(args.samples))

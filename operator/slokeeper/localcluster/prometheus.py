@@ -118,7 +118,8 @@ class PrometheusServer:
         self._write_config()
         request = urllib.request.Request(f"{self.url}/-/reload", method="POST")
         try:
-            with urllib.request.urlopen(request, timeout=10):
+            # Thousands of rule files take Prometheus a while to parse.
+            with urllib.request.urlopen(request, timeout=120):
                 pass
         except urllib.error.HTTPError as error:
             raise StartError(

@@ -8,8 +8,10 @@ SRE sees has changed. The loop knows its collaborators only by the small ports d
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -82,9 +84,17 @@ class CycleReport:
     seconds: float = 0.0
     problems: dict[str, int] = field(default_factory=dict)
     figures: dict[Key, Figures] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def count(self, problem: str) -> None:
-        self.problems[problem] = self.problems.get(problem, 0) + 1
+        with self._lock:
+            self.problems[problem] = self.problems.get(problem, 0) + 1
+
+    def tally(self, *, status_writes: int = 0, rules_written: int = 0, events: int = 0) -> None:
+        with self._lock:
+            self.status_writes += status_writes
+            self.rules_written += rules_written
+            self.events += events
 
 
 MAX_BACKOFF_SECONDS = 300.0
@@ -101,7 +111,6 @@ def next_delay(interval: float, report: CycleReport, failed_before: int) -> tupl
         return min(interval, 5.0), failed_before
     unreachable = report.problems.get(Health.PROMETHEUS_UNREACHABLE.value, 0) > 0
     if not unreachable:
-
         return interval, 0
     failed = failed_before + 1
     return min(MAX_BACKOFF_SECONDS, interval * 2 ** min(failed, 10)), failed
@@ -152,7 +161,10 @@ class SLOLoop:
         events: EventSink,
         rules: RulesSink,
         owner: OwnerFactory,
+        *,
+        parallelism: int = 8,
     ) -> None:
+        self.parallelism = parallelism
         self.figures = figures
         self.status = status
         self.events = events
@@ -171,20 +183,25 @@ class SLOLoop:
                 ).to_objective()
             except ValidationError as error:
                 self._invalid(record, error, now, report)
-        for record in records:
-            objective = objectives.get(record.key)
-            if objective is not None and self._needs_rules(record):
-                self._write_rules(record, objective, report)
-        observations = self.figures.read(list(objectives.values()), now)
-        for record in records:
-            objective = objectives.get(record.key)
-            if objective is None:
-                continue
-            observation = observations.get(record.key, Observation(problem=Health.NO_DATA))
-            figures = evaluate(objective, observation, measurement_span(objective.window, now))
-            report.figures[record.key] = figures
+        valid = [record for record in records if record.key in objectives]
+        # Writes go out a bounded number at a time: each is a round trip to the API server.
+        with ThreadPoolExecutor(max_workers=self.parallelism) as pool:
+            needing = [record for record in valid if self._needs_rules(record)]
+            list(pool.map(lambda r: self._write_rules(r, objectives[r.key], report), needing))
+            observations = self.figures.read(list(objectives.values()), now)
+            published = []
+            for record in valid:
+                objective = objectives[record.key]
+                observation = observations.get(record.key, Observation(problem=Health.NO_DATA))
+                figures = evaluate(objective, observation, measurement_span(objective.window, now))
+                report.figures[record.key] = figures
+                published.append((record, objective, figures))
+            list(
+                pool.map(
+                    lambda item: self._publish(item[0], item[1], item[2], now, report), published
+                )
+            )
 
-            self._publish(record, objective, figures, now, report)
         report.seconds = time.monotonic() - started
         return report
 
@@ -216,7 +233,7 @@ class SLOLoop:
             report.count("RulesNotWritten")
             return
         self._rules_generation[record.key] = record.generation
-        report.rules_written += 1
+        report.tally(rules_written=1)
 
     def _status(
         self, record: SLORecord, objective: Objective, figures: Figures, now: datetime
@@ -298,7 +315,7 @@ class SLOLoop:
             log.warning("could not write status of %s/%s: %s", record.namespace, record.name, error)
             report.count("StatusNotWritten")
             return
-        report.status_writes += 1
+        report.tally(status_writes=1)
         owner = self.owner(
             ServiceLevelObjective.kind_name, record.namespace, record.name, record.uid
         )
@@ -307,7 +324,7 @@ class SLOLoop:
 
     def _event(self, owner: Any, event: Event, report: CycleReport) -> None:
         self.events.record(owner, event.reason, event.message, warning=event.warning)
-        report.events += 1
+        report.tally(events=1)
 
     def _invalid(
         self, record: SLORecord, error: ValidationError, now: datetime, report: CycleReport
@@ -333,7 +350,7 @@ class SLOLoop:
         if _visible(status) == _visible(record.status):
             return
         self.status.write(record.namespace, record.name, status)
-        report.status_writes += 1
+        report.tally(status_writes=1)
         owner = self.owner(
             ServiceLevelObjective.kind_name, record.namespace, record.name, record.uid
         )

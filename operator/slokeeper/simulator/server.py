@@ -66,11 +66,7 @@ class TrafficSimulator:
                 core.list_namespaced_pod(namespace, label_selector=self.label_selector).items
             )
         with self._lock:
-            now = self.clock()
-            if self._last is not None:
-                for traffic in self.pods.values():
-                    traffic.advance(self.requests_per_second * (now - self._last))
-            self._last = now
+            self._advance_to_now()
             ready = {(p.metadata.namespace, p.metadata.name): p for p in listed if _is_ready(p)}
             for key in list(self.pods):
                 if key not in ready:
@@ -80,13 +76,17 @@ class TrafficSimulator:
                     image = pod.spec.containers[0].image
                     self.pods[key] = PodTraffic(key[0], key[1], profile_for(image))
 
+    def _advance_to_now(self) -> None:
+        """Count the requests every followed Pod served since the last look (lock held)."""
+        now = self.clock()
+        if self._last is not None:
+            for traffic in self.pods.values():
+                traffic.advance(self.requests_per_second * (now - self._last))
+        self._last = now
+
     def metrics(self) -> str:
         with self._lock:
-            now = self.clock()
-            if self._last is not None:
-                for traffic in self.pods.values():
-                    traffic.advance(self.requests_per_second * (now - self._last))
-                self._last = now
+            self._advance_to_now()
             return exposition(list(self.pods.values()))
 
     def _poll(self) -> None:

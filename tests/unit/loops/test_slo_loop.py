@@ -126,4 +126,3 @@ def test_an_unreachable_prometheus_backs_off_up_to_five_minutes() -> None:
 
 def test_an_empty_first_cycle_looks_again_soon() -> None:
     assert next_delay(30, CycleReport(slos=0), 0) == (5, 0)
-
