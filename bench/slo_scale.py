@@ -94,7 +94,7 @@ def run(count: int) -> None:
     print(f"\n== {count} SLOs ==", flush=True)
     with (
         tempfile.TemporaryDirectory() as workdir,
-        LocalStack(Path(workdir), scrape_interval="15s", rule_sync_seconds=10) as stack,
+        LocalStack(Path(workdir), scrape_interval="30s", rule_sync_seconds=10) as stack,
     ):
         cluster, prometheus = stack.cluster, stack.prometheus
         if cluster is None or prometheus is None:
@@ -107,7 +107,7 @@ def run(count: int) -> None:
             "checkout",
             "-n",
             NAMESPACE,
-            "--image=shop/checkout:1.1",
+            "--image=shop/checkout:1.1-perfect",
             "--replicas=4",
         )
         api = api_client(str(cluster.kubeconfig))
@@ -168,9 +168,16 @@ def measure(
     )
     wait_for("every SLO Ready", lambda: _all_ready(cluster, count), timeout=1800, interval=30)
     print(f"all {count} SLOs evaluated {time.monotonic() - began:.0f}s after apply", flush=True)
+    # The first batched cycle still replaces figures read directly (before the rules had data).
+    wait_for(
+        "a cycle reading recorded figures only",
+        lambda: any(cycle[1] < 10 for cycle in cycles(log)),
+        timeout=900,
+    )
     seen = len(cycles(log))
-    wait_for("three more cycles", lambda: len(cycles(log)) >= seen + 3, timeout=600)
+    wait_for("three more cycles", lambda: len(cycles(log)) >= seen + 3, timeout=900)
     quiet = cycles(log)[seen : seen + 3]
+
     series = prometheus_query(
         url, "count({__name__=~'slokeeper_slo_error_ratio|slokeeper_slo_requests_per_second'})"
     )

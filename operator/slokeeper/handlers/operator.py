@@ -23,7 +23,7 @@ from slokeeper.kube.events import EventRecorder
 from slokeeper.kube.references import ObjectRef
 from slokeeper.kube.rules_objects import RulesWriter
 from slokeeper.kube.slo_status import SLOStatusWriter
-from slokeeper.loops.slo_loop import SLOLoop, SLORecord, next_delay
+from slokeeper.loops.slo_loop import SLOLoop, SLORecord, next_delay, slo_record
 from slokeeper.prometheus.client import PrometheusClient
 from slokeeper.prometheus.slo_figures import SLOFiguresReader
 
@@ -53,13 +53,13 @@ async def slo_index(
 ) -> dict[tuple[str, str], SLORecord]:
     namespace = namespace or "default"
     return {
-        (namespace, name): SLORecord(
+        (namespace, name): slo_record(
             namespace=namespace,
             name=name,
             uid=uid,
             generation=int(meta.get("generation", 0)),
-            body={"metadata": {"name": name, "namespace": namespace}, "spec": dict(body["spec"])},
-            status=dict(status),
+            spec=body["spec"],
+            status=status,
         )
     }
 
@@ -106,6 +106,8 @@ async def _run_slo_loop(
 async def start(*, settings: kopf.OperatorSettings, memo: Any, **kwargs: Any) -> None:
     configure(settings)
     operator_config: OperatorConfig = memo["config"]
+    # Per-SLO gauges cost memory per SLO; keep them only when someone can scrape them.
+    per_slo_metrics = operator_config.per_slo_metrics and operator_config.metrics_port > 0
     api = api_client(operator_config.kubeconfig)
     prometheus = PrometheusClient(
         operator_config.prometheus_url, timeout_seconds=operator_config.prometheus_timeout_seconds
@@ -117,7 +119,8 @@ async def start(*, settings: kopf.OperatorSettings, memo: Any, **kwargs: Any) ->
         rules=RulesWriter(api),
         owner=_owner,
     )
-    metrics = OperatorMetrics(per_slo=operator_config.per_slo_metrics)
+    metrics = OperatorMetrics(per_slo=per_slo_metrics)
+
     if operator_config.metrics_port:
         metrics.serve(operator_config.metrics_port, operator_config.metrics_address)
     memo["slo_task"] = asyncio.create_task(

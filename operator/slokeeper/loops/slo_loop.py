@@ -61,18 +61,37 @@ class OwnerFactory(Protocol):
 
 @dataclass(frozen=True)
 class SLORecord:
-    """What the operator keeps of one SLO between cycles (from the watch)."""
+    """What the operator keeps of one SLO between cycles (from the watch): the spec already
+    parsed into the core's Objective (or why it could not be), and the status as last seen."""
 
     namespace: str
     name: str
     uid: str
     generation: int
-    body: dict[str, Any]
+    objective: Objective | None
+    invalid: str | None
     status: dict[str, Any]
 
     @property
     def key(self) -> Key:
         return (self.namespace, self.name)
+
+
+def slo_record(
+    *, namespace: str, name: str, uid: str, generation: int, spec: Any, status: Any
+) -> SLORecord:
+    """Parse an SLO once, when the watch reports it, instead of every cycle."""
+    body = {"metadata": {"name": name, "namespace": namespace}, "spec": dict(spec)}
+    try:
+        objective: Objective | None = ServiceLevelObjective.model_validate(body).to_objective()
+        invalid = None
+    except ValidationError as error:
+        objective = None
+        invalid = "; ".join(
+            f"{'.'.join(str(p) for p in problem['loc'])}: {problem['msg']}"
+            for problem in error.errors()
+        )
+    return SLORecord(namespace, name, uid, generation, objective, invalid, dict(status))
 
 
 @dataclass
@@ -177,12 +196,10 @@ class SLOLoop:
         report = CycleReport(slos=len(records))
         objectives: dict[Key, Objective] = {}
         for record in records:
-            try:
-                objectives[record.key] = ServiceLevelObjective.model_validate(
-                    record.body
-                ).to_objective()
-            except ValidationError as error:
-                self._invalid(record, error, now, report)
+            if record.objective is not None:
+                objectives[record.key] = record.objective
+            else:
+                self._invalid(record, record.invalid or "invalid spec", now, report)
         valid = [record for record in records if record.key in objectives]
         # Writes go out a bounded number at a time: each is a round trip to the API server.
         with ThreadPoolExecutor(max_workers=self.parallelism) as pool:
@@ -326,13 +343,7 @@ class SLOLoop:
         self.events.record(owner, event.reason, event.message, warning=event.warning)
         report.tally(events=1)
 
-    def _invalid(
-        self, record: SLORecord, error: ValidationError, now: datetime, report: CycleReport
-    ) -> None:
-        message = "; ".join(
-            f"{'.'.join(str(p) for p in problem['loc'])}: {problem['msg']}"
-            for problem in error.errors()
-        )
+    def _invalid(self, record: SLORecord, message: str, now: datetime, report: CycleReport) -> None:
         status = {
             "observedGeneration": record.generation,
             "conditions": [

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from invalid_resources import sample
-from slokeeper.loops.slo_loop import CycleReport, SLOLoop, SLORecord, next_delay
+from slokeeper.loops.slo_loop import CycleReport, SLOLoop, SLORecord, next_delay, slo_record
 from slokeeper.slo.evaluation import Health, Observation
 from slokeeper.slo.objective import Objective
 from slokeeper.slo.rules import RuleGroup, recorded_windows
@@ -58,7 +58,14 @@ class Cluster:
 def _record(cluster: Cluster, generation: int = 1) -> SLORecord:
     body = sample("slo-ratio.yaml")
     key = (body["metadata"]["namespace"], body["metadata"]["name"])
-    return SLORecord(key[0], key[1], "uid-1", generation, body, cluster.statuses.get(key, {}))
+    return slo_record(
+        namespace=key[0],
+        name=key[1],
+        uid="uid-1",
+        generation=generation,
+        spec=body["spec"],
+        status=cluster.statuses.get(key, {}),
+    )
 
 
 def _loop(figures: Figures, cluster: Cluster) -> SLOLoop:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from slokeeper.simulator.counters import PodTraffic, exposition
-from slokeeper.simulator.profiles import BAD, HEALTHY, SLOW, profile_for
+from slokeeper.simulator.profiles import BAD, HEALTHY, PERFECT, SLOW, profile_for
 
 
 @pytest.mark.parametrize(
@@ -15,6 +15,7 @@ from slokeeper.simulator.profiles import BAD, HEALTHY, SLOW, profile_for
         ("shop/checkout:1.2-bad", BAD),
         ("registry:5000/shop/checkout:1.3-slow", SLOW),
         ("registry:5000/shop/checkout", HEALTHY),
+        ("shop/checkout:1.1-perfect", PERFECT),
     ],
 )
 def test_the_image_tag_picks_the_profile(image: str, profile: object) -> None:
