@@ -133,3 +133,19 @@ def test_an_unreachable_prometheus_backs_off_up_to_five_minutes() -> None:
 
 def test_an_empty_first_cycle_looks_again_soon() -> None:
     assert next_delay(30, CycleReport(slos=0), 0) == (5, 0)
+
+
+def test_a_spec_the_models_refuse_is_reported_not_evaluated() -> None:
+    cluster = Cluster()
+    body = sample("slo-calendar.yaml")
+    body["spec"]["window"]["timeZone"] = "Mars/Olympus_Mons"
+    record = slo_record(
+        namespace="default", name="monthly", uid="u", generation=3, spec=body["spec"], status={}
+    )
+    assert record.objective is None
+    report = _loop(Figures(), cluster).cycle([record], NOW)
+    ready = cluster.statuses[("default", "monthly")]["conditions"][0]
+    assert (ready["reason"], ready["status"]) == ("InvalidSpec", "False")
+    assert "Mars/Olympus_Mons" in ready["message"]
+    assert cluster.rules == []
+    assert report.problems == {"InvalidSpec": 1}
