@@ -10,7 +10,6 @@ after it, within the one-minute scrape/evaluation step.
 
 from __future__ import annotations
 
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from typing import Any
 import pytest
 import yaml
 
+from promtool import promtool
 from slokeeper.api.prometheus_rules import rule_file
 from slokeeper.localcluster.toolchain import Toolchain
 from slokeeper.slo.objective import Objective, RatioIndicator, RollingWindow
@@ -157,13 +157,7 @@ def test_burn_rate_alerts_fire_when_the_workbook_says(
             }
         )
     )
-    tested = subprocess.run(
-        [str(toolchain.promtool), "test", "rules", str(test_file)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    tested = promtool(toolchain.promtool, "test", "rules", str(test_file))
     timeline = ", ".join(
         f"{check['alertname']}@{check['eval_time']}={'on' if check['exp_alerts'] else 'off'}"
         for check in checks

@@ -3,11 +3,11 @@ broken component tells them what went wrong instead of hanging."""
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
 
+from promtool import promtool
 from slokeeper.localcluster.cluster import LocalCluster
 from slokeeper.localcluster.processes import StartError
 from slokeeper.localcluster.prometheus import PrometheusServer, ScrapeJob
@@ -40,12 +40,7 @@ def test_prometheus_that_cannot_start_fails_with_its_log(
 
 
 def test_the_scrape_configuration_we_write_passes_promtool(prometheus: PrometheusServer) -> None:
-    promtool = prometheus.binary.with_name("promtool")
-    checked = subprocess.run(
-        [str(promtool), "check", "config", str(prometheus.config_file)],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
+    checked = promtool(
+        prometheus.binary.with_name("promtool"), "check", "config", str(prometheus.config_file)
     )
     assert checked.returncode == 0, checked.stdout + checked.stderr

@@ -4,12 +4,12 @@ that the real PrometheusRule schema accepts, owned by the SLO."""
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
 import yaml
 
 from polling import eventually
+from promtool import promtool
 from running_operator import running_operator
 from slokeeper.localcluster.cluster import LocalCluster
 from slokeeper.localcluster.prometheus import PrometheusServer
@@ -47,11 +47,5 @@ def test_rules_go_into_a_prometheusrule_when_that_api_is_served(
         assert rule["spec"]["groups"][0]["name"] == "slokeeper-default-checkout-availability"
         rule_file = tmp_path / "rules.yaml"
         rule_file.write_text(yaml.safe_dump(rule["spec"]))
-        checked = subprocess.run(
-            [str(toolchain.promtool), "check", "rules", str(rule_file)],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        checked = promtool(toolchain.promtool, "check", "rules", str(rule_file))
         assert checked.returncode == 0, checked.stdout + checked.stderr
