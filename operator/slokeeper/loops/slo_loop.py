@@ -31,7 +31,7 @@ from slokeeper.slo.evaluation import (
     events_between,
 )
 from slokeeper.slo.objective import AlertKind, Objective, PolicyAction
-from slokeeper.slo.rules import RuleGroup, rule_group
+from slokeeper.slo.rules import RuleGroup, rule_counts, rule_group
 
 log = logging.getLogger(__name__)
 Key = tuple[str, str]
@@ -52,6 +52,11 @@ class EventSink(Protocol):
 
 
 class RulesSink(Protocol):
+    @property
+    def kind(self) -> str:
+        """PrometheusRule or ConfigMap: what ``apply`` writes in this cluster."""
+        ...
+
     def apply(self, objective: Objective, group: RuleGroup, owner: Any) -> str: ...
 
 
@@ -255,7 +260,7 @@ class SLOLoop:
     def _status(
         self, record: SLORecord, objective: Objective, figures: Figures, now: datetime
     ) -> dict[str, Any]:
-        group = rule_group(objective)
+        recording_rules, alerting_rules = rule_counts(objective)
         previous = {c["type"]: c for c in record.status.get("conditions", [])}
 
         def condition(kind: str, true: bool, reason: str, message: str) -> dict[str, Any]:
@@ -303,10 +308,10 @@ class SLOLoop:
                 "periodEnd": span.end if span.elapsed_share < 1 else None,
                 "lastEvaluationTime": now,
                 "rules": {
-                    "kind": getattr(self.rules, "kind", "ConfigMap"),
+                    "kind": self.rules.kind,
                     "name": f"{objective.name}-slo",
-                    "recordingRules": group.recording_rules,
-                    "alertingRules": group.alerting_rules,
+                    "recordingRules": recording_rules,
+                    "alertingRules": alerting_rules,
                 },
             }
         )

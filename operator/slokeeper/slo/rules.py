@@ -214,7 +214,16 @@ def alerting_rules(objective: Objective) -> list[Rule]:
     return rules
 
 
+def rule_counts(objective: Objective) -> tuple[int, int]:
+    """(recording, alerting) rules of this SLO, without rendering them."""
+    kinds = (
+        {row.kind for row in burn_rate_table(objective)} if objective.alerting.enabled else set()
+    )
+    return len(recorded_windows(objective)) + 1, len(kinds)
+
+
 def group_name(objective: Objective) -> str:
+
     return f"slokeeper-{objective.namespace}-{objective.name}"
 
 

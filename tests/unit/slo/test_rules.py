@@ -16,6 +16,7 @@ from slokeeper.slo.rules import (
     REQUESTS_PER_SECOND,
     error_ratio_query,
     le_matcher,
+    rule_counts,
     rule_group,
 )
 from slokeeper.slo.windows import DAY, HOUR
@@ -124,3 +125,9 @@ def test_a_custom_table_with_only_a_page_row_writes_only_a_page_alert() -> None:
         rule["labels"]["window"] for rule in group.rules if rule.get("record") == ERROR_RATIO
     ]
     assert windows == ["2m", "30m", "1h"]
+
+
+def test_rule_counts_match_the_rendered_group_without_rendering_it() -> None:
+    for objective in (_objective(), _objective(alerting=Alerting(enabled=False))):
+        group = rule_group(objective)
+        assert rule_counts(objective) == (group.recording_rules, group.alerting_rules)
