@@ -7,7 +7,7 @@ and offline tools refuse the same input with the same words.
 from __future__ import annotations
 
 import zoneinfo
-from datetime import datetime
+from datetime import UTC, datetime, time
 from enum import StrEnum
 from itertools import pairwise
 from typing import ClassVar, Self
@@ -23,6 +23,8 @@ from slokeeper.api.base import (
     cel,
     cel_rules,
 )
+from slokeeper.rollout.change_calendar import DAY_NAMES, ChangeCalendar, Freeze
+from slokeeper.rollout.change_calendar import ChangeWindow as CoreChangeWindow
 
 DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 CLOCK_TIME = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
@@ -269,6 +271,28 @@ class Gates(ResourceModel):
         default_factory=list, max_length=32, description="Periods in which no change may proceed."
     )
     approval: Approval = Field(default_factory=Approval, description="Manual approval by risk.")
+
+    def change_calendar(self) -> ChangeCalendar:
+        """The core's view of the change windows and freezes."""
+        return ChangeCalendar(
+            windows=tuple(
+                CoreChangeWindow(
+                    frozenset(DAY_NAMES.index(day.value) for day in window.days),
+                    time.fromisoformat(window.start),
+                    time.fromisoformat(window.end),
+                )
+                for window in self.change_windows
+            ),
+            freezes=tuple(
+                Freeze(
+                    freeze.start if freeze.start.tzinfo else freeze.start.replace(tzinfo=UTC),
+                    freeze.end if freeze.end.tzinfo else freeze.end.replace(tzinfo=UTC),
+                    freeze.reason,
+                )
+                for freeze in self.freezes
+            ),
+            time_zone=self.time_zone,
+        )
 
     @field_validator("time_zone")
     @classmethod

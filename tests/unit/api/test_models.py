@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from pydantic import ValidationError
 
@@ -59,3 +61,15 @@ def test_an_unknown_field_is_refused_rather_than_ignored() -> None:
     resource["spec"]["analysis"]["failureLimt"] = 3
     with pytest.raises(ValidationError, match="failureLimt"):
         ChangeRollout.model_validate(resource)
+
+
+def test_the_sample_gates_become_the_cores_change_calendar() -> None:
+    gates = ChangeRollout.model_validate(sample("changerollout.yaml")).spec.gates
+    calendar = gates.change_calendar()
+    assert calendar.time_zone == "Europe/Berlin"
+    # Mon-Thu 09:00-17:00 Berlin: a Wednesday 10:00 UTC (11:00 local) is open ...
+    assert calendar.verdict(datetime(2026, 11, 25, 10, tzinfo=UTC)).open
+    # ... the year-end freeze is not, whatever the day.
+    frozen = calendar.verdict(datetime(2026, 12, 23, 10, tzinfo=UTC))
+    assert not frozen.open
+    assert "Year-end freeze" in frozen.message
