@@ -102,7 +102,6 @@ def analyse(
     min_request_count: float,
     *,
     problem: Outcome | None = None,
-
     problem_message: str = "",
     confidence: float = DEFAULT_CONFIDENCE,
 ) -> Verdict:

@@ -1,0 +1,343 @@
+"""The rollout state machine: ``advance(plan, state, world, now) -> (state, actions)``.
+
+Pure: the rollout loop observes the cluster and Prometheus into a ``World``, calls ``advance``,
+and applies the returned actions idempotently (every action states a desired end, so applying it
+twice, or after a restart, does no harm). Everything the machine needs to carry on after a restart
+is in ``State``, which the loop keeps in the ChangeRollout's status.
+
+Phases:
+    Idle → (target template differs from stable) → gates
+    gates: Blocked (an SLO's budget policy says freeze) | AwaitingApproval (policy or risk asks
+           for an approval of this template) | WaitingForWindow (change calendar closed)
+           → Progressing (canary at step 0)
+    Progressing: each analysis Pass/Fail/no verdict; a step advances once its pause is over and
+           its latest analysis passed; at the failure limit, or after holding too long without a
+           verdict, or on abort → RolledBack; after the last step (gates open again) → Promoting
+    Promoting: target resumed, rolls out natively; once fully available → Succeeded
+    RolledBack: the template is refused until it changes or `retry`; reverting the target to
+           stable clears it.
+Nothing promotes without a passing analysis at the last step (or an explicit promote command).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+from enum import StrEnum
+
+from slokeeper.rollout.analysis import Outcome
+from slokeeper.rollout.replicas import actual_weight_percent, canary_replicas
+
+
+class Phase(StrEnum):
+    IDLE = "Idle"
+    BLOCKED = "Blocked"
+    AWAITING_APPROVAL = "AwaitingApproval"
+    WAITING_FOR_WINDOW = "WaitingForWindow"
+    PROGRESSING = "Progressing"
+    PROMOTING = "Promoting"
+    SUCCEEDED = "Succeeded"
+    ROLLED_BACK = "RolledBack"
+
+
+REST_PHASES = frozenset({Phase.IDLE, Phase.SUCCEEDED, Phase.ROLLED_BACK})
+GATE_PHASES = frozenset({Phase.BLOCKED, Phase.AWAITING_APPROVAL, Phase.WAITING_FOR_WINDOW})
+
+
+class NoDataAction(StrEnum):
+    HOLD = "Hold"
+    ROLLBACK = "Rollback"
+
+
+class Command(StrEnum):
+    ABORT = "abort"
+    PROMOTE = "promote"
+    RETRY = "retry"
+
+
+class GateKind(StrEnum):
+    OPEN = "Open"
+    FREEZE = "Freeze"
+    APPROVAL = "Approval"
+    CALENDAR = "Calendar"
+
+
+@dataclass(frozen=True)
+class Gate:
+    """The gates' combined answer for the candidate template, worked out by the loop."""
+
+    kind: GateKind = GateKind.OPEN
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class Plan:
+    weights: tuple[float, ...] = (5.0, 25.0, 50.0)
+    pauses_seconds: tuple[float, ...] = (300.0, 300.0, 300.0)
+    failure_limit: int = 2
+    on_prometheus_unreachable: NoDataAction = NoDataAction.HOLD
+    on_not_enough_traffic: NoDataAction = NoDataAction.HOLD
+    max_inconclusive_seconds: float = 1800.0
+
+
+@dataclass(frozen=True)
+class State:
+    phase: Phase = Phase.IDLE
+    stable: str | None = None
+    candidate: str | None = None
+    step: int = 0
+    step_started: datetime | None = None
+    failures: int = 0
+    inconclusive_since: datetime | None = None
+    refused: tuple[str, ...] = ()
+    reason: str = ""
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class World:
+    """What the loop observed this tick."""
+
+    target_template: str
+    stable_replicas: int
+    target_rolled_out: bool = False
+    verdict: Outcome | None = None
+    verdict_message: str = ""
+    gate: Gate = Gate()
+    command: Command | None = None
+
+
+@dataclass(frozen=True)
+class PauseTarget:
+    pass
+
+
+@dataclass(frozen=True)
+class ResumeTarget:
+    pass
+
+
+@dataclass(frozen=True)
+class EnsureCanary:
+    template: str
+    replicas: int
+
+
+@dataclass(frozen=True)
+class DeleteCanary:
+    pass
+
+
+@dataclass(frozen=True)
+class Event:
+    reason: str
+    message: str
+    warning: bool = False
+
+
+Action = PauseTarget | ResumeTarget | EnsureCanary | DeleteCanary | Event
+Result = tuple[State, tuple[Action, ...]]
+
+_GATE_PHASE = {
+    GateKind.FREEZE: Phase.BLOCKED,
+    GateKind.APPROVAL: Phase.AWAITING_APPROVAL,
+    GateKind.CALENDAR: Phase.WAITING_FOR_WINDOW,
+}
+
+
+def canary_weight_percent(plan: Plan, state: State, world: World) -> float:
+    """The canary's actual share of pods at the current step, as status reports it."""
+    replicas = canary_replicas(world.stable_replicas, plan.weights[state.step])
+    return actual_weight_percent(world.stable_replicas, replicas)
+
+
+def _canary(plan: Plan, state: State, world: World) -> EnsureCanary:
+    assert state.candidate is not None
+    return EnsureCanary(
+        state.candidate, canary_replicas(world.stable_replicas, plan.weights[state.step])
+    )
+
+
+def _rollback(state: State, reason: str, message: str, refuse: bool = True) -> Result:
+    refused = state.refused
+    if refuse and state.candidate is not None and state.candidate not in refused:
+        refused = (*refused, state.candidate)
+    rolled_back = State(
+        Phase.ROLLED_BACK, stable=state.stable, refused=refused, reason=reason, message=message
+    )
+    return rolled_back, (DeleteCanary(), PauseTarget(), Event(reason, message, warning=True))
+
+
+def _start_or_wait(plan: Plan, state: State, world: World, now: datetime) -> Result:
+    """At the gates: start the canary when they are open, else wait in the gate's phase."""
+    if world.gate.kind is not GateKind.OPEN:
+        phase = _GATE_PHASE[world.gate.kind]
+        waiting = replace(state, phase=phase, reason=phase.value, message=world.gate.message)
+        events: tuple[Action, ...] = ()
+        if state.phase is not phase:
+            events = (Event(phase.value, world.gate.message, warning=phase is Phase.BLOCKED),)
+        return waiting, (PauseTarget(), *events)
+    started = replace(
+        state,
+        phase=Phase.PROGRESSING,
+        step=0,
+        step_started=now,
+        failures=0,
+        inconclusive_since=None,
+        reason="CanaryStarted",
+        message=f"Canary of {state.candidate} at step 1 of {len(plan.weights)}.",
+    )
+    return started, (
+        PauseTarget(),
+        _canary(plan, started, world),
+        Event("CanaryStarted", started.message),
+    )
+
+
+def _at_rest(plan: Plan, state: State, world: World, now: datetime) -> Result:
+    target = world.target_template
+    if target == state.stable:
+        if state.phase is Phase.ROLLED_BACK:
+            cleared = State(Phase.IDLE, stable=state.stable, refused=state.refused)
+            return cleared, (
+                PauseTarget(),
+                Event("RevertedToStable", "The target is back on its stable template."),
+            )
+        return state, (PauseTarget(),)
+    if target in state.refused:
+        if world.command is not Command.RETRY:
+            return state, (PauseTarget(),)
+        retried = replace(state, refused=tuple(r for r in state.refused if r != target))
+        return _start_or_wait(plan, replace(retried, candidate=target), world, now)
+    return _start_or_wait(plan, replace(state, candidate=target), world, now)
+
+
+def _inconclusive(plan: Plan, state: State, world: World, now: datetime) -> Result:
+    verdict = world.verdict
+    assert verdict is not None
+    action = {
+        Outcome.PROMETHEUS_UNREACHABLE: plan.on_prometheus_unreachable,
+        Outcome.NOT_ENOUGH_TRAFFIC: plan.on_not_enough_traffic,
+        # A configuration error: never retried as if it were transient, held for a person.
+        Outcome.QUERY_INVALID: NoDataAction.HOLD,
+    }[verdict]
+    message = f"No verdict ({verdict.value}): {world.verdict_message}"
+    if action is NoDataAction.ROLLBACK:
+        return _rollback(state, verdict.value, message)
+    since = state.inconclusive_since or now
+    if (now - since).total_seconds() >= plan.max_inconclusive_seconds:
+        return _rollback(state, "InconclusiveTooLong", f"{message}; held since {since:%H:%M:%S}.")
+    held = replace(state, inconclusive_since=since, reason=verdict.value, message=message)
+    events: tuple[Action, ...] = (
+        () if state.reason == verdict.value else (Event(verdict.value, message, warning=True),)
+    )
+    return held, (PauseTarget(), _canary(plan, held, world), *events)
+
+
+def _progressing(plan: Plan, state: State, world: World, now: datetime) -> Result:
+    if world.command is Command.ABORT:
+        return _rollback(state, "Aborted", "Aborted by a person.")
+    if world.target_template != state.candidate:
+        # The target moved on mid-run: this canary is moot; the new template starts over.
+        superseded = replace(state, candidate=None, phase=Phase.IDLE)
+        after, actions = _at_rest(plan, superseded, world, now)
+        notice = Event("Superseded", "A newer template replaced the canary.")
+        return after, (DeleteCanary(), notice, *actions)
+    if world.command is Command.PROMOTE:
+        return _promote(state, "PromotedByHand", "Promotion requested by a person.")
+    return _judge(plan, state, world, now)
+
+
+def _judge(plan: Plan, state: State, world: World, now: datetime) -> Result:
+    """What this tick's analysis verdict (if any) means for the running canary."""
+    verdict = world.verdict
+    if verdict is None:
+        return state, (PauseTarget(), _canary(plan, state, world))
+    if verdict is Outcome.FAIL:
+        return _on_failure(plan, state, world)
+    if verdict is Outcome.PASS:
+        return _on_pass(plan, state, world, now)
+    return _inconclusive(plan, state, world, now)
+
+
+def _on_failure(plan: Plan, state: State, world: World) -> Result:
+    failures = state.failures + 1
+    message = f"Analysis failed ({failures} of {plan.failure_limit}): {world.verdict_message}"
+    if failures >= plan.failure_limit:
+        return _rollback(replace(state, failures=failures), "AnalysisFailed", message)
+    failed = replace(
+        state, failures=failures, inconclusive_since=None, reason="AnalysisFailed", message=message
+    )
+    notice = Event("AnalysisFailed", message, warning=True)
+    return failed, (PauseTarget(), _canary(plan, failed, world), notice)
+
+
+def _on_pass(plan: Plan, state: State, world: World, now: datetime) -> Result:
+    passed = replace(
+        state, inconclusive_since=None, reason="AnalysisPassed", message=world.verdict_message
+    )
+    assert state.step_started is not None
+    if (now - state.step_started).total_seconds() < plan.pauses_seconds[state.step]:
+        return passed, (PauseTarget(), _canary(plan, passed, world))
+    if state.step + 1 < len(plan.weights):
+        advanced = replace(passed, step=state.step + 1, step_started=now)
+        message = (
+            f"Step {advanced.step + 1} of {len(plan.weights)}: {plan.weights[advanced.step]:g}%."
+        )
+        return advanced, (
+            PauseTarget(),
+            _canary(plan, advanced, world),
+            Event("StepAdvanced", message),
+        )
+    if world.gate.kind is GateKind.FREEZE:
+        # A spent budget holds even a passing canary back from promotion.
+        held = replace(passed, reason="Blocked", message=world.gate.message)
+        return held, (PauseTarget(), _canary(plan, held, world))
+    return _promote(passed, "Promoting", "Every step passed; promoting.")
+
+
+def _promote(state: State, reason: str, message: str) -> Result:
+    promoting = replace(state, phase=Phase.PROMOTING, reason=reason, message=message)
+    return promoting, (ResumeTarget(), Event(reason, message))
+
+
+def _promoting(state: State, world: World) -> Result:
+    if not world.target_rolled_out or world.target_template != state.candidate:
+        return state, (ResumeTarget(),)
+    done = State(
+        Phase.SUCCEEDED,
+        stable=state.candidate,
+        refused=state.refused,
+        reason="Promoted",
+        message=f"{state.candidate} is the stable template.",
+    )
+    return done, (DeleteCanary(), PauseTarget(), Event("Promoted", done.message))
+
+
+def _at_gates(plan: Plan, state: State, world: World, now: datetime) -> Result:
+    if world.command is Command.ABORT:
+        return _rollback(state, "Aborted", "Aborted by a person before it started.")
+    if world.target_template != state.candidate:
+        # Reverted, refused or changed again while waiting: judge the target afresh.
+        return _at_rest(plan, replace(state, phase=Phase.IDLE, candidate=None), world, now)
+    return _start_or_wait(plan, state, world, now)
+
+
+def advance(plan: Plan, state: State, world: World, now: datetime) -> Result:
+    """The next state and the actions that take the cluster there."""
+    if state.stable is None:
+        adopted = State(
+            Phase.IDLE,
+            stable=world.target_template,
+            reason="Adopted",
+            message=f"Adopted {world.target_template} as the stable template.",
+        )
+        return adopted, (PauseTarget(), Event("Adopted", adopted.message))
+    if state.phase in REST_PHASES:
+        return _at_rest(plan, state, world, now)
+    if state.phase in GATE_PHASES:
+        return _at_gates(plan, state, world, now)
+
+    if state.phase is Phase.PROGRESSING:
+        return _progressing(plan, state, world, now)
+    return _promoting(state, world)

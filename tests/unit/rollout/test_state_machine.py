@@ -1,0 +1,181 @@
+"""The rollout state machine, row by row, and its invariants over random histories."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from slokeeper.rollout.analysis import Outcome
+from slokeeper.rollout.state_machine import (
+    REST_PHASES,
+    Command,
+    DeleteCanary,
+    EnsureCanary,
+    Event,
+    Gate,
+    GateKind,
+    NoDataAction,
+    PauseTarget,
+    Phase,
+    Plan,
+    ResumeTarget,
+    State,
+    World,
+    advance,
+)
+
+T0 = datetime(2026, 11, 25, 12, tzinfo=UTC)
+PLAN = Plan(weights=(5, 25, 50), pauses_seconds=(60, 60, 60), failure_limit=2)
+STABLE = State(Phase.IDLE, stable="v1")
+
+
+def _world(template: str = "v2", **changes: object) -> World:
+    return World(**{"target_template": template, "stable_replicas": 20, **changes})  # type: ignore[arg-type]
+
+
+def _reasons(actions: tuple[object, ...]) -> list[str]:
+    return [a.reason for a in actions if isinstance(a, Event)]
+
+
+def test_a_new_rollout_adopts_the_running_template_and_pauses_the_target() -> None:
+    state, actions = advance(PLAN, State(), _world("v1"), T0)
+    assert (state.phase, state.stable) == (Phase.IDLE, "v1")
+    assert PauseTarget() in actions
+    assert _reasons(actions) == ["Adopted"]
+
+
+def test_a_good_template_goes_5_25_50_and_is_promoted() -> None:
+    state, actions = advance(PLAN, STABLE, _world(), T0)
+    assert state.phase is Phase.PROGRESSING
+    assert EnsureCanary("v2", 1) in actions  # 1 of 21 pods: the closest share to 5 %
+    now = T0
+    seen_steps = [state.step]
+    for _ in range(3):
+        state, _ = advance(PLAN, state, _world(verdict=Outcome.PASS), now + timedelta(seconds=30))
+        assert state.step == seen_steps[-1], "a step must not advance before its pause is over"
+        now += timedelta(seconds=61)
+        state, actions = advance(PLAN, state, _world(verdict=Outcome.PASS), now)
+        seen_steps.append(state.step)
+    assert seen_steps == [0, 1, 2, 2]
+    assert state.phase is Phase.PROMOTING
+    assert ResumeTarget() in actions
+    state, actions = advance(PLAN, state, _world(target_rolled_out=False), now)
+    assert (state.phase, actions) == (Phase.PROMOTING, (ResumeTarget(),))
+    state, actions = advance(PLAN, state, _world(target_rolled_out=True), now)
+    assert (state.phase, state.stable, state.candidate) == (Phase.SUCCEEDED, "v2", None)
+    assert DeleteCanary() in actions
+    assert PauseTarget() in actions
+
+
+def test_a_bad_template_is_rolled_back_refused_and_retried_only_on_request() -> None:
+    state, _ = advance(PLAN, STABLE, _world(), T0)
+    state, actions = advance(PLAN, state, _world(verdict=Outcome.FAIL), T0)
+    assert (state.phase, state.failures) == (Phase.PROGRESSING, 1)
+    state, actions = advance(PLAN, state, _world(verdict=Outcome.FAIL), T0)
+    assert state.phase is Phase.ROLLED_BACK
+    assert state.refused == ("v2",)
+    assert DeleteCanary() in actions
+    assert _reasons(actions) == ["AnalysisFailed"]
+    # The same template again: no run.
+    again, actions = advance(PLAN, state, _world(), T0)
+    assert again.phase is Phase.ROLLED_BACK
+    assert not any(isinstance(a, EnsureCanary) for a in actions)
+    # Back to stable: the failed state clears.
+    cleared, actions = advance(PLAN, state, _world("v1"), T0)
+    assert cleared.phase is Phase.IDLE
+    assert _reasons(actions) == ["RevertedToStable"]
+    # retry runs the refused template again.
+    retried, _ = advance(PLAN, state, _world(command=Command.RETRY), T0)
+    assert retried.phase is Phase.PROGRESSING
+    assert retried.refused == ()
+
+
+def test_gates_hold_a_change_until_they_open() -> None:
+    freeze = Gate(GateKind.FREEZE, "SLO checkout-availability: 0% of the error budget left")
+    state, actions = advance(PLAN, STABLE, _world(gate=freeze), T0)
+    assert state.phase is Phase.BLOCKED
+    assert "checkout-availability" in state.message
+    assert _reasons(actions) == ["Blocked"]
+    approval = Gate(GateKind.APPROVAL, "High risk: waiting for an approval")
+    state, _ = advance(PLAN, state, _world(gate=approval), T0)
+    assert state.phase is Phase.AWAITING_APPROVAL
+    state, actions = advance(PLAN, state, _world(), T0)
+    assert state.phase is Phase.PROGRESSING
+    assert EnsureCanary("v2", 1) in actions
+
+
+def test_no_verdict_holds_then_rolls_back_after_the_limit() -> None:
+    plan = Plan(max_inconclusive_seconds=300)
+    state, _ = advance(plan, STABLE, _world(), T0)
+    quiet = _world(verdict=Outcome.NOT_ENOUGH_TRAFFIC, verdict_message="12 requests")
+    state, actions = advance(plan, state, quiet, T0 + timedelta(seconds=10))
+    assert (state.phase, state.reason) == (Phase.PROGRESSING, "NotEnoughTraffic")
+    assert _reasons(actions) == ["NotEnoughTraffic"]
+    state, actions = advance(plan, state, quiet, T0 + timedelta(seconds=200))
+    assert state.phase is Phase.PROGRESSING
+    assert _reasons(actions) == []  # the same hold is not announced twice
+    state, _ = advance(plan, state, quiet, T0 + timedelta(seconds=311))
+    assert (state.phase, state.reason) == (Phase.ROLLED_BACK, "InconclusiveTooLong")
+
+
+def test_prometheus_unreachable_can_be_set_to_roll_back_at_once() -> None:
+    plan = Plan(on_prometheus_unreachable=NoDataAction.ROLLBACK)
+    state, _ = advance(plan, STABLE, _world(), T0)
+    state, _ = advance(plan, state, _world(verdict=Outcome.PROMETHEUS_UNREACHABLE), T0)
+    assert (state.phase, state.reason) == (Phase.ROLLED_BACK, "PrometheusUnreachable")
+
+
+def test_abort_rolls_back_and_promote_skips_the_remaining_steps() -> None:
+    running, _ = advance(PLAN, STABLE, _world(), T0)
+    aborted, actions = advance(PLAN, running, _world(command=Command.ABORT), T0)
+    assert (aborted.phase, aborted.reason) == (Phase.ROLLED_BACK, "Aborted")
+    assert DeleteCanary() in actions
+    promoted, actions = advance(PLAN, running, _world(command=Command.PROMOTE), T0)
+    assert promoted.phase is Phase.PROMOTING
+    assert ResumeTarget() in actions
+
+
+def test_a_newer_template_supersedes_the_running_canary() -> None:
+    running, _ = advance(PLAN, STABLE, _world("v2"), T0)
+    state, actions = advance(PLAN, running, _world("v3"), T0)
+    assert (state.phase, state.candidate) == (Phase.PROGRESSING, "v3")
+    assert actions[0] == DeleteCanary()
+    assert EnsureCanary("v3", 1) in actions
+
+
+worlds = st.builds(
+    World,
+    target_template=st.sampled_from(["v1", "v2", "v3"]),
+    stable_replicas=st.integers(0, 30),
+    target_rolled_out=st.booleans(),
+    verdict=st.one_of(st.none(), st.sampled_from(list(Outcome))),
+    gate=st.sampled_from([Gate(), Gate(GateKind.FREEZE, "f"), Gate(GateKind.APPROVAL, "a")]),
+    command=st.one_of(st.none(), st.sampled_from(list(Command))),
+)
+
+
+@settings(max_examples=300)
+@given(st.lists(st.tuples(worlds, st.integers(0, 120)), min_size=1, max_size=40))
+def test_invariants_over_random_histories(history: list[tuple[World, int]]) -> None:
+    state, now = STABLE, T0
+    for world, seconds in history:
+        now += timedelta(seconds=seconds)
+        before = state
+        state, actions = advance(PLAN, state, world, now)
+        canaries = [a for a in actions if isinstance(a, EnsureCanary)]
+        # The canary weight is never zero while a step runs.
+        assert all(a.replicas >= 1 for a in canaries)
+        if state.phase is Phase.PROMOTING and before.phase is not Phase.PROMOTING:
+            # Never promote on a failed or missing analysis, unless a person asked.
+            assert before.phase is Phase.PROGRESSING
+            assert world.command is Command.PROMOTE or (
+                world.verdict is Outcome.PASS and before.step == len(PLAN.weights) - 1
+            )
+        if state.phase in REST_PHASES:
+            assert not canaries, "a final phase must not keep a canary"
+            if before.phase in (Phase.PROGRESSING, Phase.PROMOTING):
+                assert DeleteCanary() in actions
+        if state.phase is not Phase.PROMOTING:
+            assert ResumeTarget() not in actions
