@@ -23,8 +23,10 @@ from slokeeper.api.base import (
     cel,
     cel_rules,
 )
+from slokeeper.rollout.analysis import Outcome as AnalysisOutcome
 from slokeeper.rollout.change_calendar import DAY_NAMES, ChangeCalendar, Freeze
 from slokeeper.rollout.change_calendar import ChangeWindow as CoreChangeWindow
+from slokeeper.rollout.state_machine import NoDataAction, Phase
 
 DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 CLOCK_TIME = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
@@ -123,11 +125,6 @@ class MetricCheck(ResourceModel):
         if self.min is not None and self.max is not None and self.min > self.max:
             raise ValueError("min must not exceed max")
         return self
-
-
-class NoDataAction(StrEnum):
-    HOLD = "Hold"
-    ROLLBACK = "Rollback"
 
 
 class Analysis(ResourceModel):
@@ -358,25 +355,6 @@ class ChangeRolloutSpec(ResourceModel):
         return steps
 
 
-class Phase(StrEnum):
-    IDLE = "Idle"
-    WAITING = "Waiting"
-    PROGRESSING = "Progressing"
-    PROMOTING = "Promoting"
-    ROLLING_BACK = "RollingBack"
-    SUCCEEDED = "Succeeded"
-    ROLLED_BACK = "RolledBack"
-    FAILED = "Failed"
-
-
-class AnalysisOutcome(StrEnum):
-    PASS = "Pass"  # noqa: S105 - an analysis outcome, not a password
-    FAIL = "Fail"
-    NOT_ENOUGH_TRAFFIC = "NotEnoughTraffic"
-    PROMETHEUS_UNREACHABLE = "PrometheusUnreachable"
-    QUERY_INVALID = "QueryInvalid"
-
-
 class Measurement(ResourceModel):
     """One figure of an analysis, with the bound it was held to."""
 
@@ -433,6 +411,13 @@ class ChangeRecord(ResourceModel):
     )
     reason: str = Field(default="", max_length=128, description="CamelCase reason of the outcome.")
     step: int = Field(default=0, ge=0, description="Index of the current (or last) step.")
+    step_started_at: datetime | None = Field(
+        default=None, description="When the current step began: a restart resumes its pause."
+    )
+    inconclusive_since: datetime | None = Field(
+        default=None, description="Since when the canary has been held without a verdict."
+    )
+
     canary_weight_percent: float = Field(
         default=0,
         ge=0,
