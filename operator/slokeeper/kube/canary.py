@@ -1,0 +1,63 @@
+"""The canary Deployment, built from the guarded target without ever touching the target's spec.
+
+The canary runs the candidate pod template with the target's own pod labels (so the same Service
+sends it traffic) plus ``slokeeper.dev/track: canary``, which its selector also requires so it
+never claims the target's pods; the target's ReplicaSets never adopt the canary's pods either,
+because those are owned. Templates are compared by a hash of their canonical JSON.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from typing import Any
+
+from slokeeper.kube.references import ObjectRef
+
+TRACK_LABEL = "slokeeper.dev/track"
+TEMPLATE_ANNOTATION = "slokeeper.dev/template-hash"
+# Fields the API server or controllers add to a template; they are not part of a change.
+_VOLATILE_TEMPLATE_FIELDS = ("creationTimestamp",)
+
+
+def template_hash(template: dict[str, Any]) -> str:
+    """A short, stable name for a pod template: equal templates, equal hashes."""
+    canonical = copy.deepcopy(template)
+    metadata = canonical.get("metadata") or {}
+    for field in _VOLATILE_TEMPLATE_FIELDS:
+        metadata.pop(field, None)
+    text = json.dumps(canonical, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def canary_name(target_name: str) -> str:
+    return f"{target_name}-canary"
+
+
+def canary_deployment(
+    target: dict[str, Any], template: dict[str, Any], replicas: int, owner: ObjectRef
+) -> dict[str, Any]:
+    """The canary Deployment for ``template`` next to ``target`` (both as API dicts)."""
+    target_meta = target["metadata"]
+    pod_template = copy.deepcopy(template)
+    pod_meta = pod_template.setdefault("metadata", {})
+    pod_meta["labels"] = {**(pod_meta.get("labels") or {}), TRACK_LABEL: "canary"}
+    selector = copy.deepcopy(target["spec"]["selector"])
+    selector["matchLabels"] = {**(selector.get("matchLabels") or {}), TRACK_LABEL: "canary"}
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {
+            "name": canary_name(target_meta["name"]),
+            "namespace": target_meta["namespace"],
+            "labels": {**(target_meta.get("labels") or {}), TRACK_LABEL: "canary"},
+            "annotations": {TEMPLATE_ANNOTATION: template_hash(template)},
+            "ownerReferences": [owner.owner_reference()],
+        },
+        "spec": {
+            "replicas": replicas,
+            "selector": selector,
+            "template": pod_template,
+        },
+    }
