@@ -1,0 +1,122 @@
+"""Reads the guarded Deployment for the rollout loop, and applies the state machine's actions.
+
+Every action states an end, not a step: pause sets ``spec.paused: true`` (a no-op when already
+so), the canary is created or replaced to the wanted template and replicas, deletion tolerates a
+canary already gone. Applying an action twice, or again after a restart, changes nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from kubernetes import client
+from kubernetes.client.exceptions import ApiException
+
+from slokeeper.kube.canary import TEMPLATE_ANNOTATION, canary_deployment, canary_name, template_hash
+from slokeeper.kube.references import ObjectRef
+from slokeeper.rollout.state_machine import (
+    Action,
+    DeleteCanary,
+    EnsureCanary,
+    Event,
+    PauseTarget,
+    ResumeTarget,
+)
+
+
+class TargetMissingError(LookupError):
+    """The guarded Deployment does not exist (a condition on the ChangeRollout, not a crash)."""
+
+
+@dataclass(frozen=True)
+class TargetView:
+    """What the rollout loop needs to know about the guarded Deployment."""
+
+    body: dict[str, Any]
+    template_hash: str
+    replicas: int
+    paused: bool
+    rolled_out: bool
+
+
+def read_target(api: client.ApiClient, namespace: str, name: str) -> TargetView:
+    try:
+        body: dict[str, Any] = api.sanitize_for_serialization(  # type: ignore[no-untyped-call]
+            client.AppsV1Api(api).read_namespaced_deployment(name, namespace)
+        )
+    except ApiException as error:
+        if error.status == 404:
+            raise TargetMissingError(f"Deployment {namespace}/{name} not found") from error
+        raise
+    spec, status = body["spec"], body.get("status") or {}
+    replicas = int(spec.get("replicas", 1))
+    rolled_out = (
+        not spec.get("paused", False)
+        and status.get("observedGeneration", 0) >= body["metadata"].get("generation", 0)
+        and status.get("updatedReplicas", 0) == replicas
+        and status.get("availableReplicas", 0) == replicas
+        and status.get("replicas", 0) == replicas
+    )
+    return TargetView(
+        body, template_hash(spec["template"]), replicas, bool(spec.get("paused")), rolled_out
+    )
+
+
+class TargetActions:
+    """Applies state-machine actions to the target Deployment and its canary."""
+
+    def __init__(self, api: client.ApiClient, events: Any, owner: ObjectRef) -> None:
+        self._apps = client.AppsV1Api(api)
+        self._events = events
+        self._owner = owner
+
+    def apply(self, target: TargetView, actions: tuple[Action, ...]) -> None:
+        namespace = target.body["metadata"]["namespace"]
+        name = target.body["metadata"]["name"]
+        for action in actions:
+            if isinstance(action, PauseTarget | ResumeTarget):
+                paused = isinstance(action, PauseTarget)
+                if target.paused != paused:
+                    self._apps.patch_namespaced_deployment(
+                        name, namespace, {"spec": {"paused": paused}}
+                    )
+            elif isinstance(action, EnsureCanary):
+                self._ensure_canary(target, action)
+            elif isinstance(action, DeleteCanary):
+                try:
+                    self._apps.delete_namespaced_deployment(canary_name(name), namespace)
+                except ApiException as error:
+                    if error.status != 404:
+                        raise
+            elif isinstance(action, Event):
+                self._events.record(
+                    self._owner, action.reason, action.message, warning=action.warning
+                )
+
+    def _ensure_canary(self, target: TargetView, action: EnsureCanary) -> None:
+        if action.template != target.template_hash:
+            raise ValueError(
+                f"the canary must run the target's current template {target.template_hash}, "
+                f"not {action.template}"
+            )
+        # The client takes plain dicts as bodies; its stubs only name the model classes.
+        wanted: Any = canary_deployment(
+            target.body, target.body["spec"]["template"], action.replicas, self._owner
+        )
+        namespace, name = wanted["metadata"]["namespace"], wanted["metadata"]["name"]
+        try:
+            current: Any = self._apps.read_namespaced_deployment(name, namespace)
+        except ApiException as error:
+            if error.status != 404:
+                raise
+            self._apps.create_namespaced_deployment(namespace, wanted)
+            return
+        annotations = current.metadata.annotations or {}
+        if (
+            annotations.get(TEMPLATE_ANNOTATION) == action.template
+            and current.spec.replicas == action.replicas
+        ):
+            return
+        wanted["metadata"]["resourceVersion"] = current.metadata.resource_version
+        self._apps.replace_namespaced_deployment(name, namespace, wanted)
