@@ -26,7 +26,8 @@ from slokeeper.api.base import (
 from slokeeper.rollout.analysis import Outcome as AnalysisOutcome
 from slokeeper.rollout.change_calendar import DAY_NAMES, ChangeCalendar, Freeze
 from slokeeper.rollout.change_calendar import ChangeWindow as CoreChangeWindow
-from slokeeper.rollout.state_machine import NoDataAction, Phase
+from slokeeper.rollout.state_machine import NoDataAction, Phase, Plan
+from slokeeper.slo.durations import duration_seconds
 
 DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 CLOCK_TIME = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
@@ -353,6 +354,18 @@ class ChangeRolloutSpec(ResourceModel):
         if any(later <= earlier for earlier, later in pairwise(weights)):
             raise ValueError("step weights must strictly increase (e.g. 5, 25, 50)")
         return steps
+
+    def to_plan(self) -> Plan:
+        """The core's view of the canary plan (the one place the spec meets the state machine)."""
+        analysis = self.analysis
+        return Plan(
+            weights=tuple(float(step.weight) for step in self.steps),
+            pauses_seconds=tuple(duration_seconds(step.pause) for step in self.steps),
+            failure_limit=analysis.failure_limit,
+            on_prometheus_unreachable=analysis.on_prometheus_unreachable,
+            on_not_enough_traffic=analysis.on_not_enough_traffic,
+            max_inconclusive_seconds=duration_seconds(analysis.max_inconclusive),
+        )
 
 
 class Measurement(ResourceModel):

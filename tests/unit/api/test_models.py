@@ -73,3 +73,11 @@ def test_the_sample_gates_become_the_cores_change_calendar() -> None:
     frozen = calendar.verdict(datetime(2026, 12, 23, 10, tzinfo=UTC))
     assert not frozen.open
     assert "Year-end freeze" in frozen.message
+
+
+def test_the_sample_steps_become_the_state_machines_plan() -> None:
+    plan = ChangeRollout.model_validate(sample("changerollout.yaml")).spec.to_plan()
+    assert plan.weights == (5, 25, 50)
+    assert plan.pauses_seconds == (120, 120, 120)
+    assert plan.failure_limit == 2
+    assert plan.max_inconclusive_seconds == 1800
