@@ -13,6 +13,8 @@ from polling import eventually
 from promtool import promtool
 from slokeeper.localcluster.prometheus import PrometheusServer
 from slokeeper.localcluster.toolchain import Toolchain
+from slokeeper.prometheus.client import PrometheusClient
+from slokeeper.slo.promql import add_matchers
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = sorted(str(path) for path in (ROOT / "manifests" / "samples").glob("slo-*.yaml"))
@@ -71,3 +73,19 @@ def test_prometheus_loads_and_evaluates_them_without_errors(
         assert problems == []
     finally:
         prometheus.configure(rule_files=[])
+
+
+def test_sli_queries_narrowed_to_canary_pods_are_valid_promql(prometheus: PrometheusServer) -> None:
+    queries = [
+        'sum(rate(http_requests_total{namespace="default",code=~"5.."}[5m]))',
+        "sum by (code) (rate(http_requests_total[5m])) / ignoring (code) group_left "
+        "sum(rate(http_requests_total[5m]))",
+        "histogram_quantile(0.99, sum by (le) "
+        '(rate(http_request_duration_seconds_bucket{le!="+Inf"}[5m])))',
+        'label_replace(up{job="a{b}"} offset 1m, "x", "$1", "instance", "(.*)")',
+    ]
+    client = PrometheusClient(prometheus.url)
+    for query in queries:
+        narrowed = add_matchers(query, 'pod=~"checkout-canary-.*"')
+        assert narrowed.count('pod=~"checkout-canary-.*"') >= 1
+        client.query(narrowed)  # raises QueryRejectedError with Prometheus' message if invalid
