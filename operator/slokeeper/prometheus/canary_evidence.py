@@ -1,0 +1,68 @@
+"""Reads one SLO's SLI for the canary's pods and for stable's, as evidence for an analysis.
+
+The SLO's own queries (the same ones its recording rules use) are narrowed to each side's pods
+with an added ``pod`` matcher; counts are rates over the analysis window times its length.
+Prometheus errors propagate as QueryRejectedError / PrometheusUnreachableError, which the rollout
+loop turns into the QueryInvalid / PrometheusUnreachable outcomes.
+"""
+
+from __future__ import annotations
+
+import math
+
+from slokeeper.prometheus.client import Sample
+from slokeeper.prometheus.slo_figures import InstantQueries
+from slokeeper.rollout.analysis import SLOEvidence
+from slokeeper.slo.objective import Objective
+from slokeeper.slo.promql import add_matchers
+from slokeeper.slo.rules import error_ratio_query, total_query
+
+
+def canary_pods(target: str) -> str:
+    """The default regex of a canary's pods: ``<target>-canary-<hash>-<suffix>``."""
+    return f"{target}-canary-.*"
+
+
+def _value(client: InstantQueries, query: str) -> float | None:
+    samples: list[Sample] = client.query(query)
+    if not samples or not math.isfinite(samples[0].value):
+        return None
+    return samples[0].value
+
+
+def _side(
+    client: InstantQueries, objective: Objective, matchers: str, window_seconds: float
+) -> tuple[float | None, float | None]:
+    """(errors, requests) of the SLO's SLI on the pods the matchers select."""
+    per_second = _value(client, add_matchers(total_query(objective, window_seconds), matchers))
+    if per_second is None:
+        return None, None
+    requests = per_second * window_seconds
+    ratio = _value(client, add_matchers(error_ratio_query(objective, window_seconds), matchers))
+    return (None if ratio is None else ratio * requests), requests
+
+
+def slo_evidence(
+    client: InstantQueries,
+    objective: Objective,
+    *,
+    target: str,
+    canary_regex: str | None,
+    window_seconds: float,
+    max_burn_rate: float,
+) -> SLOEvidence:
+    """The canary's and stable's errors and requests for one SLO over the analysis window."""
+    canary = canary_regex or canary_pods(target)
+    canary_errors, canary_requests = _side(client, objective, f'pod=~"{canary}"', window_seconds)
+    stable_errors, stable_requests = _side(
+        client, objective, f'pod=~"{target}-.*",pod!~"{canary}"', window_seconds
+    )
+    return SLOEvidence(
+        objective.name,
+        allowed_error_ratio=objective.allowed_error_ratio,
+        max_burn_rate=max_burn_rate,
+        canary_errors=canary_errors,
+        canary_requests=canary_requests,
+        stable_errors=stable_errors,
+        stable_requests=stable_requests,
+    )
