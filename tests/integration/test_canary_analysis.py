@@ -2,7 +2,6 @@
 from the real Prometheus: a failing version fails, a healthy one passes, an idle one gets no
 verdict."""
 
-
 from __future__ import annotations
 
 from kubernetes import client
