@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import yaml
+from kubernetes import client
+
+from polling import eventually
+from slokeeper.localcluster.cluster import LocalCluster
 
 
 def checkout_deployment(name: str, replicas: int, image: str, variant: str) -> str:
@@ -23,4 +27,26 @@ def checkout_deployment(name: str, replicas: int, image: str, variant: str) -> s
                 },
             },
         }
+    )
+
+
+def ready_replicas(apps: client.AppsV1Api, namespace: str, name: str) -> int:
+    """Ready replicas of a Deployment; -1 while it does not exist."""
+    try:
+        status = apps.read_namespaced_deployment_status(name, namespace).status
+    except client.exceptions.ApiException:
+        return -1
+    return int(status.ready_replicas or 0) if status is not None else 0
+
+
+def deploy_ready(
+    cluster: LocalCluster, apps: client.AppsV1Api, namespace: str, replicas: int, image: str
+) -> None:
+    """Apply the checkout Deployment and wait until every replica is Ready on the kwok nodes."""
+    manifest = checkout_deployment("checkout", replicas, image, variant="stable")
+    cluster.kubectl("apply", "-n", namespace, "-f", "-", input_text=manifest)
+    eventually(
+        lambda: ready_replicas(apps, namespace, "checkout"),
+        lambda ready: ready == replicas,
+        f"{replicas} Ready pods of {image}",
     )

@@ -5,7 +5,6 @@ target's spec is never edited."""
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from kubernetes import client
 
@@ -13,23 +12,14 @@ from polling import eventually
 from slokeeper.kube.canary import canary_deployment
 from slokeeper.kube.references import ObjectRef
 from slokeeper.localcluster.cluster import LocalCluster
-from workloads import checkout_deployment
-
-
-def _ready(apps: client.AppsV1Api, namespace: str, name: str) -> int:
-    status: Any = apps.read_namespaced_deployment_status(name, namespace).status
-    return int(status.ready_replicas or 0)
+from workloads import deploy_ready, ready_replicas
 
 
 def test_a_canary_beside_a_paused_target(
     cluster: LocalCluster, api_client: client.ApiClient, namespace: str
 ) -> None:
     apps, core = client.AppsV1Api(api_client), client.CoreV1Api(api_client)
-    cluster.kubectl(
-        "apply", "-n", namespace, "-f", "-",
-        input_text=checkout_deployment("checkout", 4, "shop/checkout:1.1", variant="stable"),
-    )  # fmt: skip
-    eventually(lambda: _ready(apps, namespace, "checkout"), lambda n: n == 4, "4 stable pods")
+    deploy_ready(cluster, apps, namespace, 4, "shop/checkout:1.1")
     apps.patch_namespaced_deployment("checkout", namespace, {"spec": {"paused": True}})
     target = json.loads(
         cluster.kubectl("get", "deployment", "checkout", "-n", namespace, "-o", "json").stdout
@@ -42,7 +32,9 @@ def test_a_canary_beside_a_paused_target(
     cluster.kubectl("apply", "-n", namespace, "-f", "-", input_text=json.dumps(canary))
 
     eventually(
-        lambda: _ready(apps, namespace, "checkout-canary"), lambda n: n == 1, "the canary pod"
+        lambda: ready_replicas(apps, namespace, "checkout-canary"),
+        lambda n: n == 1,
+        "the canary pod",
     )
     pods = core.list_namespaced_pod(namespace, label_selector="app=checkout").items
     images = sorted(pod.spec.containers[0].image for pod in pods)

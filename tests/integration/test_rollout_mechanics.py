@@ -21,7 +21,7 @@ from slokeeper.kube.rollout_target import TargetActions, read_target
 from slokeeper.localcluster.cluster import LocalCluster
 from slokeeper.rollout.analysis import Outcome
 from slokeeper.rollout.state_machine import Phase, Plan, State, World, advance
-from workloads import checkout_deployment
+from workloads import deploy_ready, ready_replicas
 
 PLAN = Plan(weights=(5, 25, 50), pauses_seconds=(60, 60, 60), failure_limit=2)
 
@@ -60,24 +60,11 @@ class Driver:
         return self.state
 
 
-def _ready(apps: client.AppsV1Api, namespace: str, name: str) -> int:
-    try:
-        return int(
-            apps.read_namespaced_deployment_status(name, namespace).status.ready_replicas or 0
-        )
-    except client.exceptions.ApiException:
-        return -1
-
-
 def test_a_good_change_is_promoted_and_a_bad_one_rolled_back(
     cluster: LocalCluster, api_client: client.ApiClient, crds_installed: Path, namespace: str
 ) -> None:
     apps, core = client.AppsV1Api(api_client), client.CoreV1Api(api_client)
-    cluster.kubectl(
-        "apply", "-n", namespace, "-f", "-",
-        input_text=checkout_deployment("checkout", 4, "shop/checkout:1.1", variant="stable"),
-    )  # fmt: skip
-    eventually(lambda: _ready(apps, namespace, "checkout"), lambda n: n == 4, "4 pods of 1.1")
+    deploy_ready(cluster, apps, namespace, 4, "shop/checkout:1.1")
     driver = Driver(cluster, api_client, namespace)
     assert driver.tick().phase is Phase.IDLE  # adopted, target paused
     assert apps.read_namespaced_deployment("checkout", namespace).spec.paused
@@ -95,7 +82,7 @@ def test_a_good_change_is_promoted_and_a_bad_one_rolled_back(
     for expected_canary in (1, 4):  # 25 % of 4 stable: 1 (20 %); 50 %: 4
         driver.tick(61, verdict=Outcome.PASS)
         eventually(
-            lambda: _ready(apps, namespace, canary_name("checkout")),
+            lambda: ready_replicas(apps, namespace, canary_name("checkout")),
             lambda n, e=expected_canary: n == e,
             f"{expected_canary} canary pods",
         )
@@ -118,7 +105,9 @@ def test_a_good_change_is_promoted_and_a_bad_one_rolled_back(
     )
     assert driver.tick().phase is Phase.PROGRESSING
     eventually(
-        lambda: _ready(apps, namespace, canary_name("checkout")), lambda n: n == 1, "the bad canary"
+        lambda: ready_replicas(apps, namespace, canary_name("checkout")),
+        lambda n: n == 1,
+        "the bad canary",
     )
     driver.tick(10, verdict=Outcome.FAIL, verdict_message="burn rate 200")
     assert (
