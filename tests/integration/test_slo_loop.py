@@ -24,13 +24,21 @@ from workloads import checkout_deployment
 EXPECTED_ERROR_RATIO = 0.25 * 0.2 + 0.75 * 0.0002
 
 
-def _slo(namespace: str, name: str, target: float, errors: str | None = None) -> dict[str, Any]:
-    selector = f'namespace="{namespace}"'
+def _slo_resource(namespace: str, name: str, spec: dict[str, Any]) -> dict[str, Any]:
     return {
         "apiVersion": "slokeeper.dev/v1alpha1",
         "kind": "ServiceLevelObjective",
         "metadata": {"name": name, "namespace": namespace},
-        "spec": {
+        "spec": spec,
+    }
+
+
+def _slo(namespace: str, name: str, target: float, errors: str | None = None) -> dict[str, Any]:
+    selector = f'namespace="{namespace}"'
+    return _slo_resource(
+        namespace,
+        name,
+        {
             "service": "checkout",
             "target": target,
             "window": {"rolling": "28d"},
@@ -44,7 +52,7 @@ def _slo(namespace: str, name: str, target: float, errors: str | None = None) ->
             "alerting": {"runbookUrl": "https://runbooks.example.com/checkout"},
             "budgetPolicy": {"thresholds": [{"belowPercent": 0, "action": "freeze"}]},
         },
-    }
+    )
 
 
 def _status(cluster: LocalCluster, namespace: str, name: str) -> dict[str, Any]:
@@ -201,11 +209,10 @@ def test_the_operator_serves_its_metrics_and_a_liveness_probe(
 
 
 def _latency_slo(namespace: str, name: str, threshold: float) -> dict[str, Any]:
-    return {
-        "apiVersion": "slokeeper.dev/v1alpha1",
-        "kind": "ServiceLevelObjective",
-        "metadata": {"name": name, "namespace": namespace},
-        "spec": {
+    return _slo_resource(
+        namespace,
+        name,
+        {
             "service": "checkout",
             "target": 99.0,
             "window": {"calendar": "Month", "timeZone": "Europe/Berlin"},
@@ -217,7 +224,7 @@ def _latency_slo(namespace: str, name: str, threshold: float) -> dict[str, Any]:
                 }
             },
         },
-    }
+    )
 
 
 def test_a_latency_slo_on_a_calendar_month_and_a_threshold_that_is_no_bucket(
