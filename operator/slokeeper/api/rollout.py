@@ -168,6 +168,13 @@ class Analysis(ResourceModel):
         default="30m",
         description="After holding this long without a verdict, the change is rolled back.",
     )
+    window: Duration = Field(
+        default="1m",
+        description=(
+            "How far back each analysis looks at the canary's requests; at least two scrape "
+            "intervals. Shorter reacts faster, longer needs less traffic per verdict."
+        ),
+    )
 
 
 class Weekday(StrEnum):
@@ -365,6 +372,7 @@ class ChangeRolloutSpec(ResourceModel):
             on_prometheus_unreachable=analysis.on_prometheus_unreachable,
             on_not_enough_traffic=analysis.on_not_enough_traffic,
             max_inconclusive_seconds=duration_seconds(analysis.max_inconclusive),
+            automatic_rollback=self.rollback.automatic,
         )
 
 
@@ -397,6 +405,34 @@ class Decision(ResourceModel):
     action: str = Field(max_length=64, description="What was done, e.g. Advance, Rollback, Hold.")
     reason: str = Field(max_length=128, description="CamelCase reason, e.g. AnalysisFailed.")
     message: str = Field(default="", max_length=4096, description="Why, with figures.")
+
+
+class PersonAction(ResourceModel):
+    """Something a person did to a change (approve, override, abort …): who, when and why."""
+
+    by: str = Field(default="", max_length=253, description="Who, as given with the command.")
+    at: datetime = Field(description="When the operator acted on it.")
+    reason: str = Field(default="", max_length=1024, description="Why, as given.")
+
+
+class StepRecord(ResourceModel):
+    """One canary step of a change and how its analyses went."""
+
+    step: int = Field(ge=0, description="Index of the step (0 = first).")
+    weight: int = Field(ge=0, le=100, description="Planned share of Ready pods, in percent.")
+    canary_weight_percent: float = Field(
+        default=0, ge=0, le=100, description="Actual share of Ready pods running the canary."
+    )
+    started_at: datetime = Field(description="When the step began.")
+    finished_at: datetime | None = Field(default=None, description="When the step ended.")
+    passed_analyses: int = Field(default=0, ge=0, description="Analyses that passed.")
+    failed_analyses: int = Field(default=0, ge=0, description="Analyses that failed.")
+    inconclusive_analyses: int = Field(
+        default=0, ge=0, description="Analyses without a verdict (no traffic, no Prometheus …)."
+    )
+    last_analysis: AnalysisRecord | None = Field(
+        default=None, description="The step's latest analysis, with its figures."
+    )
 
 
 class ChangeOutcome(StrEnum):
@@ -438,8 +474,17 @@ class ChangeRecord(ResourceModel):
         description="Actual share of Ready pods running the canary, in percent.",
     )
     failed_analyses: int = Field(default=0, ge=0, description="Failed analyses so far.")
+    steps: list[StepRecord] = Field(
+        default_factory=list, max_length=20, description="Each step reached, with its analyses."
+    )
     analyses: list[AnalysisRecord] = Field(
-        default_factory=list, max_length=20, description="The latest analyses of this change."
+        default_factory=list, max_length=10, description="The latest analyses of this change."
+    )
+    approvals: list[PersonAction] = Field(
+        default_factory=list, max_length=16, description="Approvals given for this change."
+    )
+    override: PersonAction | None = Field(
+        default=None, description="The override that let this change past a freeze or the gates."
     )
     decisions: list[Decision] = Field(
         default_factory=list, max_length=50, description="Every decision taken for this change."
@@ -454,6 +499,11 @@ class ChangeRolloutStatus(ResourceModel):
     )
     conditions: Conditions = Field(default_factory=list)
     phase: Phase = Field(default=Phase.IDLE, description="Where the current change stands.")
+    reason: str = Field(default="", max_length=128, description="CamelCase reason of the phase.")
+    message: str = Field(default="", max_length=4096, description="What is happening and why.")
+    paused: PersonAction | None = Field(
+        default=None, description="Set while a person has paused this rollout."
+    )
     stable: Revision | None = Field(default=None, description="The adopted, stable pod template.")
     current: ChangeRecord | None = Field(default=None, description="The change in progress.")
     history: list[ChangeRecord] = Field(

@@ -120,3 +120,50 @@ class TargetActions:
             return
         wanted["metadata"]["resourceVersion"] = current.metadata.resource_version
         self._apps.replace_namespaced_deployment(name, namespace, wanted)
+
+
+@dataclass(frozen=True)
+class CanaryView:
+    present: bool
+    template_hash: str | None = None
+    replicas: int = 0
+    ready_replicas: int = 0
+
+
+def read_canary(api: client.ApiClient, namespace: str, target: str) -> CanaryView:
+    try:
+        found: Any = client.AppsV1Api(api).read_namespaced_deployment(
+            canary_name(target), namespace
+        )
+    except ApiException as error:
+        if error.status == 404:
+            return CanaryView(present=False)
+        raise
+    if found.metadata.deletion_timestamp is not None:
+        return CanaryView(present=False)
+    return CanaryView(
+        present=True,
+        template_hash=(found.metadata.annotations or {}).get(TEMPLATE_ANNOTATION),
+        replicas=int(found.spec.replicas or 0),
+        ready_replicas=int((found.status and found.status.ready_replicas) or 0),
+    )
+
+
+class DeploymentWorkload:
+    """The rollout loop's view of Deployments: read the target and its canary, apply actions."""
+
+    def __init__(self, api: client.ApiClient, events: Any) -> None:
+        self._api = api
+        self._events = events
+
+    def read_target(self, namespace: str, name: str) -> TargetView:
+        return read_target(self._api, namespace, name)
+
+    def read_canary(self, namespace: str, target: str) -> CanaryView:
+        return read_canary(self._api, namespace, target)
+
+    def apply(self, owner: ObjectRef, target: TargetView, actions: tuple[Action, ...]) -> None:
+        TargetActions(self._api, self._events, owner).apply(target, actions)
+
+    def record(self, owner: ObjectRef, reason: str, message: str, warning: bool = False) -> None:
+        self._events.record(owner, reason, message, warning=warning)

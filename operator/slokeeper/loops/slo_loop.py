@@ -18,8 +18,8 @@ from typing import Any, Protocol
 
 from pydantic import ValidationError
 
-from slokeeper.api.base import ConditionStatus
 from slokeeper.api.slo import ServiceLevelObjective, ServiceLevelObjectiveStatus
+from slokeeper.loops.conditions import ConditionWriter
 from slokeeper.slo.calendar import measurement_span
 from slokeeper.slo.evaluation import (
     Event,
@@ -261,20 +261,7 @@ class SLOLoop:
         self, record: SLORecord, objective: Objective, figures: Figures, now: datetime
     ) -> dict[str, Any]:
         recording_rules, alerting_rules = rule_counts(objective)
-        previous = {c["type"]: c for c in record.status.get("conditions", [])}
-
-        def condition(kind: str, true: bool, reason: str, message: str) -> dict[str, Any]:
-            status = ConditionStatus.TRUE if true else ConditionStatus.FALSE
-            old = previous.get(kind)
-            since = old.get("lastTransitionTime") if old and old.get("status") == status else None
-            return {
-                "type": kind,
-                "status": status.value,
-                "reason": reason,
-                "message": message,
-                "lastTransitionTime": since or now,
-                "observedGeneration": record.generation,
-            }
+        condition = ConditionWriter(record.status, record.generation, now).condition
 
         exhausted = figures.budget_exhausted
         conditions = [
@@ -352,14 +339,9 @@ class SLOLoop:
         status = {
             "observedGeneration": record.generation,
             "conditions": [
-                {
-                    "type": "Ready",
-                    "status": "False",
-                    "reason": "InvalidSpec",
-                    "message": message,
-                    "lastTransitionTime": now.isoformat(),
-                    "observedGeneration": record.generation,
-                }
+                ConditionWriter(record.status, record.generation, now).condition(
+                    "Ready", False, "InvalidSpec", message
+                )
             ],
         }
         report.count("InvalidSpec")

@@ -12,7 +12,7 @@ import math
 
 from slokeeper.prometheus.client import Sample
 from slokeeper.prometheus.slo_figures import InstantQueries
-from slokeeper.rollout.analysis import SLOEvidence
+from slokeeper.rollout.analysis import CheckEvidence, SLOEvidence
 from slokeeper.slo.objective import Objective
 from slokeeper.slo.promql import add_matchers
 from slokeeper.slo.rules import error_ratio_query, total_query
@@ -66,3 +66,18 @@ def slo_evidence(
         stable_errors=stable_errors,
         stable_requests=stable_requests,
     )
+
+
+def check_evidence(
+    client: InstantQueries,
+    name: str,
+    query: str,
+    *,
+    namespace: str,
+    canary_regex: str,
+    minimum: float | None,
+    maximum: float | None,
+) -> CheckEvidence:
+    """An extra check's value, with ``{{.canaryPods}}`` and ``{{.namespace}}`` filled in."""
+    promql = query.replace("{{.canaryPods}}", canary_regex).replace("{{.namespace}}", namespace)
+    return CheckEvidence(name, _value(client, promql), minimum, maximum)

@@ -8,11 +8,12 @@ is in ``State``, which the loop keeps in the ChangeRollout's status.
 Phases:
     Idle → (target template differs from stable) → gates
     gates: Blocked (an SLO's budget policy says freeze) | AwaitingApproval (policy or risk asks
-           for an approval of this template) | WaitingForWindow (change calendar closed)
-           → Progressing (canary at step 0)
+           for an approval of this template) | WaitingForWindow (change calendar closed) |
+           Paused (a person paused the rollout) → Progressing (canary at step 0)
     Progressing: each analysis Pass/Fail/no verdict; a step advances once its pause is over and
            its latest analysis passed; at the failure limit, or after holding too long without a
-           verdict, or on abort → RolledBack; after the last step (gates open again) → Promoting
+           verdict, or on abort → RolledBack (or, without automatic rollback, held for a person);
+           after the last step (no freeze, not paused) → Promoting
     Promoting: target resumed, rolls out natively; once fully available → Succeeded
     RolledBack: the template is refused until it changes or `retry`; reverting the target to
            stable clears it.
@@ -34,6 +35,7 @@ class Phase(StrEnum):
     BLOCKED = "Blocked"
     AWAITING_APPROVAL = "AwaitingApproval"
     WAITING_FOR_WINDOW = "WaitingForWindow"
+    PAUSED = "Paused"
     PROGRESSING = "Progressing"
     PROMOTING = "Promoting"
     SUCCEEDED = "Succeeded"
@@ -41,7 +43,9 @@ class Phase(StrEnum):
 
 
 REST_PHASES = frozenset({Phase.IDLE, Phase.SUCCEEDED, Phase.ROLLED_BACK})
-GATE_PHASES = frozenset({Phase.BLOCKED, Phase.AWAITING_APPROVAL, Phase.WAITING_FOR_WINDOW})
+GATE_PHASES = frozenset(
+    {Phase.BLOCKED, Phase.AWAITING_APPROVAL, Phase.WAITING_FOR_WINDOW, Phase.PAUSED}
+)
 
 
 class NoDataAction(StrEnum):
@@ -52,6 +56,7 @@ class NoDataAction(StrEnum):
 class Command(StrEnum):
     ABORT = "abort"
     PROMOTE = "promote"
+    FORCE_PROMOTE = "force-promote"  # promote past the gates too: an on-call's explicit call
     RETRY = "retry"
 
 
@@ -60,11 +65,17 @@ class GateKind(StrEnum):
     FREEZE = "Freeze"
     APPROVAL = "Approval"
     CALENDAR = "Calendar"
+    PAUSED = "Paused"
 
 
 @dataclass(frozen=True)
 class Gate:
-    """The gates' combined answer for the candidate template, worked out by the loop."""
+    """The gates' combined answer for the candidate template, worked out by the loop.
+
+    The most restrictive gate wins: Paused, then Freeze, Approval, Calendar. While a canary runs,
+    Paused holds its steps and its promotion, Freeze holds its promotion; the others only stop a
+    change from starting.
+    """
 
     kind: GateKind = GateKind.OPEN
     message: str = ""
@@ -78,6 +89,7 @@ class Plan:
     on_prometheus_unreachable: NoDataAction = NoDataAction.HOLD
     on_not_enough_traffic: NoDataAction = NoDataAction.HOLD
     max_inconclusive_seconds: float = 1800.0
+    automatic_rollback: bool = True
 
 
 @dataclass(frozen=True)
@@ -105,6 +117,7 @@ class World:
     verdict_message: str = ""
     gate: Gate = Gate()
     command: Command | None = None
+    canary_present: bool = False
 
 
 @dataclass(frozen=True)
@@ -142,6 +155,7 @@ _GATE_PHASE = {
     GateKind.FREEZE: Phase.BLOCKED,
     GateKind.APPROVAL: Phase.AWAITING_APPROVAL,
     GateKind.CALENDAR: Phase.WAITING_FOR_WINDOW,
+    GateKind.PAUSED: Phase.PAUSED,
 }
 
 
@@ -176,7 +190,7 @@ def _start_or_wait(plan: Plan, state: State, world: World, now: datetime) -> Res
         events: tuple[Action, ...] = ()
         if state.phase is not phase:
             events = (Event(phase.value, world.gate.message, warning=phase is Phase.BLOCKED),)
-        return waiting, (PauseTarget(), *events)
+        return waiting, (*_without_canary(world), *events)
     started = replace(
         state,
         phase=Phase.PROGRESSING,
@@ -194,19 +208,30 @@ def _start_or_wait(plan: Plan, state: State, world: World, now: datetime) -> Res
     )
 
 
+def _without_canary(world: World) -> tuple[Action, ...]:
+    """Target paused and no canary: what every phase without a running canary asserts, so a
+    restart between writing status and applying a rollback still ends with no canary."""
+    return (DeleteCanary(), PauseTarget()) if world.canary_present else (PauseTarget(),)
+
+
+def _without_candidate(state: State) -> State:
+    """Back to Idle on the stable template, forgetting the abandoned change's progress."""
+    return State(Phase.IDLE, stable=state.stable, refused=state.refused)
+
+
 def _at_rest(plan: Plan, state: State, world: World, now: datetime) -> Result:
     target = world.target_template
     if target == state.stable:
         if state.phase is Phase.ROLLED_BACK:
             cleared = State(Phase.IDLE, stable=state.stable, refused=state.refused)
             return cleared, (
-                PauseTarget(),
+                *_without_canary(world),
                 Event("RevertedToStable", "The target is back on its stable template."),
             )
-        return state, (PauseTarget(),)
+        return state, _without_canary(world)
     if target in state.refused:
         if world.command is not Command.RETRY:
-            return state, (PauseTarget(),)
+            return state, _without_canary(world)
         retried = replace(state, refused=tuple(r for r in state.refused if r != target))
         return _start_or_wait(plan, replace(retried, candidate=target), world, now)
     return _start_or_wait(plan, replace(state, candidate=target), world, now)
@@ -239,13 +264,25 @@ def _progressing(plan: Plan, state: State, world: World, now: datetime) -> Resul
         return _rollback(state, "Aborted", "Aborted by a person.")
     if world.target_template != state.candidate:
         # The target moved on mid-run: this canary is moot; the new template starts over.
-        superseded = replace(state, candidate=None, phase=Phase.IDLE)
-        after, actions = _at_rest(plan, superseded, world, now)
+        after, actions = _at_rest(plan, _without_candidate(state), world, now)
         notice = Event("Superseded", "A newer template replaced the canary.")
         return after, (DeleteCanary(), notice, *actions)
-    if world.command is Command.PROMOTE:
-        return _promote(state, "PromotedByHand", "Promotion requested by a person.")
+    if world.command in (Command.PROMOTE, Command.FORCE_PROMOTE):
+        return _promote_by_hand(plan, state, world)
+    if state.failures >= plan.failure_limit:
+        # Held for a person (no automatic rollback): nothing a new verdict says moves it on.
+        return state, (PauseTarget(), _canary(plan, state, world))
     return _judge(plan, state, world, now)
+
+
+def _promote_by_hand(plan: Plan, state: State, world: World) -> Result:
+    """Skip the remaining steps; a freeze or a pause still holds unless the promotion is forced."""
+    if world.command is Command.FORCE_PROMOTE:
+        return _promote(state, "PromotedByHand", "Promotion forced by a person, past the gates.")
+    if world.gate.kind in (GateKind.FREEZE, GateKind.PAUSED):
+        refused = Event("PromoteRefused", f"Not promoted: {world.gate.message}", warning=True)
+        return state, (PauseTarget(), _canary(plan, state, world), refused)
+    return _promote(state, "PromotedByHand", "Promotion requested by a person.")
 
 
 def _judge(plan: Plan, state: State, world: World, now: datetime) -> Result:
@@ -263,8 +300,17 @@ def _judge(plan: Plan, state: State, world: World, now: datetime) -> Result:
 def _on_failure(plan: Plan, state: State, world: World) -> Result:
     failures = state.failures + 1
     message = f"Analysis failed ({failures} of {plan.failure_limit}): {world.verdict_message}"
-    if failures >= plan.failure_limit:
+    if failures >= plan.failure_limit and plan.automatic_rollback:
         return _rollback(replace(state, failures=failures), "AnalysisFailed", message)
+    if failures >= plan.failure_limit:
+        held = replace(
+            state,
+            failures=failures,
+            reason="RollbackHeld",
+            message=f"{message}; automatic rollback is off: abort to roll back.",
+        )
+        notice = Event("RollbackHeld", held.message, warning=True)
+        return held, (PauseTarget(), _canary(plan, held, world), notice)
     failed = replace(
         state, failures=failures, inconclusive_since=None, reason="AnalysisFailed", message=message
     )
@@ -277,6 +323,9 @@ def _on_pass(plan: Plan, state: State, world: World, now: datetime) -> Result:
         state, inconclusive_since=None, reason="AnalysisPassed", message=world.verdict_message
     )
     assert state.step_started is not None
+    if world.gate.kind is GateKind.PAUSED:
+        held = replace(passed, reason="Paused", message=world.gate.message)
+        return held, (PauseTarget(), _canary(plan, held, world))
     if (now - state.step_started).total_seconds() < plan.pauses_seconds[state.step]:
         return passed, (PauseTarget(), _canary(plan, passed, world))
     if state.step + 1 < len(plan.weights):
@@ -319,7 +368,9 @@ def _at_gates(plan: Plan, state: State, world: World, now: datetime) -> Result:
         return _rollback(state, "Aborted", "Aborted by a person before it started.")
     if world.target_template != state.candidate:
         # Reverted, refused or changed again while waiting: judge the target afresh.
-        return _at_rest(plan, replace(state, phase=Phase.IDLE, candidate=None), world, now)
+        return _at_rest(plan, _without_candidate(state), world, now)
+    if world.command is Command.FORCE_PROMOTE:
+        return _promote(state, "PromotedByHand", "Promotion forced by a person, past the gates.")
     return _start_or_wait(plan, state, world, now)
 
 

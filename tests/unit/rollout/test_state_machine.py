@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from slokeeper.rollout.analysis import Outcome
 from slokeeper.rollout.state_machine import (
+    GATE_PHASES,
     REST_PHASES,
     Command,
     DeleteCanary,
@@ -137,6 +138,52 @@ def test_abort_rolls_back_and_promote_skips_the_remaining_steps() -> None:
     assert ResumeTarget() in actions
 
 
+def test_promote_waits_for_a_freeze_unless_forced() -> None:
+    running, _ = advance(PLAN, STABLE, _world(), T0)
+    frozen = Gate(GateKind.FREEZE, "budget spent")
+    held, actions = advance(PLAN, running, _world(command=Command.PROMOTE, gate=frozen), T0)
+    assert held.phase is Phase.PROGRESSING
+    assert _reasons(actions) == ["PromoteRefused"]
+    forced, _ = advance(PLAN, running, _world(command=Command.FORCE_PROMOTE, gate=frozen), T0)
+    assert forced.phase is Phase.PROMOTING
+
+
+def test_a_paused_rollout_neither_starts_nor_advances_but_still_rolls_back() -> None:
+    paused = Gate(GateKind.PAUSED, "paused by alice")
+    waiting, _ = advance(PLAN, STABLE, _world(gate=paused), T0)
+    assert waiting.phase is Phase.PAUSED
+    running, _ = advance(PLAN, STABLE, _world(), T0)
+    later = T0 + timedelta(seconds=61)
+    held, _ = advance(PLAN, running, _world(verdict=Outcome.PASS, gate=paused), later)
+    assert (held.step, held.reason) == (0, "Paused")
+    resumed, _ = advance(PLAN, held, _world(verdict=Outcome.PASS), later)
+    assert resumed.step == 1, "the step's pause kept counting while paused"
+    failing = _world(verdict=Outcome.FAIL, gate=paused)
+    state, _ = advance(PLAN, running, failing, later)
+    state, _ = advance(PLAN, state, failing, later)
+    assert state.phase is Phase.ROLLED_BACK
+
+
+def test_without_automatic_rollback_a_failed_canary_waits_for_a_person() -> None:
+    plan = Plan(weights=(5, 50), pauses_seconds=(60, 60), failure_limit=1, automatic_rollback=False)
+    running, _ = advance(plan, STABLE, _world(), T0)
+    held, actions = advance(plan, running, _world(verdict=Outcome.FAIL), T0)
+    assert (held.phase, held.reason) == (Phase.PROGRESSING, "RollbackHeld")
+    assert any(isinstance(a, EnsureCanary) for a in actions), "the canary stays for inspection"
+    later = T0 + timedelta(seconds=120)
+    still, _ = advance(plan, held, _world(verdict=Outcome.PASS), later)
+    assert (still.phase, still.step) == (Phase.PROGRESSING, 0), "a later pass does not promote"
+    aborted, actions = advance(plan, still, _world(command=Command.ABORT), later)
+    assert aborted.phase is Phase.ROLLED_BACK
+    assert DeleteCanary() in actions
+
+
+def test_a_leftover_canary_is_removed_at_rest() -> None:
+    rolled_back = State(Phase.ROLLED_BACK, stable="v1", refused=("v2",))
+    _, actions = advance(PLAN, rolled_back, _world("v2", canary_present=True), T0)
+    assert DeleteCanary() in actions
+
+
 def test_a_newer_template_supersedes_the_running_canary() -> None:
     running, _ = advance(PLAN, STABLE, _world("v2"), T0)
     state, actions = advance(PLAN, running, _world("v3"), T0)
@@ -151,8 +198,9 @@ worlds = st.builds(
     stable_replicas=st.integers(0, 30),
     target_rolled_out=st.booleans(),
     verdict=st.one_of(st.none(), st.sampled_from(list(Outcome))),
-    gate=st.sampled_from([Gate(), Gate(GateKind.FREEZE, "f"), Gate(GateKind.APPROVAL, "a")]),
+    gate=st.sampled_from([Gate(kind, kind.value) for kind in GateKind]),
     command=st.one_of(st.none(), st.sampled_from(list(Command))),
+    canary_present=st.booleans(),
 )
 
 
@@ -169,13 +217,17 @@ def test_invariants_over_random_histories(history: list[tuple[World, int]]) -> N
         assert all(a.replicas >= 1 for a in canaries)
         if state.phase is Phase.PROMOTING and before.phase is not Phase.PROMOTING:
             # Never promote on a failed or missing analysis, unless a person asked.
-            assert before.phase is Phase.PROGRESSING
-            assert world.command is Command.PROMOTE or (
-                world.verdict is Outcome.PASS and before.step == len(PLAN.weights) - 1
+            forced = world.command is Command.FORCE_PROMOTE
+            assert before.phase is Phase.PROGRESSING or forced
+            assert (
+                forced
+                or (world.command is Command.PROMOTE and world.gate.kind is not GateKind.FREEZE)
+                or (world.verdict is Outcome.PASS and before.step == len(PLAN.weights) - 1)
             )
-        if state.phase in REST_PHASES:
-            assert not canaries, "a final phase must not keep a canary"
-            if before.phase in (Phase.PROGRESSING, Phase.PROMOTING):
+            assert forced or world.gate.kind not in (GateKind.FREEZE, GateKind.PAUSED)
+        if state.phase in REST_PHASES | GATE_PHASES:
+            assert not canaries, "no canary may run outside a step"
+            if before.phase in (Phase.PROGRESSING, Phase.PROMOTING) or world.canary_present:
                 assert DeleteCanary() in actions
         if state.phase is not Phase.PROMOTING:
             assert ResumeTarget() not in actions

@@ -1,0 +1,85 @@
+"""What people ask of a ChangeRollout, written as annotations on it (what `kubectl annotate` and
+`slokeeper rollout …` set).
+
+``slokeeper.dev/abort``, ``/promote``, ``/retry``, ``/approve`` and ``/override`` are requests: the
+operator acts on each once, records it (who, when, why) in status and removes the annotation.
+``slokeeper.dev/paused`` is a state: the rollout stays paused while it is there.
+
+A value is either a JSON object ``{"by": "alice", "reason": "INC-42", "force": true,
+"revision": "<template hash>"}`` (every key optional) or plain text, taken as the reason.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from slokeeper.api.base import GROUP
+
+
+class Request(StrEnum):
+    ABORT = "abort"
+    PROMOTE = "promote"
+    RETRY = "retry"
+    APPROVE = "approve"
+    OVERRIDE = "override"
+
+
+PAUSED_ANNOTATION = f"{GROUP}/paused"
+
+
+def annotation(request: Request) -> str:
+    return f"{GROUP}/{request.value}"
+
+
+@dataclass(frozen=True)
+class PersonRequest:
+    request: Request | None  # None: the pause annotation
+    by: str = ""
+    reason: str = ""
+    force: bool = False
+    revision: str | None = None
+
+    def signed(self) -> str:
+        """``by: reason`` as Events and gate messages show it."""
+        who = self.by or "someone"
+        return f"{who}: {self.reason}" if self.reason else who
+
+
+def _parse(request: Request | None, value: str) -> PersonRequest:
+    text = value.strip()
+    fields: Any = None
+    if text.startswith("{"):
+        try:
+            fields = json.loads(text)
+        except json.JSONDecodeError:
+            fields = None
+    if not isinstance(fields, dict):
+        return PersonRequest(request, reason=text)
+    revision = fields.get("revision")
+    return PersonRequest(
+        request,
+        by=str(fields.get("by", "")),
+        reason=str(fields.get("reason", "")),
+        force=fields.get("force") is True,
+        revision=str(revision) if revision else None,
+    )
+
+
+def read_requests(annotations: dict[str, str] | None) -> dict[Request, PersonRequest]:
+    """The pending requests among a ChangeRollout's annotations."""
+    found = annotations or {}
+    return {
+        request: _parse(request, found[annotation(request)])
+        for request in Request
+        if annotation(request) in found
+    }
+
+
+def read_pause(annotations: dict[str, str] | None) -> PersonRequest | None:
+    value = (annotations or {}).get(PAUSED_ANNOTATION)
+    if value is None or value.strip().lower() == "false":
+        return None
+    return _parse(None, "" if value.strip().lower() == "true" else value)

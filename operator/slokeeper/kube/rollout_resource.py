@@ -1,0 +1,79 @@
+"""Reads ChangeRollouts (and the SLOs they name) and writes their status and annotations.
+
+Writes carry the resourceVersion the tick read: if anyone else changed the object meanwhile
+(another replica, a person, kopf adding its finalizer) the API server answers 409 Conflict and
+the rollout loop starts the tick again on a fresh read instead of writing over what it missed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kubernetes import client
+from kubernetes.client.exceptions import ApiException
+
+from slokeeper.api.base import GROUP, VERSION
+from slokeeper.api.rollout import ChangeRollout
+from slokeeper.api.slo import ServiceLevelObjective
+
+
+def is_conflict(error: Exception) -> bool:
+    return isinstance(error, ApiException) and error.status == 409
+
+
+class RolloutStore:
+    def __init__(self, api: client.ApiClient) -> None:
+        self._custom = client.CustomObjectsApi(api)
+        self.status_writes = 0
+
+    def _get(self, plural: str, namespace: str, name: str) -> dict[str, Any] | None:
+        try:
+            found: Any = self._custom.get_namespaced_custom_object(
+                GROUP, VERSION, namespace, plural, name
+            )
+        except ApiException as error:
+            if error.status == 404:
+                return None
+            raise
+        return dict(found)
+
+    def read(self, namespace: str, name: str) -> dict[str, Any] | None:
+        return self._get(ChangeRollout.plural, namespace, name)
+
+    def read_slo(self, namespace: str, name: str) -> dict[str, Any] | None:
+        return self._get(ServiceLevelObjective.plural, namespace, name)
+
+    def write_status(
+        self, namespace: str, name: str, status: dict[str, Any], resource_version: str
+    ) -> str:
+        """Replace the status; returns the new resourceVersion."""
+        self.status_writes += 1
+        written: Any = self._custom.patch_namespaced_custom_object_status(
+            GROUP,
+            VERSION,
+            namespace,
+            ChangeRollout.plural,
+            name,
+            {"metadata": {"resourceVersion": resource_version}, "status": status},
+        )
+        return str(written["metadata"]["resourceVersion"])
+
+    def remove_annotations(
+        self, namespace: str, name: str, keys: list[str], resource_version: str
+    ) -> None:
+        """Remove requests once acted on (only if nobody wrote since: they may be new ones)."""
+        if not keys:
+            return
+        self._custom.patch_namespaced_custom_object(
+            GROUP,
+            VERSION,
+            namespace,
+            ChangeRollout.plural,
+            name,
+            {
+                "metadata": {
+                    "resourceVersion": resource_version,
+                    "annotations": dict.fromkeys(keys),
+                }
+            },
+        )

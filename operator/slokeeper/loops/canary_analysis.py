@@ -1,0 +1,70 @@
+"""One analysis of a running canary: the evidence read from Prometheus, judged by the core.
+
+Prometheus problems become the outcomes that name them (QueryInvalid for PromQL it rejected or an
+SLO that cannot be read, PrometheusUnreachable for no answer), never an exception that would
+stop the rollout loop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from slokeeper.api.rollout import ChangeRolloutSpec
+from slokeeper.prometheus.canary_evidence import canary_pods, check_evidence, slo_evidence
+from slokeeper.prometheus.client import PrometheusUnreachableError, QueryRejectedError
+from slokeeper.prometheus.slo_figures import InstantQueries
+from slokeeper.rollout.analysis import Outcome, Verdict, analyse
+from slokeeper.slo.durations import duration_seconds
+from slokeeper.slo.objective import Objective
+
+
+def analyse_canary(
+    prometheus: InstantQueries,
+    spec: ChangeRolloutSpec,
+    namespace: str,
+    objectives: Mapping[str, Objective | str],
+) -> Verdict:
+    """``objectives`` maps each SLO the analysis names to its Objective, or why there is none."""
+    target = spec.target_ref.name
+    analysis = spec.analysis
+    regex = analysis.canary_pod_regex or canary_pods(target)
+    unusable = {
+        check.name: found
+        for check in analysis.slos
+        if isinstance(found := objectives.get(check.name, "not found"), str)
+    }
+    if unusable:
+        problems = "; ".join(f"ServiceLevelObjective {n}: {why}" for n, why in unusable.items())
+        return Verdict(Outcome.QUERY_INVALID, problems)
+    try:
+        slos = tuple(
+            slo_evidence(
+                prometheus,
+                objective,
+                target=target,
+                canary_regex=regex,
+                window_seconds=duration_seconds(analysis.window),
+                max_burn_rate=check.max_burn_rate,
+            )
+            for check in analysis.slos
+            if isinstance(objective := objectives[check.name], Objective)
+        )
+        checks = tuple(
+            check_evidence(
+                prometheus,
+                check.name,
+                check.query,
+                namespace=namespace,
+                canary_regex=regex,
+                minimum=check.min,
+                maximum=check.max,
+            )
+            for check in analysis.checks
+        )
+    except QueryRejectedError as error:
+        return analyse((), (), 0, problem=Outcome.QUERY_INVALID, problem_message=str(error))
+    except PrometheusUnreachableError as error:
+        return analyse(
+            (), (), 0, problem=Outcome.PROMETHEUS_UNREACHABLE, problem_message=str(error)
+        )
+    return analyse(slos, checks, analysis.min_request_count)

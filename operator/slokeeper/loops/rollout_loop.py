@@ -1,0 +1,365 @@
+"""The rollout loop: one tick of one ChangeRollout — observe, ask the core, record, act.
+
+A tick reads the ChangeRollout, its target Deployment and canary, the SLOs it names and (when an
+analysis is due) Prometheus; works out the gates; calls the state machine; writes the new status
+first and only then applies the actions. Every action states an end (paused, canary at N
+replicas, no canary), so a tick interrupted anywhere — operator killed, API conflict — is finished
+by the next one from the status already written: no step repeats, no canary is orphaned, no
+timed pause restarts from zero.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from pydantic import ValidationError
+
+from slokeeper.api.rollout import ChangeRollout, ChangeRolloutSpec, PersonAction
+from slokeeper.api.slo import ServiceLevelObjective
+from slokeeper.kube.references import ObjectRef
+from slokeeper.kube.rollout_commands import (
+    PersonRequest,
+    Request,
+    annotation,
+    read_pause,
+    read_requests,
+)
+from slokeeper.kube.rollout_target import CanaryView, TargetMissingError, TargetView
+from slokeeper.loops.canary_analysis import analyse_canary
+from slokeeper.loops.rollout_status import (
+    TickFacts,
+    next_status,
+    problem_status,
+    state_from_status,
+)
+from slokeeper.prometheus.slo_figures import InstantQueries
+from slokeeper.rollout.analysis import Outcome, Verdict
+from slokeeper.rollout.gates import BudgetStanding, GateInputs, combined_gate
+from slokeeper.rollout.replicas import canary_replicas
+from slokeeper.rollout.state_machine import (
+    GATE_PHASES,
+    Action,
+    Command,
+    Gate,
+    Phase,
+    State,
+    World,
+    advance,
+    canary_weight_percent,
+)
+from slokeeper.slo.durations import duration_seconds
+from slokeeper.slo.objective import Objective, PolicyAction
+
+log = logging.getLogger(__name__)
+
+REST_RECHECK_SECONDS = 60.0
+GATE_RECHECK_SECONDS = 30.0
+PROMOTION_RECHECK_SECONDS = 5.0
+
+
+class RolloutObjects(Protocol):
+    """The ChangeRollout and the SLOs it names (RolloutStore in production)."""
+
+    def read(self, namespace: str, name: str) -> dict[str, Any] | None: ...
+
+    def read_slo(self, namespace: str, name: str) -> dict[str, Any] | None: ...
+
+    def write_status(
+        self, namespace: str, name: str, status: dict[str, Any], resource_version: str
+    ) -> str: ...
+
+    def remove_annotations(
+        self, namespace: str, name: str, keys: list[str], resource_version: str
+    ) -> None: ...
+
+
+class Workload(Protocol):
+    """The guarded Deployment and its canary (kube.rollout_target in production)."""
+
+    def read_target(self, namespace: str, name: str) -> TargetView: ...
+
+    def read_canary(self, namespace: str, target: str) -> CanaryView: ...
+
+    def apply(self, owner: ObjectRef, target: TargetView, actions: tuple[Action, ...]) -> None: ...
+
+    def record(self, owner: ObjectRef, reason: str, message: str, warning: bool = False) -> None:
+        """Post an Event on the ChangeRollout."""
+        ...
+
+
+@dataclass(frozen=True)
+class Observed:
+    """What one tick read, before deciding anything."""
+
+    namespace: str
+    spec: ChangeRolloutSpec
+    status: dict[str, Any]
+    target: TargetView
+    canary: CanaryView
+    before: State
+    now: datetime
+
+
+@dataclass(frozen=True)
+class TickResult:
+    phase: Phase | None
+    delay_seconds: float
+    analysed: Outcome | None = None
+
+
+def _person(request: PersonRequest, now: datetime) -> PersonAction:
+    return PersonAction(by=request.by, at=now, reason=request.reason)
+
+
+def _paused(
+    status: dict[str, Any], pause: PersonRequest | None, now: datetime
+) -> PersonAction | None:
+    """Who paused the rollout, dated from when the operator first saw it."""
+    if pause is None:
+        return None
+    seen = status.get("paused")
+    if seen and seen.get("by", "") == pause.by and seen.get("reason", "") == pause.reason:
+        return PersonAction.model_validate(seen)
+    return _person(pause, now)
+
+
+def _command(requests: dict[Request, PersonRequest]) -> Command | None:
+    if Request.ABORT in requests:
+        return Command.ABORT
+    if Request.PROMOTE in requests:
+        return Command.FORCE_PROMOTE if requests[Request.PROMOTE].force else Command.PROMOTE
+    if Request.RETRY in requests:
+        return Command.RETRY
+    return None
+
+
+class RolloutLoop:
+    def __init__(
+        self,
+        objects: RolloutObjects,
+        workload: Workload,
+        prometheus: InstantQueries,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self.objects = objects
+        self.workload = workload
+        self.prometheus = prometheus
+        self.clock = clock
+
+    def tick(self, namespace: str, name: str) -> TickResult:
+        body = self.objects.read(namespace, name)
+        if body is None or body["metadata"].get("deletionTimestamp"):
+            return TickResult(None, REST_RECHECK_SECONDS)
+        now = self.clock()
+        meta = body["metadata"]
+        owner = ObjectRef(ChangeRollout.kind_name, namespace, name, meta["uid"])
+        status: dict[str, Any] = body.get("status") or {}
+        generation = int(meta.get("generation", 0))
+        try:
+            spec = ChangeRollout.model_validate(body).spec
+        except ValidationError as error:
+            self._problem(body, owner, "InvalidSpec", str(error), now)
+            return TickResult(None, REST_RECHECK_SECONDS)
+        try:
+            target = self.workload.read_target(namespace, spec.target_ref.name)
+        except TargetMissingError as error:
+            self._problem(body, owner, "TargetMissing", str(error), now)
+            return TickResult(None, REST_RECHECK_SECONDS)
+
+        plan = spec.to_plan()
+        before = state_from_status(status)
+        canary = self.workload.read_canary(namespace, spec.target_ref.name)
+        requests = read_requests(meta.get("annotations"))
+        pause = read_pause(meta.get("annotations"))
+        facts_approvals, override = self._person_gates(status, requests, target, before, now)
+        seen = Observed(namespace, spec, status, target, canary, before, now)
+        gate = self._gate(seen, facts_approvals, override, pause)
+        verdict = self._verdict(seen)
+
+        world = World(
+            target_template=target.template_hash,
+            stable_replicas=target.replicas,
+            target_rolled_out=target.rolled_out,
+            verdict=verdict.outcome if verdict else None,
+            verdict_message=verdict.message if verdict else "",
+            gate=gate,
+            command=_command(requests),
+            canary_present=canary.present,
+        )
+        after, actions = advance(plan, before, world, now)
+        images = tuple(
+            c.get("image", "") for c in target.body["spec"]["template"]["spec"]["containers"]
+        )
+        facts = TickFacts(
+            now=now,
+            generation=generation,
+            target_images=images,
+            target_template=target.template_hash,
+            canary_weight_percent=(
+                canary_weight_percent(plan, after, world)
+                if after.phase is Phase.PROGRESSING
+                else 0.0
+            ),
+            verdict=verdict,
+            approvals=facts_approvals,
+            override=override,
+            paused=_paused(status, pause, now),
+            requests=[(r.value, _person(p, now)) for r, p in requests.items()],
+        )
+        new_status = next_status(status, plan, (before, after, actions), facts)
+        version = meta["resourceVersion"]
+        if new_status != status:
+            version = self.objects.write_status(namespace, name, new_status, version)
+        # Recorded first, then removed: a restart in between sees the request again, and every
+        # request is harmless to repeat in the state it led to.
+        self.objects.remove_annotations(namespace, name, [annotation(r) for r in requests], version)
+        self._announce(owner, requests, facts)
+        self.workload.apply(owner, target, actions)
+        return TickResult(after.phase, self._delay(spec, after, gate, now), world.verdict)
+
+    def _person_gates(
+        self,
+        status: dict[str, Any],
+        requests: dict[Request, PersonRequest],
+        target: TargetView,
+        before: State,
+        now: datetime,
+    ) -> tuple[list[PersonAction], PersonAction | None]:
+        """New approvals and the override for the target's template (those already recorded for
+        it come from status)."""
+
+        def for_this_template(request: PersonRequest | None) -> bool:
+            return (
+                request is not None
+                and target.template_hash != before.stable
+                and request.revision in (None, target.template_hash)
+            )
+
+        approvals = []
+        approval = requests.get(Request.APPROVE)
+        if approval is not None and for_this_template(approval):
+            approvals.append(_person(approval, now))
+        asked = requests.get(Request.OVERRIDE)
+        # An override without a reason is not one: the reason is what the postmortem reads.
+        if asked is not None and asked.reason and for_this_template(asked):
+            return approvals, _person(asked, now)
+        return approvals, None
+
+    def _gate(
+        self,
+        seen: Observed,
+        approvals: list[PersonAction],
+        override: PersonAction | None,
+        pause: PersonRequest | None,
+    ) -> Gate:
+        spec, namespace, now = seen.spec, seen.namespace, seen.now
+        current = seen.status.get("current") or {}
+        same = (current.get("revision") or {}).get("templateHash") == seen.target.template_hash
+        recorded = current if same else {}
+        approved_by = [a.get("by", "") for a in recorded.get("approvals", [])]
+        approved_by += [a.by for a in approvals]
+        overridden = recorded.get("override")
+        override_text = (
+            f"{override.by or 'someone'}: {override.reason}"
+            if override
+            else (
+                f"{overridden.get('by') or 'someone'}: {overridden.get('reason', '')}"
+                if overridden
+                else None
+            )
+        )
+        return combined_gate(
+            GateInputs(
+                budgets=[self._budget(namespace, slo) for slo in spec.gates.slo_budget_policies],
+                calendar=spec.gates.change_calendar().verdict(now),
+                risk=spec.risk.value,
+                risk_needs_approval=spec.risk in spec.gates.approval.required_for,
+                approved_by=[who or "someone" for who in approved_by],
+                override=override_text,
+                paused_by=(pause.signed() if pause else None),
+            )
+        )
+
+    def _budget(self, namespace: str, slo: str) -> BudgetStanding:
+        body = self.objects.read_slo(namespace, slo)
+        if body is None:
+            return BudgetStanding(slo, found=False)
+        status = body.get("status") or {}
+        action = status.get("policyAction")
+        return BudgetStanding(
+            slo,
+            found=True,
+            action=PolicyAction(action) if action else None,
+            budget_remaining_ratio=status.get("errorBudgetRemainingRatio"),
+        )
+
+    def _objective(self, namespace: str, slo: str) -> Objective | str:
+        body = self.objects.read_slo(namespace, slo)
+        if body is None:
+            return "not found"
+        try:
+            return ServiceLevelObjective.model_validate(body).to_objective()
+        except ValidationError as error:
+            return f"invalid spec: {error.error_count()} problem(s)"
+
+    def _verdict(self, seen: Observed) -> Verdict | None:
+        """An analysis, when one is due: the canary is running the candidate with all the pods
+        its step asks for, and an interval has passed since the last analysis."""
+        spec, before, target, canary = seen.spec, seen.before, seen.target, seen.canary
+        if before.phase is not Phase.PROGRESSING or before.candidate != target.template_hash:
+            return None
+        wanted = canary_replicas(target.replicas, spec.to_plan().weights[before.step])
+        if canary.template_hash != before.candidate or canary.ready_replicas < wanted:
+            return None
+        analyses = (seen.status.get("current") or {}).get("analyses") or []
+        if analyses:
+            last = datetime.fromisoformat(analyses[-1]["time"])
+            if seen.now - last < timedelta(seconds=duration_seconds(spec.analysis.interval)):
+                return None
+        objectives = {
+            check.name: self._objective(seen.namespace, check.name) for check in spec.analysis.slos
+        }
+        return analyse_canary(self.prometheus, spec, seen.namespace, objectives)
+
+    def _announce(
+        self, owner: ObjectRef, requests: dict[Request, PersonRequest], facts: TickFacts
+    ) -> None:
+        for request, person in requests.items():
+            self.workload.record(owner, f"{request.value.capitalize()}Requested", person.signed())
+        if facts.override is not None:
+            self.workload.record(
+                owner,
+                "GateOverridden",
+                f"Gates overridden for {facts.target_template} by "
+                f"{facts.override.by or 'someone'}: {facts.override.reason}",
+                warning=True,
+            )
+
+    def _delay(self, spec: ChangeRolloutSpec, after: State, gate: Gate, now: datetime) -> float:
+        if after.phase is Phase.PROGRESSING:
+            return duration_seconds(spec.analysis.interval)
+        if after.phase is Phase.PROMOTING:
+            return PROMOTION_RECHECK_SECONDS
+        if after.phase in GATE_PHASES:
+            opens = spec.gates.change_calendar().verdict(now).next_open
+            until_open = (opens - now).total_seconds() + 0.5 if opens else GATE_RECHECK_SECONDS
+            return max(0.5, min(GATE_RECHECK_SECONDS, until_open))
+        return REST_RECHECK_SECONDS
+
+    def _problem(
+        self, body: dict[str, Any], owner: ObjectRef, reason: str, message: str, now: datetime
+    ) -> None:
+        """Say what is wrong on the conditions (and once as an Event); change nothing else."""
+        meta, status = body["metadata"], body.get("status") or {}
+        ready: dict[str, Any] = next(
+            (c for c in status.get("conditions", []) if c["type"] == "Ready"), {}
+        )
+        if ready.get("reason") == reason and ready.get("message") == message:
+            return
+        new_status = problem_status(status, int(meta.get("generation", 0)), now, reason, message)
+        self.objects.write_status(owner.namespace, owner.name, new_status, meta["resourceVersion"])
+        self.workload.record(owner, reason, message, warning=True)

@@ -1,0 +1,265 @@
+"""A ChangeRollout's status: where the state machine's ``State`` is kept between ticks, and the
+record of each change (steps, analyses with their figures, decisions, approvals, overrides).
+
+``state_from_status`` and ``next_status`` are inverse on everything the machine needs, so an
+operator restarted at any moment carries on from what it last wrote: the step, when it began,
+the failures counted and since when the canary has gone without a verdict.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from slokeeper.api.rollout import (
+    AnalysisRecord,
+    ChangeOutcome,
+    ChangeRecord,
+    ChangeRolloutStatus,
+    Decision,
+    Measurement,
+    PersonAction,
+    Revision,
+    StepRecord,
+)
+from slokeeper.loops.conditions import ConditionWriter
+from slokeeper.rollout.analysis import Outcome, Verdict
+from slokeeper.rollout.state_machine import (
+    GATE_PHASES,
+    Action,
+    Event,
+    Phase,
+    Plan,
+    State,
+)
+
+HISTORY_LIMIT = 20
+REFUSED_LIMIT = 20
+ANALYSES_KEPT = 10
+DECISIONS_KEPT = 50
+_ROLLBACK_OUTCOMES = {"Aborted": ChangeOutcome.ABORTED}
+
+
+def state_from_status(status: dict[str, Any] | None) -> State:
+    """The machine's state as the last status written recorded it."""
+    model = ChangeRolloutStatus.model_validate(status or {})
+    current = model.current
+    return State(
+        phase=model.phase,
+        stable=model.stable.template_hash if model.stable else None,
+        candidate=current.revision.template_hash if current else None,
+        step=current.step if current else 0,
+        step_started=current.step_started_at if current else None,
+        failures=current.failed_analyses if current else 0,
+        inconclusive_since=current.inconclusive_since if current else None,
+        refused=tuple(model.refused_revisions),
+        reason=model.reason,
+        message=model.message,
+    )
+
+
+@dataclass(frozen=True)
+class TickFacts:
+    """What else happened in one tick, besides the machine's own transition."""
+
+    now: datetime
+    generation: int
+    target_images: tuple[str, ...]
+    target_template: str
+    canary_weight_percent: float = 0.0
+    verdict: Verdict | None = None
+    approvals: Sequence[PersonAction] = ()
+    override: PersonAction | None = None
+    paused: PersonAction | None = None
+    requests: Sequence[tuple[str, PersonAction]] = field(default_factory=tuple)
+
+
+def _action_name(before: State, after: State) -> str:
+    if after.phase is Phase.ROLLED_BACK:
+        return "Rollback"
+    if after.phase is Phase.PROMOTING:
+        return "Promote"
+    if after.phase is Phase.SUCCEEDED:
+        return "Complete"
+    if after.phase is Phase.PROGRESSING and (
+        before.phase is not Phase.PROGRESSING or after.step != before.step
+    ):
+        return "Advance"
+    if after.phase in GATE_PHASES:
+        return "Wait"
+    return "Hold"
+
+
+def _analysis(verdict: Verdict, step: int, now: datetime) -> AnalysisRecord:
+    return AnalysisRecord(
+        time=now,
+        step=step,
+        outcome=verdict.outcome,
+        canary_requests=verdict.canary_requests,
+        measurements=[
+            Measurement(name=m.name, value=m.value, threshold=m.threshold, passed=m.passed)
+            for m in verdict.measurements
+        ],
+        message=verdict.message[:4096],
+    )
+
+
+def _record_analysis(record: ChangeRecord, analysis: AnalysisRecord) -> None:
+    record.analyses = [*record.analyses, analysis][-ANALYSES_KEPT:]
+    if analysis.outcome is Outcome.FAIL:
+        record.failed_analyses += 1
+    step = next((s for s in record.steps if s.step == analysis.step), None)
+    if step is None:
+        return
+    step.last_analysis = analysis
+    if analysis.outcome is Outcome.PASS:
+        step.passed_analyses += 1
+    elif analysis.outcome is Outcome.FAIL:
+        step.failed_analyses += 1
+    else:
+        step.inconclusive_analyses += 1
+
+
+def _close(record: ChangeRecord, after: State, reason: str, now: datetime) -> ChangeRecord:
+    if after.phase is Phase.SUCCEEDED and after.stable == record.revision.template_hash:
+        outcome = ChangeOutcome.PROMOTED
+    elif after.phase is Phase.ROLLED_BACK:
+        outcome = _ROLLBACK_OUTCOMES.get(after.reason, ChangeOutcome.ROLLED_BACK)
+    else:
+        outcome = ChangeOutcome.SUPERSEDED
+    for step in record.steps:
+        step.finished_at = step.finished_at or now
+    record.finished_at, record.outcome, record.reason = now, outcome, reason
+    record.canary_weight_percent = 0
+    return record
+
+
+def _follow_steps(record: ChangeRecord, plan: Plan, after: State, facts: TickFacts) -> None:
+    """Keep a StepRecord per step reached, the running one last."""
+    if after.phase is not Phase.PROGRESSING or after.step_started is None:
+        return
+    if record.steps and record.steps[-1].step == after.step:
+        record.steps[-1].canary_weight_percent = facts.canary_weight_percent
+        return
+    if record.steps:
+        record.steps[-1].finished_at = facts.now
+    record.steps = [
+        *record.steps,
+        StepRecord(
+            step=after.step,
+            weight=round(plan.weights[after.step]),
+            canary_weight_percent=facts.canary_weight_percent,
+            started_at=after.step_started,
+        ),
+    ][-len(plan.weights) :]
+
+
+def next_status(
+    previous: dict[str, Any] | None,
+    plan: Plan,
+    transition: tuple[State, State, tuple[Action, ...]],
+    facts: TickFacts,
+) -> dict[str, Any]:
+    """The status to write after one tick: the machine's ``(before, after, actions)`` plus the
+    record of what happened."""
+    before, after, actions = transition
+    model = ChangeRolloutStatus.model_validate(previous or {})
+    now = facts.now
+    events = [a for a in actions if isinstance(a, Event)]
+    decisions = [
+        Decision(time=now, action=_action_name(before, after), reason=e.reason, message=e.message)
+        for e in events
+    ] + [
+        Decision(
+            time=now,
+            action=name,
+            reason="RequestedByPerson",
+            message=f"{name} by {who.by or 'someone'}" + (f": {who.reason}" if who.reason else ""),
+        )
+        for name, who in facts.requests
+    ]
+
+    current, history = model.current, list(model.history)
+    if current is not None and facts.verdict is not None:
+        _record_analysis(current, _analysis(facts.verdict, before.step, now))
+    if current is not None and current.revision.template_hash != after.candidate:
+        reason = events[0].reason if events else after.reason
+        closing = [d for d in decisions if d.reason != "CanaryStarted"]
+        current.decisions = [*current.decisions, *closing][-DECISIONS_KEPT:]
+        decisions = [d for d in decisions if d.reason == "CanaryStarted"]
+        history = [_close(current, after, reason, now), *history][:HISTORY_LIMIT]
+        current = None
+    if after.candidate is not None and current is None:
+        images = list(facts.target_images) if after.candidate == facts.target_template else []
+        current = ChangeRecord(
+            revision=Revision(template_hash=after.candidate, images=images), started_at=now
+        )
+    if current is not None:
+        current.step = after.step
+        current.step_started_at = after.step_started
+        current.inconclusive_since = after.inconclusive_since
+        current.failed_analyses = after.failures
+        current.canary_weight_percent = (
+            facts.canary_weight_percent if after.phase is Phase.PROGRESSING else 0
+        )
+        _follow_steps(current, plan, after, facts)
+        current.approvals = [*current.approvals, *facts.approvals][-16:]
+        current.override = facts.override or current.override
+        current.decisions = [*current.decisions, *decisions][-DECISIONS_KEPT:]
+
+    stable = model.stable
+    if after.stable is not None and (stable is None or stable.template_hash != after.stable):
+        images = list(facts.target_images) if after.stable == facts.target_template else []
+        stable = Revision(template_hash=after.stable, images=images)
+
+    status = ChangeRolloutStatus(
+        observed_generation=facts.generation,
+        conditions=_conditions(previous or {}, after, facts),
+        phase=after.phase,
+        reason=after.reason,
+        message=after.message[:4096],
+        paused=facts.paused,
+        stable=stable,
+        current=current,
+        history=history,
+        refused_revisions=list(after.refused[-REFUSED_LIMIT:]),
+    )
+    dumped: dict[str, Any] = status.model_dump(by_alias=True, mode="json", exclude_none=True)
+    return dumped
+
+
+def _conditions(previous: dict[str, Any], after: State, facts: TickFacts) -> list[Any]:
+    """kstatus conventions: Ready at rest, Reconciling while a change is under way, Stalled
+    after a rollback until the template changes (what Argo CD and Flux show)."""
+    condition = ConditionWriter(previous, facts.generation, facts.now).condition
+    reason, message = after.reason or after.phase.value, after.message
+    at_rest = after.phase in (Phase.IDLE, Phase.SUCCEEDED)
+    under_way = not at_rest and after.phase is not Phase.ROLLED_BACK
+    return [
+        condition("Ready", at_rest, reason, message),
+        condition("Reconciling", under_way, reason if under_way else "AtRest", message),
+        condition(
+            "Stalled",
+            after.phase is Phase.ROLLED_BACK,
+            reason if after.phase is Phase.ROLLED_BACK else "NotStalled",
+            message if after.phase is Phase.ROLLED_BACK else "",
+        ),
+    ]
+
+
+def problem_status(
+    previous: dict[str, Any] | None, generation: int, now: datetime, reason: str, message: str
+) -> dict[str, Any]:
+    """The status while something outside the state machine stops the rollout (the target is
+    missing, the spec cannot be read): the conditions say so, the record is kept as it was."""
+    status = dict(previous or {})
+    condition = ConditionWriter(status, generation, now).condition
+    status["observedGeneration"] = generation
+    status["conditions"] = [
+        condition("Ready", False, reason, message),
+        condition("Reconciling", False, reason, message),
+        condition("Stalled", True, reason, message),
+    ]
+    return status
