@@ -22,10 +22,18 @@ class RunningOperator:
 
 @contextmanager
 def running_operator(
-    kubeconfig: Path, prometheus_url: str, log: Path, interval: str = "3s"
+    kubeconfig: Path,
+    prometheus_url: str,
+    log: Path,
+    *,
+    interval: str = "3s",
+    namespaces: tuple[str, ...] = (),
+    extra_args: tuple[str, ...] = (),
 ) -> Iterator[RunningOperator]:
+    """``namespaces`` (kopf patterns such as ``test-*``) keeps operators of different tests off
+    each other's resources."""
     metrics_port, health_port = free_port(), free_port()
-    with log.open("wb") as output:
+    with log.open("ab") as output:
         process = subprocess.Popen(
             [
                 sys.executable, "-m", "slokeeper.cli.main", "run",
@@ -35,6 +43,8 @@ def running_operator(
                 "--bind-address", "127.0.0.1",
                 "--metrics-port", str(metrics_port),
                 "--health-port", str(health_port),
+                *[arg for pattern in namespaces for arg in ("-n", pattern)],
+                *extra_args,
             ],
             stdout=output,
             stderr=subprocess.STDOUT,

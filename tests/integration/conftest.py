@@ -91,16 +91,31 @@ def operator_process(
     crds_installed: Path,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[RunningOperator]:
-    """`slokeeper run` against the session's cluster and Prometheus, evaluating every 3 s."""
+    """`slokeeper run` against the session's cluster and Prometheus, evaluating every 3 s, for
+    the namespaces the ``namespace`` fixture makes (tests that run their own operator use
+    ``solo_namespace``)."""
     log = tmp_path_factory.mktemp("operator") / "operator.log"
-    with running_operator(cluster.kubeconfig, prometheus.url, log) as running:
+    with running_operator(
+        cluster.kubeconfig, prometheus.url, log, namespaces=("test-*",)
+    ) as running:
         yield running
 
 
-@pytest.fixture
-def namespace(api_client: client.ApiClient) -> Iterator[str]:
-    name = f"test-{secrets.token_hex(4)}"
+def _namespace(api_client: client.ApiClient, prefix: str) -> Iterator[str]:
+    name = f"{prefix}-{secrets.token_hex(4)}"
     core = client.CoreV1Api(api_client)
     core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
     yield name
     core.delete_namespace(name)
+
+
+@pytest.fixture
+def namespace(api_client: client.ApiClient) -> Iterator[str]:
+    """A fresh namespace, watched by the session's operator_process."""
+    yield from _namespace(api_client, "test")
+
+
+@pytest.fixture
+def solo_namespace(api_client: client.ApiClient) -> Iterator[str]:
+    """A fresh namespace no session operator watches: for tests that run (and kill) their own."""
+    yield from _namespace(api_client, "solo")

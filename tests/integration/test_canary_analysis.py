@@ -9,7 +9,7 @@ from kubernetes import client
 from polling import eventually
 from slokeeper.localcluster.cluster import LocalCluster
 from slokeeper.localcluster.prometheus import PrometheusServer
-from slokeeper.prometheus.canary_evidence import slo_evidence
+from slokeeper.prometheus.canary_evidence import canary_pods, slo_evidence
 from slokeeper.prometheus.client import PrometheusClient
 from slokeeper.rollout.analysis import Outcome, Verdict, analyse
 from slokeeper.simulator.server import TrafficSimulator
@@ -38,7 +38,7 @@ def _verdict(prometheus: PrometheusServer, namespace: str) -> Verdict:
         PrometheusClient(prometheus.url),
         _objective(namespace),
         target="checkout",
-        canary_regex=None,
+        canary_regex=canary_pods("checkout"),
         window_seconds=20,
         max_burn_rate=2.0,
     )

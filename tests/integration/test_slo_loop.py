@@ -5,7 +5,6 @@ Event say so; a broken query is reported on its own SLO and stops no other."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
@@ -14,6 +13,7 @@ import yaml
 from prometheus_api_client import PrometheusConnect
 
 from polling import eventually
+from resources import availability_slo, read_status, ready_condition, slo_resource
 from running_operator import RunningOperator
 from slokeeper.localcluster.cluster import LocalCluster
 from slokeeper.localcluster.prometheus import PrometheusServer
@@ -22,49 +22,6 @@ from workloads import checkout_deployment
 
 # One of four pods runs the failing version: 1/4 of requests at 20 % errors, 3/4 at 0.02 %.
 EXPECTED_ERROR_RATIO = 0.25 * 0.2 + 0.75 * 0.0002
-
-
-def _slo_resource(namespace: str, name: str, spec: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "apiVersion": "slokeeper.dev/v1alpha1",
-        "kind": "ServiceLevelObjective",
-        "metadata": {"name": name, "namespace": namespace},
-        "spec": spec,
-    }
-
-
-def _slo(namespace: str, name: str, target: float, errors: str | None = None) -> dict[str, Any]:
-    selector = f'namespace="{namespace}"'
-    return _slo_resource(
-        namespace,
-        name,
-        {
-            "service": "checkout",
-            "target": target,
-            "window": {"rolling": "28d"},
-            "indicator": {
-                "ratio": {
-                    "errors": errors
-                    or f'sum(rate(http_requests_total{{{selector},code=~"5.."}}[{{{{.window}}}}]))',
-                    "total": f"sum(rate(http_requests_total{{{selector}}}[{{{{.window}}}}]))",
-                }
-            },
-            "alerting": {"runbookUrl": "https://runbooks.example.com/checkout"},
-            "budgetPolicy": {"thresholds": [{"belowPercent": 0, "action": "freeze"}]},
-        },
-    )
-
-
-def _status(cluster: LocalCluster, namespace: str, name: str) -> dict[str, Any]:
-    found = cluster.kubectl("get", "slo", name, "-n", namespace, "-o", "json", check=False)
-    if found.returncode != 0:
-        return {}
-    status: dict[str, Any] = json.loads(found.stdout).get("status", {})
-    return status
-
-
-def _ready(status: dict[str, Any]) -> dict[str, Any]:
-    return next((c for c in status.get("conditions", []) if c["type"] == "Ready"), {})
 
 
 def _value(connection: PrometheusConnect, query: str) -> float | None:
@@ -88,9 +45,11 @@ def test_slo_status_tells_the_truth_and_a_burst_pages(
 ) -> None:
     namespace = checkout
     documents = [
-        _slo(namespace, "lenient", 90.0),  # 10 % allowed: burns at about 0.5x
-        _slo(namespace, "strict", 99.9),  # 0.1 % allowed: burns at about 50x and pages
-        _slo(namespace, "broken", 99.0, errors="sum(rate(http_requests_total[{{.window}}]) by"),
+        availability_slo(namespace, "lenient", 90.0),  # 10 % allowed: burns at about 0.5x
+        availability_slo(namespace, "strict", 99.9),  # 0.1 % allowed: burns at about 50x and pages
+        availability_slo(
+            namespace, "broken", 99.0, errors="sum(rate(http_requests_total[{{.window}}]) by"
+        ),
     ]
     cluster.kubectl("apply", "-f", "-", input_text=yaml.safe_dump_all(documents))
     connection = PrometheusConnect(url=prometheus.url, disable_ssl=True)
@@ -112,7 +71,7 @@ def test_slo_status_tells_the_truth_and_a_burst_pages(
 
     def agrees(pair: tuple[dict[str, Any], float | None]) -> bool:
         status, ratio = pair
-        if ratio is None or _ready(status).get("status") != "True":
+        if ratio is None or ready_condition(status).get("status") != "True":
             return False
         burn = {row["window"]: row["burnRate"] for row in status.get("burnRates", [])}
         return abs(burn.get("56m", 0) - ratio / 0.1) <= 0.01 * ratio / 0.1
@@ -120,7 +79,7 @@ def test_slo_status_tells_the_truth_and_a_burst_pages(
     # Pods start a few seconds apart, so the first figures rest on uneven traffic; the status
     # must converge on what the raw counters say and then agree with them within 1 %.
     lenient, direct_ratio = eventually(
-        lambda: (_status(cluster, namespace, "lenient"), _value(connection, direct)),
+        lambda: (read_status(cluster, "slo", namespace, "lenient"), _value(connection, direct)),
         agrees,
         "the lenient SLO's status to agree with a direct PromQL computation",
         timeout=120,
@@ -151,7 +110,7 @@ def test_slo_status_tells_the_truth_and_a_burst_pages(
     )
     assert alerts[0]["metric"]["severity"] == "critical"
     strict = eventually(
-        lambda: _status(cluster, namespace, "strict"),
+        lambda: read_status(cluster, "slo", namespace, "strict"),
         lambda status: any(a["kind"] == "page" for a in status.get("firingAlerts", [])),
         "the strict SLO's status to show the page alert",
         timeout=60,
@@ -173,14 +132,14 @@ def test_slo_status_tells_the_truth_and_a_burst_pages(
 
     # The broken query is reported on its own SLO; the others kept their figures.
     broken = eventually(
-        lambda: _status(cluster, namespace, "broken"),
-        lambda status: _ready(status).get("reason") == "QueryInvalid",
+        lambda: read_status(cluster, "slo", namespace, "broken"),
+        lambda status: ready_condition(status).get("reason") == "QueryInvalid",
         "the broken SLO to report QueryInvalid",
         timeout=60,
     )
-    assert _ready(broken)["status"] == "False"
-    assert "parse error" in _ready(broken)["message"]
-    assert _ready(_status(cluster, namespace, "lenient"))["status"] == "True"
+    assert ready_condition(broken)["status"] == "False"
+    assert "parse error" in ready_condition(broken)["message"]
+    assert ready_condition(read_status(cluster, "slo", namespace, "lenient"))["status"] == "True"
     assert operator_process.process.poll() is None, "the operator exited"
 
 
@@ -209,7 +168,7 @@ def test_the_operator_serves_its_metrics_and_a_liveness_probe(
 
 
 def _latency_slo(namespace: str, name: str, threshold: float) -> dict[str, Any]:
-    return _slo_resource(
+    return slo_resource(
         namespace,
         name,
         {
@@ -241,9 +200,9 @@ def test_a_latency_slo_on_a_calendar_month_and_a_threshold_that_is_no_bucket(
     # 99.18 % within 300 ms (the simulator interpolates between those points). The first figures
     # rest on a few scrapes of whole-number counters; they settle as traffic accumulates.
     good = eventually(
-        lambda: _status(cluster, namespace, "latency-300ms"),
+        lambda: read_status(cluster, "slo", namespace, "latency-300ms"),
         lambda status: (
-            _ready(status).get("status") == "True"
+            ready_condition(status).get("status") == "True"
             and abs(status.get("sliRatio", 0) - 0.9918) <= 0.0005
         ),
         "the 300 ms latency SLO to show an SLI of 99.18 %",
@@ -254,10 +213,10 @@ def test_a_latency_slo_on_a_calendar_month_and_a_threshold_that_is_no_bucket(
     assert good["periodEnd"] > good["periodStart"]
 
     wrong = eventually(
-        lambda: _status(cluster, namespace, "latency-200ms"),
-        lambda status: _ready(status).get("reason") == "ThresholdNotABucket",
+        lambda: read_status(cluster, "slo", namespace, "latency-200ms"),
+        lambda status: ready_condition(status).get("reason") == "ThresholdNotABucket",
         "the 200 ms SLO to report that 0.2 is not a bucket",
         timeout=90,
     )
-    assert "le=0.05, 0.1, 0.25, 0.3" in _ready(wrong)["message"]
+    assert "le=0.05, 0.1, 0.25, 0.3" in ready_condition(wrong)["message"]
     assert operator_process.process.poll() is None

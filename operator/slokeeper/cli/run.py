@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+from datetime import datetime
 
 import kopf
 
@@ -56,6 +57,15 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         action="store_true",
         help="do not export per-SLO budget and burn-rate gauges (for very many SLOs)",
     )
+    parser.add_argument(
+        "--clock-start",
+        type=datetime.fromisoformat,
+        default=os.environ.get("SLOKEEPER_CLOCK_START"),
+        help=(
+            "rehearsal: rollout decisions run on a clock starting at this RFC 3339 time "
+            "(to try change windows and freezes); default the real time"
+        ),
+    )
     parser.add_argument("--verbose", action="store_true", help="debug logging")
     parser.set_defaults(run=run)
 
@@ -65,6 +75,9 @@ def run(args: argparse.Namespace) -> int:
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if not args.verbose:
+        # kopf logs every handled watch event; the Deployment watch alone makes that a flood.
+        logging.getLogger("kopf.objects").setLevel(logging.WARNING)
     if args.kubeconfig:
         os.environ["KUBECONFIG"] = args.kubeconfig
     config = operator.OperatorConfig(
@@ -74,6 +87,7 @@ def run(args: argparse.Namespace) -> int:
         metrics_port=args.metrics_port,
         metrics_address=args.bind_address,
         per_slo_metrics=not args.no_slo_metrics,
+        clock_start=args.clock_start,
     )
     kopf.run(
         standalone=True,

@@ -1,4 +1,5 @@
-"""The kopf side of the operator: an index of SLOs and the task that runs the SLO loop.
+"""The kopf side of the operator: an index of SLOs, the task that runs the SLO loop, and the
+start of the rollout scheduler (its handlers are in ``handlers.rollouts``).
 
 No change handlers or timers on SLOs (a timer per object costs a task, a finalizer and a query
 each); one loop reads the index every interval instead.
@@ -9,20 +10,26 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import kopf
 
 from slokeeper.api.base import GROUP, VERSION
 from slokeeper.handlers.metrics import OperatorMetrics
+from slokeeper.handlers.rollouts import RolloutScheduler
 from slokeeper.handlers.settings import configure
 from slokeeper.kube.connection import api_client
 from slokeeper.kube.events import EventRecorder
 from slokeeper.kube.references import ObjectRef
+from slokeeper.kube.rollout_resource import RolloutStore
+from slokeeper.kube.rollout_target import DeploymentWorkload
 from slokeeper.kube.rules_objects import RulesWriter
 from slokeeper.kube.slo_status import SLOStatusWriter
+from slokeeper.loops.rollout_loop import RolloutLoop
 from slokeeper.loops.slo_loop import SLOLoop, SLORecord, next_delay, slo_record
 from slokeeper.prometheus.client import PrometheusClient
 from slokeeper.prometheus.slo_figures import SLOFiguresReader
@@ -39,6 +46,16 @@ class OperatorConfig:
     metrics_port: int = 0
     metrics_address: str = "0.0.0.0"  # noqa: S104 - the Pod's own network namespace
     per_slo_metrics: bool = True
+    clock_start: datetime | None = None
+
+
+def rollout_clock(start: datetime | None) -> Callable[[], datetime]:
+    """The rollout loop's clock: real time, or time running on from ``start`` (to rehearse a
+    change calendar without waiting for Tuesday 02:00)."""
+    if start is None:
+        return lambda: datetime.now(UTC)
+    origin = time.monotonic()
+    return lambda: start + timedelta(seconds=time.monotonic() - origin)
 
 
 @kopf.on.login()
@@ -128,12 +145,27 @@ async def start(*, settings: kopf.OperatorSettings, memo: Any, **kwargs: Any) ->
             loop, kwargs["slo_index"], operator_config.interval_seconds, metrics, prometheus
         )
     )
+    events = EventRecorder(api)
+    rollout_loop = RolloutLoop(
+        RolloutStore(api),
+        DeploymentWorkload(api, events),
+        PrometheusClient(
+            operator_config.prometheus_url,
+            timeout_seconds=operator_config.prometheus_timeout_seconds,
+        ),
+        rollout_clock(operator_config.clock_start),
+    )
+    scheduler = RolloutScheduler(rollout_loop)
+    memo["rollout_loop"] = rollout_loop
+    memo["rollout_scheduler"] = scheduler
+    memo["rollout_task"] = asyncio.create_task(scheduler.run(kwargs["rollout_targets"]))
 
 
 @kopf.on.cleanup()
 async def stop(*, memo: Any, **_: Any) -> None:
-    task: asyncio.Task[None] | None = memo.get("slo_task")
-    if task is not None:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+    for name in ("slo_task", "rollout_task"):
+        task: asyncio.Task[None] | None = memo.get(name)
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task

@@ -46,15 +46,25 @@ class RolloutStore:
     def write_status(
         self, namespace: str, name: str, status: dict[str, Any], resource_version: str
     ) -> str:
-        """Replace the status; returns the new resourceVersion."""
+        """Replace the whole status (a merge patch could not drop a field that went away);
+        returns the new resourceVersion."""
         self.status_writes += 1
-        written: Any = self._custom.patch_namespaced_custom_object_status(
+        written: Any = self._custom.replace_namespaced_custom_object_status(
             GROUP,
             VERSION,
             namespace,
             ChangeRollout.plural,
             name,
-            {"metadata": {"resourceVersion": resource_version}, "status": status},
+            {
+                "apiVersion": f"{GROUP}/{VERSION}",
+                "kind": ChangeRollout.kind_name,
+                "metadata": {
+                    "name": name,
+                    "namespace": namespace,
+                    "resourceVersion": resource_version,
+                },
+                "status": status,
+            },
         )
         return str(written["metadata"]["resourceVersion"])
 

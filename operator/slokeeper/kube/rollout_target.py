@@ -13,7 +13,13 @@ from typing import Any
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
-from slokeeper.kube.canary import TEMPLATE_ANNOTATION, canary_deployment, canary_name, template_hash
+from slokeeper.kube.canary import (
+    TEMPLATE_ANNOTATION,
+    TRACK_LABEL,
+    canary_deployment,
+    canary_name,
+    template_hash,
+)
 from slokeeper.kube.references import ObjectRef
 from slokeeper.rollout.state_machine import (
     Action,
@@ -128,6 +134,7 @@ class CanaryView:
     template_hash: str | None = None
     replicas: int = 0
     ready_replicas: int = 0
+    pod_template_hash: str | None = None  # of the canary's current ReplicaSet
 
 
 def read_canary(api: client.ApiClient, namespace: str, target: str) -> CanaryView:
@@ -141,7 +148,20 @@ def read_canary(api: client.ApiClient, namespace: str, target: str) -> CanaryVie
         raise
     if found.metadata.deletion_timestamp is not None:
         return CanaryView(present=False)
+    replica_sets: Any = client.AppsV1Api(api).list_namespaced_replica_set(
+        namespace, label_selector=f"{TRACK_LABEL}=canary"
+    )
+    current = [
+        rs
+        for rs in replica_sets.items
+        if any(o.uid == found.metadata.uid for o in rs.metadata.owner_references or ())
+        and (rs.spec.replicas or 0) > 0
+    ]
+    newest = max(current, key=lambda rs: rs.metadata.creation_timestamp, default=None)
     return CanaryView(
+        pod_template_hash=(newest.metadata.labels or {}).get("pod-template-hash")
+        if newest
+        else None,
         present=True,
         template_hash=(found.metadata.annotations or {}).get(TEMPLATE_ANNOTATION),
         replicas=int(found.spec.replicas or 0),

@@ -16,7 +16,9 @@ class SLOStatusWriter:
         self.writes = 0
 
     def write(self, namespace: str, name: str, status: dict[str, Any]) -> None:
-        """Replace what the status shows (fields absent from ``status`` are cleared)."""
+        """Merge ``status`` into what the status shows. Fields it leaves out keep their last
+        value: while Prometheus cannot answer, the last known figures stay visible (with
+        lastEvaluationTime saying how old they are) and budget gates keep using them."""
         self.writes += 1
         self._custom.patch_namespaced_custom_object_status(
             GROUP,

@@ -23,11 +23,13 @@ def analyse_canary(
     spec: ChangeRolloutSpec,
     namespace: str,
     objectives: Mapping[str, Objective | str],
+    pod_template_hash: str | None = None,
 ) -> Verdict:
-    """``objectives`` maps each SLO the analysis names to its Objective, or why there is none."""
+    """``objectives`` maps each SLO the analysis names to its Objective, or why there is none;
+    ``pod_template_hash`` is the running canary's, to leave out pods of earlier canaries."""
     target = spec.target_ref.name
     analysis = spec.analysis
-    regex = analysis.canary_pod_regex or canary_pods(target)
+    regex = analysis.canary_pod_regex or canary_pods(target, pod_template_hash)
     unusable = {
         check.name: found
         for check in analysis.slos

@@ -44,8 +44,10 @@ from slokeeper.rollout.state_machine import (
     GATE_PHASES,
     Action,
     Command,
+    DeleteCanary,
     Gate,
     Phase,
+    ResumeTarget,
     State,
     World,
     advance,
@@ -221,6 +223,40 @@ class RolloutLoop:
         self.workload.apply(owner, target, actions)
         return TickResult(after.phase, self._delay(spec, after, gate, now), world.verdict)
 
+    def release(self, namespace: str, name: str, body: dict[str, Any]) -> None:
+        """The ChangeRollout is being deleted: remove the canary and hand the target back.
+
+        On its stable template the target is resumed, as it was before slokeeper guarded it. In
+        the middle of a change it stays paused on its stable ReplicaSet (resuming would roll out
+        a template nobody verified) and an Event on the Deployment says so and how to go on.
+        """
+        owner = ObjectRef(ChangeRollout.kind_name, namespace, name, body["metadata"]["uid"])
+        target_name = body["spec"]["targetRef"]["name"]
+        try:
+            target = self.workload.read_target(namespace, target_name)
+        except TargetMissingError:
+            return
+        stable = ((body.get("status") or {}).get("stable") or {}).get("templateHash")
+        if stable in (None, target.template_hash):
+            self.workload.apply(owner, target, (DeleteCanary(), ResumeTarget()))
+            return
+        self.workload.apply(owner, target, (DeleteCanary(),))
+        deployment = ObjectRef(
+            "Deployment",
+            namespace,
+            target_name,
+            target.body["metadata"]["uid"],
+            api_version="apps/v1",
+        )
+        self.workload.record(
+            deployment,
+            "LeftPaused",
+            f"ChangeRollout {name} was deleted while template {target.template_hash} was not "
+            f"verified: the Deployment stays paused on its stable pods. `kubectl rollout resume "
+            f"deployment/{target_name} -n {namespace}` rolls the new template out unguarded.",
+            warning=True,
+        )
+
     def _person_gates(
         self,
         status: dict[str, Any],
@@ -323,7 +359,9 @@ class RolloutLoop:
         objectives = {
             check.name: self._objective(seen.namespace, check.name) for check in spec.analysis.slos
         }
-        return analyse_canary(self.prometheus, spec, seen.namespace, objectives)
+        return analyse_canary(
+            self.prometheus, spec, seen.namespace, objectives, canary.pod_template_hash
+        )
 
     def _announce(
         self, owner: ObjectRef, requests: dict[Request, PersonRequest], facts: TickFacts

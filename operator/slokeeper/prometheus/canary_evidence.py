@@ -18,9 +18,11 @@ from slokeeper.slo.promql import add_matchers
 from slokeeper.slo.rules import error_ratio_query, total_query
 
 
-def canary_pods(target: str) -> str:
-    """The default regex of a canary's pods: ``<target>-canary-<hash>-<suffix>``."""
-    return f"{target}-canary-.*"
+def canary_pods(target: str, pod_template_hash: str | None = None) -> str:
+    """The regex of a canary's pods, ``<target>-canary-<pod-template-hash>-<suffix>``: with the
+    hash, only the running canary's (a canary rolled back seconds ago still has samples inside
+    the analysis window, and must not count against its successor)."""
+    return f"{target}-canary-{pod_template_hash or '.*'}" + ("-.*" if pod_template_hash else "")
 
 
 def _value(client: InstantQueries, query: str) -> float | None:
@@ -47,16 +49,15 @@ def slo_evidence(
     objective: Objective,
     *,
     target: str,
-    canary_regex: str | None,
+    canary_regex: str,
     window_seconds: float,
     max_burn_rate: float,
 ) -> SLOEvidence:
     """The canary's and stable's errors and requests for one SLO over the analysis window."""
-    canary = canary_regex or canary_pods(target)
+    canary = canary_regex
     canary_errors, canary_requests = _side(client, objective, f'pod=~"{canary}"', window_seconds)
-    stable_errors, stable_requests = _side(
-        client, objective, f'pod=~"{target}-.*",pod!~"{canary}"', window_seconds
-    )
+    stable = f'pod=~"{target}-.*",pod!~"{canary_pods(target)}",pod!~"{canary}"'
+    stable_errors, stable_requests = _side(client, objective, stable, window_seconds)
     return SLOEvidence(
         objective.name,
         allowed_error_ratio=objective.allowed_error_ratio,

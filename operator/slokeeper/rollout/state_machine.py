@@ -219,19 +219,33 @@ def _without_candidate(state: State) -> State:
     return State(Phase.IDLE, stable=state.stable, refused=state.refused)
 
 
+def _refuse(state: State, target: str, world: World) -> Result:
+    """The target carries a template rolled back before: say so, and run nothing until retry."""
+    message = f"Template {target} was rolled back before; retry runs it again."
+    just_rolled_back = state.phase is Phase.ROLLED_BACK and state.reason != "TemplateRefused"
+    if just_rolled_back or (state.reason == "TemplateRefused" and target in state.message):
+        return state, _without_canary(world)
+    refused = replace(state, phase=Phase.ROLLED_BACK, reason="TemplateRefused", message=message)
+    return refused, (*_without_canary(world), Event("TemplateRefused", message, warning=True))
+
+
 def _at_rest(plan: Plan, state: State, world: World, now: datetime) -> Result:
     target = world.target_template
     if target == state.stable:
         if state.phase is Phase.ROLLED_BACK:
-            cleared = State(Phase.IDLE, stable=state.stable, refused=state.refused)
-            return cleared, (
-                *_without_canary(world),
-                Event("RevertedToStable", "The target is back on its stable template."),
+            message = "The target is back on its stable template."
+            cleared = State(
+                Phase.IDLE,
+                stable=state.stable,
+                refused=state.refused,
+                reason="RevertedToStable",
+                message=message,
             )
+            return cleared, (*_without_canary(world), Event("RevertedToStable", message))
         return state, _without_canary(world)
     if target in state.refused:
         if world.command is not Command.RETRY:
-            return state, _without_canary(world)
+            return _refuse(state, target, world)
         retried = replace(state, refused=tuple(r for r in state.refused if r != target))
         return _start_or_wait(plan, replace(retried, candidate=target), world, now)
     return _start_or_wait(plan, replace(state, candidate=target), world, now)

@@ -178,6 +178,18 @@ def test_without_automatic_rollback_a_failed_canary_waits_for_a_person() -> None
     assert DeleteCanary() in actions
 
 
+def test_a_refused_template_set_again_is_reported_not_run() -> None:
+    reverted = State(Phase.IDLE, stable="v1", refused=("v2",))
+    refused, actions = advance(PLAN, reverted, _world("v2"), T0)
+    assert (refused.phase, refused.reason) == (Phase.ROLLED_BACK, "TemplateRefused")
+    assert _reasons(actions) == ["TemplateRefused"]
+    again, actions = advance(PLAN, refused, _world("v2"), T0)
+    assert again == refused
+    assert not _reasons(actions)
+    retried, _ = advance(PLAN, refused, _world("v2", command=Command.RETRY), T0)
+    assert (retried.phase, retried.refused) == (Phase.PROGRESSING, ())
+
+
 def test_a_leftover_canary_is_removed_at_rest() -> None:
     rolled_back = State(Phase.ROLLED_BACK, stable="v1", refused=("v2",))
     _, actions = advance(PLAN, rolled_back, _world("v2", canary_present=True), T0)

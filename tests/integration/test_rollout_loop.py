@@ -1,0 +1,167 @@
+"""User story: an SRE guards the checkout Deployment with a ChangeRollout and ships by editing the
+Deployment's image, as a GitOps commit would. The running operator takes a good version through
+its canary steps to promotion, rolls a failing one back during its first step, refuses the same
+failing template until asked to retry, and records every step with its analysis figures."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kubernetes import client
+
+from polling import eventually
+from resources import apply, availability_slo, change_rollout, get, read_status
+from running_operator import RunningOperator
+from slokeeper.localcluster.cluster import LocalCluster
+from slokeeper.simulator.server import TrafficSimulator
+from workloads import deploy_ready, ready_replicas
+
+REPLICAS = 4
+
+
+def ready_images(core: client.CoreV1Api, namespace: str) -> list[str]:
+    """Images of the Ready checkout pods, sorted (stable and canary alike)."""
+    pods = core.list_namespaced_pod(namespace, label_selector="app=checkout").items
+    return sorted(
+        p.spec.containers[0].image
+        for p in pods
+        if p.metadata.deletion_timestamp is None
+        and any(c.type == "Ready" and c.status == "True" for c in (p.status.conditions or []))
+    )
+
+
+def set_image(cluster: LocalCluster, namespace: str, version: str) -> None:
+    cluster.kubectl(
+        "set", "image", "deployment/checkout", f"checkout=shop/checkout:{version}", "-n", namespace
+    )
+
+
+def rollout(cluster: LocalCluster, namespace: str) -> dict[str, Any]:
+    return read_status(cluster, "crollout", namespace, "checkout")
+
+
+def finished(status: dict[str, Any]) -> list[dict[str, Any]]:
+    history: list[dict[str, Any]] = status.get("history", [])
+    return history
+
+
+def test_good_is_promoted_bad_rolled_back_and_refused_until_retry(
+    cluster: LocalCluster,
+    api_client: client.ApiClient,
+    simulator: TrafficSimulator,
+    operator_process: RunningOperator,
+    namespace: str,
+) -> None:
+    apps, core = client.AppsV1Api(api_client), client.CoreV1Api(api_client)
+    deploy_ready(cluster, apps, namespace, REPLICAS, "shop/checkout:1.1")
+    apply(cluster, availability_slo(namespace), change_rollout(namespace))
+    adopted = eventually(
+        lambda: rollout(cluster, namespace),
+        lambda s: s.get("stable", {}).get("images") == ["shop/checkout:1.1"],
+        "the ChangeRollout to adopt 1.1 as stable",
+    )
+    assert adopted["phase"] == "Idle"
+    assert get(cluster, "deployment", namespace, "checkout")["spec"]["paused"] is True
+
+    # A good version: three steps, each with passing analyses, then a native rollout.
+    set_image(cluster, namespace, "1.2")
+    promoted = eventually(
+        lambda: rollout(cluster, namespace),
+        lambda s: s.get("phase") == "Succeeded",
+        "1.2 to be promoted",
+        timeout=150,
+    )
+    change = finished(promoted)[0]
+    assert (change["outcome"], change["revision"]["images"]) == ("Promoted", ["shop/checkout:1.2"])
+    assert [step["weight"] for step in change["steps"]] == [5, 25, 50]
+    for step in change["steps"]:
+        analysis = step["lastAnalysis"]
+        assert analysis["outcome"] == "Pass", step
+        burn = next(m for m in analysis["measurements"] if m["name"].endswith("burn rate"))
+        assert burn["value"] < 2, burn
+    assert [s["canaryWeightPercent"] for s in change["steps"]] == [20.0, 20.0, 50.0]
+    eventually(
+        lambda: ready_images(core, namespace),
+        lambda images: images == ["shop/checkout:1.2"] * REPLICAS,
+        "every pod on 1.2 and no canary",
+    )
+    assert ready_replicas(apps, namespace, "checkout-canary") == -1
+    assert get(cluster, "deployment", namespace, "checkout")["spec"]["paused"] is True
+
+    # A failing version: rolled back in its first step; the target keeps its 1.2 pods.
+    set_image(cluster, namespace, "1.3-bad")
+    rolled_back = eventually(
+        lambda: rollout(cluster, namespace),
+        lambda s: s.get("phase") == "RolledBack",
+        "1.3-bad to be rolled back",
+        timeout=90,
+    )
+    change = finished(rolled_back)[0]
+    assert (change["outcome"], change["reason"]) == ("RolledBack", "AnalysisFailed")
+    assert len(change["steps"]) == 1, "rolled back during the first step"
+    failed = change["steps"][0]["lastAnalysis"]
+    burn = next(m for m in failed["measurements"] if m["name"].endswith("burn rate"))
+    # 20 % errors against a 0.1 % allowance: far past the limit of 2 from the first analysis
+    # (which reads the canary's first seconds, so not yet the full 200x).
+    assert burn["passed"] is False, burn
+    assert burn["value"] > 5, burn
+    eventually(
+        lambda: ready_images(core, namespace),
+        lambda images: images == ["shop/checkout:1.2"] * REPLICAS,
+        "back to 1.2 only, all Ready",
+    )
+    target = get(cluster, "deployment", namespace, "checkout")
+    assert target["spec"]["template"]["spec"]["containers"][0]["image"] == "shop/checkout:1.3-bad"
+    assert rolled_back["refusedRevisions"] == [change["revision"]["templateHash"]]
+
+    # Back to the stable image: no run, the failed state clears.
+    set_image(cluster, namespace, "1.2")
+    reverted = eventually(
+        lambda: rollout(cluster, namespace),
+        lambda s: s.get("reason") == "RevertedToStable",
+        "the revert to 1.2 to clear the rollback",
+    )
+    assert reverted["phase"] == "Idle"
+    assert len(finished(reverted)) == 2, "a revert starts no run"
+
+    # The failing template again: refused without a run, until retry.
+    set_image(cluster, namespace, "1.3-bad")
+    refused = eventually(
+        lambda: rollout(cluster, namespace),
+        lambda s: s.get("reason") == "TemplateRefused",
+        "the known-bad template to be refused",
+    )
+    assert len(finished(refused)) == 2, "a refused template starts no run"
+    assert "current" not in refused
+    assert ready_replicas(apps, namespace, "checkout-canary") == -1
+    cluster.kubectl(
+        "annotate", "crollout", "checkout", "-n", namespace,
+        'slokeeper.dev/retry={"by": "alice", "reason": "flaky dependency fixed?"}',
+    )  # fmt: skip
+    retried = eventually(
+        lambda: rollout(cluster, namespace),
+        lambda s: len(finished(s)) == 3,
+        "the retried run to end",
+        timeout=90,
+    )
+    change = finished(retried)[0]
+    assert change["outcome"] == "RolledBack"
+    assert any(
+        d["message"] == "retry by alice: flaky dependency fixed?" for d in change["decisions"]
+    ), change["decisions"]
+    annotations = get(cluster, "crollout", namespace, "checkout")["metadata"].get("annotations", {})
+    assert "slokeeper.dev/retry" not in annotations, "a request is removed once acted on"
+
+    # And a good version after all that is promoted.
+    set_image(cluster, namespace, "1.4")
+    eventually(
+        lambda: rollout(cluster, namespace),
+        lambda s: s.get("phase") == "Succeeded" and len(finished(s)) == 4,
+        "1.4 to be promoted",
+        timeout=150,
+    )
+    eventually(
+        lambda: ready_images(core, namespace),
+        lambda images: images == ["shop/checkout:1.4"] * REPLICAS,
+        "every pod on 1.4",
+    )

@@ -1,0 +1,114 @@
+"""The slokeeper resources tests apply: SLOs on the simulated checkout service, ChangeRollouts
+guarding it, and reading their status back."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import yaml
+
+from slokeeper.localcluster.cluster import LocalCluster
+
+
+def slo_resource(namespace: str, name: str, spec: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "apiVersion": "slokeeper.dev/v1alpha1",
+        "kind": "ServiceLevelObjective",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": spec,
+    }
+
+
+def availability_slo(
+    namespace: str,
+    name: str = "checkout-availability",
+    target: float = 99.9,
+    errors: str | None = None,
+) -> dict[str, Any]:
+    """A ratio SLO on the checkout pods of ``namespace``; its budget policy freezes changes once
+    the budget is spent."""
+    selector = f'namespace="{namespace}"'
+    return slo_resource(
+        namespace,
+        name,
+        {
+            "service": "checkout",
+            "target": target,
+            "window": {"rolling": "28d"},
+            "indicator": {
+                "ratio": {
+                    "errors": errors
+                    or f'sum(rate(http_requests_total{{{selector},code=~"5.."}}[{{{{.window}}}}]))',
+                    "total": f"sum(rate(http_requests_total{{{selector}}}[{{{{.window}}}}]))",
+                }
+            },
+            "alerting": {"runbookUrl": "https://runbooks.example.com/checkout"},
+            "budgetPolicy": {"thresholds": [{"belowPercent": 0, "action": "freeze"}]},
+        },
+    )
+
+
+def latency_slo(namespace: str, name: str = "checkout-latency") -> dict[str, Any]:
+    """99 % of checkout requests within 300 ms: a healthy version burns it at about 0.8x, a
+    5x slower one at about 40x."""
+    return slo_resource(
+        namespace,
+        name,
+        {
+            "service": "checkout",
+            "target": 99.0,
+            "indicator": {
+                "latency": {
+                    "metric": "http_request_duration_seconds",
+                    "selector": f'namespace="{namespace}"',
+                    "threshold": 0.3,
+                }
+            },
+        },
+    )
+
+
+def change_rollout(namespace: str, **spec: Any) -> dict[str, Any]:
+    """A ChangeRollout guarding the checkout Deployment: quick steps for tests (10 s pauses,
+    analyses every 3 s over the last 20 s) unless ``spec`` says otherwise."""
+    return {
+        "apiVersion": "slokeeper.dev/v1alpha1",
+        "kind": "ChangeRollout",
+        "metadata": {"name": "checkout", "namespace": namespace},
+        "spec": {
+            "targetRef": {"name": "checkout"},
+            "steps": [{"weight": w, "pause": "10s"} for w in (5, 25, 50)],
+            "analysis": {
+                "interval": "3s",
+                "window": "20s",
+                "slos": [{"name": "checkout-availability", "maxBurnRate": 2}],
+                "minRequestCount": 50,
+                "failureLimit": 1,
+            },
+            **spec,
+        },
+    }
+
+
+def apply(cluster: LocalCluster, *resources: dict[str, Any]) -> None:
+    for resource in resources:
+        cluster.kubectl("apply", "-f", "-", input_text=yaml.safe_dump(resource))
+
+
+def get(cluster: LocalCluster, kind: str, namespace: str, name: str) -> dict[str, Any]:
+    """The object as kubectl shows it; {} while it does not exist."""
+    found = cluster.kubectl("get", kind, name, "-n", namespace, "-o", "json", check=False)
+    if found.returncode != 0:
+        return {}
+    body: dict[str, Any] = json.loads(found.stdout)
+    return body
+
+
+def read_status(cluster: LocalCluster, kind: str, namespace: str, name: str) -> dict[str, Any]:
+    found: dict[str, Any] = get(cluster, kind, namespace, name).get("status", {})
+    return found
+
+
+def ready_condition(status: dict[str, Any]) -> dict[str, Any]:
+    return next((c for c in status.get("conditions", []) if c["type"] == "Ready"), {})
