@@ -367,6 +367,15 @@ class RolloutLoop:
         self, owner: ObjectRef, requests: dict[Request, PersonRequest], facts: TickFacts
     ) -> None:
         for request, person in requests.items():
+            if request is Request.OVERRIDE and facts.override is None:
+                self.workload.record(
+                    owner,
+                    "OverrideRefused",
+                    f"Override by {person.by or 'someone'} ignored: an override needs a reason "
+                    "and a change waiting at the gates.",
+                    warning=True,
+                )
+                continue
             self.workload.record(owner, f"{request.value.capitalize()}Requested", person.signed())
         if facts.override is not None:
             self.workload.record(

@@ -1,0 +1,237 @@
+"""User story: the people around a change. A spent error budget blocks it, naming the SLO and its
+budget, until an on-call engineer overrides with a reason; a High-risk change waits for an
+approval; `abort` rolls a canary back, `promote` skips the remaining steps; deleting the
+ChangeRollout hands the Deployment back. Every request is recorded with who asked and why."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from kubernetes import client
+
+from polling import eventually
+from resources import apply, availability_slo, change_rollout, get, read_status
+from running_operator import RunningOperator
+from slokeeper.localcluster.cluster import LocalCluster
+from slokeeper.simulator.server import TrafficSimulator
+from workloads import checkout_deployment, deploy_ready, ready_replicas
+
+LONG_STEPS = [{"weight": w, "pause": "10m"} for w in (5, 25, 50)]
+
+
+def set_image(cluster: LocalCluster, namespace: str, version: str) -> None:
+    cluster.kubectl(
+        "set", "image", "deployment/checkout", f"checkout=shop/checkout:{version}", "-n", namespace
+    )
+
+
+def ask(cluster: LocalCluster, namespace: str, request: str, **value: Any) -> None:
+    """What `slokeeper rollout <request>` does: annotate the ChangeRollout."""
+    cluster.kubectl(
+        "annotate", "crollout", "checkout", "-n", namespace, "--overwrite",
+        f"slokeeper.dev/{request}={json.dumps(value)}",
+    )  # fmt: skip
+
+
+def rollout(cluster: LocalCluster, namespace: str) -> dict[str, Any]:
+    return read_status(cluster, "crollout", namespace, "checkout")
+
+
+def phase_is(phase: str, changes: int | None = None) -> Any:
+    def check(status: dict[str, Any]) -> bool:
+        done = changes is None or len(status.get("history", [])) == changes
+        return status.get("phase") == phase and done
+
+    return check
+
+
+def events(cluster: LocalCluster, namespace: str, kind: str) -> list[dict[str, Any]]:
+    listed = cluster.kubectl(
+        "get", "events", "-n", namespace, "--field-selector", f"involvedObject.kind={kind}",
+        "-o", "json",
+    )  # fmt: skip
+    found: list[dict[str, Any]] = json.loads(listed.stdout)["items"]
+    return found
+
+
+def adopt(cluster: LocalCluster, api: client.ApiClient, namespace: str, *docs: Any) -> None:
+    deploy_ready(cluster, client.AppsV1Api(api), namespace, 4, "shop/checkout:1.1")
+    apply(cluster, *docs)
+    eventually(
+        lambda: rollout(cluster, namespace),
+        lambda s: "stable" in s,
+        "the ChangeRollout to adopt its target",
+    )
+
+
+def test_a_spent_budget_blocks_until_an_override_with_a_reason(
+    cluster: LocalCluster,
+    api_client: client.ApiClient,
+    simulator: TrafficSimulator,
+    operator_process: RunningOperator,
+    namespace: str,
+) -> None:
+    # A legacy pod failing 20 % of its requests has spent the namespace's checkout budget.
+    legacy = checkout_deployment("checkout-legacy", 1, "shop/checkout:0.9-bad", "legacy")
+    cluster.kubectl("apply", "-n", namespace, "-f", "-", input_text=legacy)
+    spent = availability_slo(namespace)
+    guarded = change_rollout(
+        namespace,
+        gates={"sloBudgetPolicies": ["checkout-availability"]},
+        analysis={
+            "interval": "3s",
+            "window": "20s",
+            "slos": [{"name": "checkout-availability", "maxBurnRate": 2}],
+            "minRequestCount": 50,
+        },
+    )
+    deploy_ready(cluster, client.AppsV1Api(api_client), namespace, 4, "shop/checkout:1.1")
+    apply(cluster, spent)
+    eventually(
+        lambda: read_status(cluster, "slo", namespace, "checkout-availability"),
+        lambda s: s.get("policyAction") == "freeze",
+        "the SLO's budget policy to say freeze",
+        timeout=90,
+    )
+    adopt(cluster, api_client, namespace, guarded)
+
+    set_image(cluster, namespace, "1.2")
+    blocked = eventually(
+        lambda: rollout(cluster, namespace), phase_is("Blocked"), "the change to be Blocked"
+    )
+    assert "SLO checkout-availability has -" in blocked["message"], blocked["message"]
+    assert "% of its error budget left (policy: freeze)" in blocked["message"]
+    assert ready_replicas(client.AppsV1Api(api_client), namespace, "checkout-canary") == -1
+
+    ask(cluster, namespace, "override", by="oncall-carol")
+    eventually(
+        lambda: [e["reason"] for e in events(cluster, namespace, "ChangeRollout")],
+        lambda reasons: "OverrideRefused" in reasons,
+        "an override without a reason to be refused",
+    )
+    assert rollout(cluster, namespace)["phase"] == "Blocked"
+    ask(cluster, namespace, "override", by="oncall-carol", reason="INC-4711 hotfix")
+    promoted = eventually(
+        lambda: rollout(cluster, namespace),
+        phase_is("Succeeded", changes=1),
+        "the overridden change to be promoted",
+        timeout=150,
+    )
+    change = promoted["history"][0]
+    assert change["override"]["by"] == "oncall-carol"
+    assert change["override"]["reason"] == "INC-4711 hotfix"
+    overridden = [e for e in events(cluster, namespace, "ChangeRollout")
+                  if e["reason"] == "GateOverridden"]  # fmt: skip
+    assert len(overridden) == 1
+    assert "oncall-carol: INC-4711 hotfix" in overridden[0]["message"]
+
+
+def test_high_risk_waits_for_approval_and_people_can_abort_promote_and_let_go(
+    cluster: LocalCluster,
+    api_client: client.ApiClient,
+    simulator: TrafficSimulator,
+    operator_process: RunningOperator,
+    namespace: str,
+) -> None:
+    apps = client.AppsV1Api(api_client)
+    adopt(
+        cluster,
+        api_client,
+        namespace,
+        availability_slo(namespace),
+        change_rollout(namespace, risk="High", steps=LONG_STEPS),
+    )
+
+    set_image(cluster, namespace, "1.2")
+    waiting = eventually(
+        lambda: rollout(cluster, namespace),
+        phase_is("AwaitingApproval"),
+        "the High-risk change to wait for an approval",
+    )
+    assert waiting["message"] == "risk High needs an approval."
+    ask(cluster, namespace, "approve", by="bob", reason="reviewed in CHG-12")
+    running = eventually(
+        lambda: rollout(cluster, namespace),
+        phase_is("Progressing"),
+        "the approved change to start",
+    )
+    assert [a["by"] for a in running["current"]["approvals"]] == ["bob"]
+
+    # abort during a step: rolled back, recorded as aborted by whom.
+    ask(cluster, namespace, "abort", by="alice", reason="wrong build")
+    aborted = eventually(
+        lambda: rollout(cluster, namespace),
+        phase_is("RolledBack", changes=1),
+        "the abort to roll the canary back",
+    )
+    change = aborted["history"][0]
+    assert (change["outcome"], change["approvals"][0]["by"]) == ("Aborted", "bob")
+    assert any(d["message"] == "abort by alice: wrong build" for d in change["decisions"])
+    eventually(
+        lambda: ready_replicas(apps, namespace, "checkout-canary"),
+        lambda n: n == -1,
+        "no canary after the abort",
+    )
+
+    # promote: the remaining steps (10 minutes each) are skipped.
+    set_image(cluster, namespace, "1.3")
+    eventually(lambda: rollout(cluster, namespace), phase_is("AwaitingApproval"), "approval")
+    ask(cluster, namespace, "approve", by="bob")
+    eventually(
+        lambda: ready_replicas(apps, namespace, "checkout-canary"),
+        lambda n: n == 1,
+        "the 1.3 canary to be Ready",
+    )
+    ask(cluster, namespace, "promote", by="alice", reason="customer waiting")
+    promoted = eventually(
+        lambda: rollout(cluster, namespace),
+        phase_is("Succeeded", changes=2),
+        "the promote request to promote 1.3",
+        timeout=90,
+    )
+    change = promoted["history"][0]
+    assert (change["outcome"], len(change["steps"])) == ("Promoted", 1)
+    target = get(cluster, "deployment", namespace, "checkout")
+    assert target["spec"]["paused"] is True
+
+    # Deleting the ChangeRollout at rest hands the Deployment back, resumed, on its template.
+    cluster.kubectl("delete", "crollout", "checkout", "-n", namespace, "--wait=true")
+    released = get(cluster, "deployment", namespace, "checkout")
+    assert not released["spec"].get("paused"), "the target must be resumed"
+    assert released["spec"]["template"]["spec"]["containers"][0]["image"] == "shop/checkout:1.3"
+    assert ready_replicas(apps, namespace, "checkout-canary") == -1
+
+
+def test_deleting_mid_change_keeps_the_target_paused_on_stable(
+    cluster: LocalCluster,
+    api_client: client.ApiClient,
+    simulator: TrafficSimulator,
+    operator_process: RunningOperator,
+    namespace: str,
+) -> None:
+    apps = client.AppsV1Api(api_client)
+    adopt(
+        cluster,
+        api_client,
+        namespace,
+        availability_slo(namespace),
+        change_rollout(namespace, steps=LONG_STEPS),
+    )
+    set_image(cluster, namespace, "1.2")
+    eventually(
+        lambda: ready_replicas(apps, namespace, "checkout-canary"),
+        lambda n: n == 1,
+        "the canary to be Ready",
+    )
+    cluster.kubectl("delete", "crollout", "checkout", "-n", namespace, "--wait=true")
+    eventually(
+        lambda: ready_replicas(apps, namespace, "checkout-canary"),
+        lambda n: n == -1,
+        "the canary to be removed with its ChangeRollout",
+    )
+    target = get(cluster, "deployment", namespace, "checkout")
+    assert target["spec"]["paused"] is True, "an unverified template is not rolled out"
+    left = [e for e in events(cluster, namespace, "Deployment") if e["reason"] == "LeftPaused"]
+    assert left, "an Event on the Deployment says why it stays paused"
+    assert "kubectl rollout resume deployment/checkout" in left[0]["message"]
