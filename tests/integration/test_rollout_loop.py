@@ -10,7 +10,7 @@ from typing import Any
 from kubernetes import client
 
 from polling import eventually
-from resources import apply, availability_slo, change_rollout, get, read_status
+from resources import apply, availability_slo, change_rollout, get, latency_slo, read_status
 from running_operator import RunningOperator
 from slokeeper.localcluster.cluster import LocalCluster
 from slokeeper.simulator.server import TrafficSimulator
@@ -164,4 +164,49 @@ def test_good_is_promoted_bad_rolled_back_and_refused_until_retry(
         lambda: ready_images(core, namespace),
         lambda images: images == ["shop/checkout:1.4"] * REPLICAS,
         "every pod on 1.4",
+    )
+
+
+def test_a_latency_regression_fails_the_latency_slo_and_is_rolled_back(
+    cluster: LocalCluster,
+    api_client: client.ApiClient,
+    simulator: TrafficSimulator,
+    operator_process: RunningOperator,
+    namespace: str,
+) -> None:
+    apps, core = client.AppsV1Api(api_client), client.CoreV1Api(api_client)
+    deploy_ready(cluster, apps, namespace, REPLICAS, "shop/checkout:1.1")
+    analysis = {
+        "interval": "3s",
+        "window": "20s",
+        "slos": [
+            {"name": "checkout-availability", "maxBurnRate": 2},
+            {"name": "checkout-latency", "maxBurnRate": 2},
+        ],
+        "minRequestCount": 50,
+        "failureLimit": 1,
+    }
+    apply(
+        cluster,
+        availability_slo(namespace),
+        latency_slo(namespace),
+        change_rollout(namespace, analysis=analysis),
+    )
+    eventually(lambda: rollout(cluster, namespace), lambda s: "stable" in s, "adoption")
+
+    set_image(cluster, namespace, "1.2-slow")  # same error rate, five times slower
+    rolled_back = eventually(
+        lambda: rollout(cluster, namespace),
+        lambda s: s.get("phase") == "RolledBack",
+        "the slow version to be rolled back",
+        timeout=90,
+    )
+    failed = finished(rolled_back)[0]["steps"][0]["lastAnalysis"]["measurements"]
+    by_name = {m["name"]: m for m in failed}
+    assert by_name["slo/checkout-latency canary burn rate"]["passed"] is False, failed
+    assert by_name["slo/checkout-availability canary burn rate"]["passed"] is True, failed
+    eventually(
+        lambda: ready_images(core, namespace),
+        lambda images: images == ["shop/checkout:1.1"] * REPLICAS,
+        "back to 1.1 only",
     )

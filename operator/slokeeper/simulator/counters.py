@@ -22,7 +22,8 @@ class PodTraffic:
     def errors(self) -> float:
         return self.requests * self.profile.error_ratio
 
-    def advance(self, new_requests: float) -> None:
+    def advance(self, offered_requests: float) -> None:
+        new_requests = offered_requests * self.profile.traffic_share
         self.requests += new_requests
         for boundary in BUCKETS:
             self.buckets[boundary] += new_requests * self.profile.share_at_or_below(boundary)

@@ -15,11 +15,13 @@ HEALTHY_LATENCY = ((0.0, 0.0), (0.05, 0.5), (0.1, 0.9), (0.25, 0.99), (0.5, 0.99
 
 @dataclass(frozen=True)
 class Profile:
-    """How a version behaves: its error ratio and how much slower than healthy it is."""
+    """How a version behaves: its error ratio, how much slower than healthy it is, and what
+    share of a pod's usual traffic reaches it."""
 
     name: str
     error_ratio: float
     latency_factor: float = 1.0
+    traffic_share: float = 1.0
 
     def share_at_or_below(self, seconds: float) -> float:
         """Share of requests served within ``seconds`` (the histogram's cumulative bucket)."""
@@ -36,11 +38,13 @@ HEALTHY = Profile("healthy", error_ratio=0.0002)
 PERFECT = Profile("perfect", error_ratio=0.0)
 BAD = Profile("bad", error_ratio=0.2)
 SLOW = Profile("slow", error_ratio=0.0002, latency_factor=5.0)
+IDLE = Profile("idle", error_ratio=0.0002, traffic_share=0.0)
 
 
 def profile_for(image: str) -> Profile:
     """``shop/checkout:1.2-bad`` fails 20 % of requests, ``…-slow`` is 5x slower, ``…-perfect``
-    never fails (steady figures, for benchmarks of quiet cycles), anything else is healthy."""
+    never fails (steady figures, for benchmarks of quiet cycles), ``…-idle`` is Ready but gets
+    no requests (a version nothing routes to), anything else is healthy."""
 
     tag = image.rsplit(":", 1)[-1] if ":" in image.rsplit("/", 1)[-1] else ""
     if tag.endswith("-bad"):
@@ -49,4 +53,6 @@ def profile_for(image: str) -> Profile:
         return SLOW
     if tag.endswith("-perfect"):
         return PERFECT
+    if tag.endswith("-idle"):
+        return IDLE
     return HEALTHY
