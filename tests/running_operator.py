@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -29,6 +30,7 @@ def running_operator(
     interval: str = "3s",
     namespaces: tuple[str, ...] = (),
     extra_args: tuple[str, ...] = (),
+    env: dict[str, str] | None = None,
 ) -> Iterator[RunningOperator]:
     """``namespaces`` (kopf patterns such as ``test-*``) keeps operators of different tests off
     each other's resources."""
@@ -48,6 +50,7 @@ def running_operator(
             ],
             stdout=output,
             stderr=subprocess.STDOUT,
+            env={**os.environ, **(env or {})},
         )  # fmt: skip
     try:
         yield RunningOperator(

@@ -88,6 +88,7 @@ def run(args: argparse.Namespace) -> int:
         metrics_address=args.bind_address,
         per_slo_metrics=not args.no_slo_metrics,
         clock_start=args.clock_start,
+        crash_after=os.environ.get("SLOKEEPER_TEST_CRASH_AFTER"),
     )
     kopf.run(
         standalone=True,

@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -33,6 +35,7 @@ from slokeeper.loops.rollout_loop import RolloutLoop
 from slokeeper.loops.slo_loop import SLOLoop, SLORecord, next_delay, slo_record
 from slokeeper.prometheus.client import PrometheusClient
 from slokeeper.prometheus.slo_figures import SLOFiguresReader
+from slokeeper.rollout.state_machine import Phase
 
 log = logging.getLogger("slokeeper")
 
@@ -47,6 +50,19 @@ class OperatorConfig:
     metrics_address: str = "0.0.0.0"  # noqa: S104 - the Pod's own network namespace
     per_slo_metrics: bool = True
     clock_start: datetime | None = None
+    crash_after: str | None = None  # fault injection for tests: a phase name
+
+
+def crash_after(phase_name: str | None) -> Callable[[Phase], None]:
+    """SIGKILL this process right after a status with this phase is written, before acting on
+    it (``SLOKEEPER_TEST_CRASH_AFTER``): how the restart tests hit the worst moment exactly."""
+
+    def maybe_crash(phase: Phase) -> None:
+        if phase.value == phase_name:
+            log.warning("test fault injection: SIGKILL after writing phase %s", phase.value)
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    return maybe_crash
 
 
 def rollout_clock(start: datetime | None) -> Callable[[], datetime]:
@@ -154,6 +170,7 @@ async def start(*, settings: kopf.OperatorSettings, memo: Any, **kwargs: Any) ->
             timeout_seconds=operator_config.prometheus_timeout_seconds,
         ),
         rollout_clock(operator_config.clock_start),
+        crash_after(operator_config.crash_after),
     )
     scheduler = RolloutScheduler(rollout_loop)
     memo["rollout_loop"] = rollout_loop

@@ -146,11 +146,15 @@ class RolloutLoop:
         workload: Workload,
         prometheus: InstantQueries,
         clock: Callable[[], datetime],
+        status_written: Callable[[Phase], None] = lambda _: None,
     ) -> None:
+        """``status_written`` is called between writing a status and acting on it: where a
+        crash hurts most, so fault-injection tests kill the operator there."""
         self.objects = objects
         self.workload = workload
         self.prometheus = prometheus
         self.clock = clock
+        self.status_written = status_written
 
     def tick(self, namespace: str, name: str) -> TickResult:
         body = self.objects.read(namespace, name)
@@ -216,6 +220,7 @@ class RolloutLoop:
         version = meta["resourceVersion"]
         if new_status != status:
             version = self.objects.write_status(namespace, name, new_status, version)
+            self.status_written(after.phase)
         # Recorded first, then removed: a restart in between sees the request again, and every
         # request is harmless to repeat in the state it led to.
         self.objects.remove_annotations(namespace, name, [annotation(r) for r in requests], version)
