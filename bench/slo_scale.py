@@ -24,6 +24,7 @@ from typing import Any
 
 import requests
 import yaml
+from operator_process import start_operator
 
 from slokeeper.cli.crds import install_crds
 from slokeeper.kube.connection import api_client
@@ -121,14 +122,7 @@ def run(count: int) -> None:
 
             log_path = Path(workdir) / "operator.log"
             with log_path.open("wb") as log:
-                operator = subprocess.Popen(
-                    [
-                        sys.executable, "-m", "slokeeper.cli.main", "run",
-                        "--kubeconfig", str(cluster.kubeconfig), "--prometheus-url", prometheus.url,
-                        "--interval", "30s", "--metrics-port", "0", "--health-port", "0",
-                    ],
-                    stdout=log, stderr=subprocess.STDOUT,
-                )  # fmt: skip
+                operator = start_operator(cluster.kubeconfig, prometheus.url, "30s", log)
             try:
                 measure(
                     count, cluster, prometheus.url, operator=operator, log=log_path, began=began

@@ -4,6 +4,7 @@ guarding it, and reading their status back."""
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta
 from typing import Any
 
 import yaml
@@ -112,3 +113,17 @@ def read_status(cluster: LocalCluster, kind: str, namespace: str, name: str) -> 
 
 def ready_condition(status: dict[str, Any]) -> dict[str, Any]:
     return next((c for c in status.get("conditions", []) if c["type"] == "Ready"), {})
+
+
+def rollout_status(cluster: LocalCluster, namespace: str) -> dict[str, Any]:
+    """The status of the checkout ChangeRollout."""
+    return read_status(cluster, "crollout", namespace, "checkout")
+
+
+def held_past_its_pause(status: dict[str, Any], pause_seconds: float) -> bool:
+    """An analysis ran after the current step's pause was over, and the change is still there."""
+    current = status.get("current") or {}
+    if not current.get("analyses") or not current.get("stepStartedAt"):
+        return False
+    over = datetime.fromisoformat(current["stepStartedAt"]) + timedelta(seconds=pause_seconds)
+    return datetime.fromisoformat(current["analyses"][-1]["time"]) > over

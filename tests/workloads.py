@@ -50,3 +50,21 @@ def deploy_ready(
         lambda ready: ready == replicas,
         f"{replicas} Ready pods of {image}",
     )
+
+
+def set_image(cluster: LocalCluster, namespace: str, version: str) -> None:
+    """Ship checkout ``version`` the way a person or a GitOps tool would: edit the Deployment."""
+    cluster.kubectl(
+        "set", "image", "deployment/checkout", f"checkout=shop/checkout:{version}", "-n", namespace
+    )
+
+
+def ready_images(core: client.CoreV1Api, namespace: str) -> list[str]:
+    """Images of the Ready checkout pods, sorted (stable and canary alike)."""
+    pods = core.list_namespaced_pod(namespace, label_selector="app=checkout").items
+    return sorted(
+        p.spec.containers[0].image
+        for p in pods
+        if p.metadata.deletion_timestamp is None
+        and any(c.type == "Ready" and c.status == "True" for c in (p.status.conditions or []))
+    )

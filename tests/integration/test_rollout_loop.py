@@ -10,34 +10,20 @@ from typing import Any
 from kubernetes import client
 
 from polling import eventually
-from resources import apply, availability_slo, change_rollout, get, latency_slo, read_status
+from resources import (
+    apply,
+    availability_slo,
+    change_rollout,
+    get,
+    latency_slo,
+    rollout_status,
+)
 from running_operator import RunningOperator
 from slokeeper.localcluster.cluster import LocalCluster
 from slokeeper.simulator.server import TrafficSimulator
-from workloads import deploy_ready, ready_replicas
+from workloads import deploy_ready, ready_images, ready_replicas, set_image
 
 REPLICAS = 4
-
-
-def ready_images(core: client.CoreV1Api, namespace: str) -> list[str]:
-    """Images of the Ready checkout pods, sorted (stable and canary alike)."""
-    pods = core.list_namespaced_pod(namespace, label_selector="app=checkout").items
-    return sorted(
-        p.spec.containers[0].image
-        for p in pods
-        if p.metadata.deletion_timestamp is None
-        and any(c.type == "Ready" and c.status == "True" for c in (p.status.conditions or []))
-    )
-
-
-def set_image(cluster: LocalCluster, namespace: str, version: str) -> None:
-    cluster.kubectl(
-        "set", "image", "deployment/checkout", f"checkout=shop/checkout:{version}", "-n", namespace
-    )
-
-
-def rollout(cluster: LocalCluster, namespace: str) -> dict[str, Any]:
-    return read_status(cluster, "crollout", namespace, "checkout")
 
 
 def finished(status: dict[str, Any]) -> list[dict[str, Any]]:
@@ -56,7 +42,7 @@ def test_good_is_promoted_bad_rolled_back_and_refused_until_retry(
     deploy_ready(cluster, apps, namespace, REPLICAS, "shop/checkout:1.1")
     apply(cluster, availability_slo(namespace), change_rollout(namespace))
     adopted = eventually(
-        lambda: rollout(cluster, namespace),
+        lambda: rollout_status(cluster, namespace),
         lambda s: s.get("stable", {}).get("images") == ["shop/checkout:1.1"],
         "the ChangeRollout to adopt 1.1 as stable",
     )
@@ -66,7 +52,7 @@ def test_good_is_promoted_bad_rolled_back_and_refused_until_retry(
     # A good version: three steps, each with passing analyses, then a native rollout.
     set_image(cluster, namespace, "1.2")
     promoted = eventually(
-        lambda: rollout(cluster, namespace),
+        lambda: rollout_status(cluster, namespace),
         lambda s: s.get("phase") == "Succeeded",
         "1.2 to be promoted",
         timeout=150,
@@ -91,7 +77,7 @@ def test_good_is_promoted_bad_rolled_back_and_refused_until_retry(
     # A failing version: rolled back in its first step; the target keeps its 1.2 pods.
     set_image(cluster, namespace, "1.3-bad")
     rolled_back = eventually(
-        lambda: rollout(cluster, namespace),
+        lambda: rollout_status(cluster, namespace),
         lambda s: s.get("phase") == "RolledBack",
         "1.3-bad to be rolled back",
         timeout=90,
@@ -117,7 +103,7 @@ def test_good_is_promoted_bad_rolled_back_and_refused_until_retry(
     # Back to the stable image: no run, the failed state clears.
     set_image(cluster, namespace, "1.2")
     reverted = eventually(
-        lambda: rollout(cluster, namespace),
+        lambda: rollout_status(cluster, namespace),
         lambda s: s.get("reason") == "RevertedToStable",
         "the revert to 1.2 to clear the rollback",
     )
@@ -127,7 +113,7 @@ def test_good_is_promoted_bad_rolled_back_and_refused_until_retry(
     # The failing template again: refused without a run, until retry.
     set_image(cluster, namespace, "1.3-bad")
     refused = eventually(
-        lambda: rollout(cluster, namespace),
+        lambda: rollout_status(cluster, namespace),
         lambda s: s.get("reason") == "TemplateRefused",
         "the known-bad template to be refused",
     )
@@ -139,7 +125,7 @@ def test_good_is_promoted_bad_rolled_back_and_refused_until_retry(
         'slokeeper.dev/retry={"by": "alice", "reason": "flaky dependency fixed?"}',
     )  # fmt: skip
     retried = eventually(
-        lambda: rollout(cluster, namespace),
+        lambda: rollout_status(cluster, namespace),
         lambda s: len(finished(s)) == 3,
         "the retried run to end",
         timeout=90,
@@ -155,7 +141,7 @@ def test_good_is_promoted_bad_rolled_back_and_refused_until_retry(
     # And a good version after all that is promoted.
     set_image(cluster, namespace, "1.4")
     eventually(
-        lambda: rollout(cluster, namespace),
+        lambda: rollout_status(cluster, namespace),
         lambda s: s.get("phase") == "Succeeded" and len(finished(s)) == 4,
         "1.4 to be promoted",
         timeout=150,
@@ -192,11 +178,11 @@ def test_a_latency_regression_fails_the_latency_slo_and_is_rolled_back(
         latency_slo(namespace),
         change_rollout(namespace, analysis=analysis),
     )
-    eventually(lambda: rollout(cluster, namespace), lambda s: "stable" in s, "adoption")
+    eventually(lambda: rollout_status(cluster, namespace), lambda s: "stable" in s, "adoption")
 
     set_image(cluster, namespace, "1.2-slow")  # same error rate, five times slower
     rolled_back = eventually(
-        lambda: rollout(cluster, namespace),
+        lambda: rollout_status(cluster, namespace),
         lambda s: s.get("phase") == "RolledBack",
         "the slow version to be rolled back",
         timeout=90,

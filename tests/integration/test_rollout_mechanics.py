@@ -21,19 +21,9 @@ from slokeeper.kube.rollout_target import TargetActions, read_target
 from slokeeper.localcluster.cluster import LocalCluster
 from slokeeper.rollout.analysis import Outcome
 from slokeeper.rollout.state_machine import Phase, Plan, State, World, advance
-from workloads import deploy_ready, ready_replicas
+from workloads import deploy_ready, ready_images, ready_replicas
 
 PLAN = Plan(weights=(5, 25, 50), pauses_seconds=(60, 60, 60), failure_limit=2)
-
-
-def _images(core: client.CoreV1Api, namespace: str) -> list[str]:
-    pods = core.list_namespaced_pod(namespace, label_selector="app=checkout").items
-    return sorted(
-        p.spec.containers[0].image
-        for p in pods
-        if p.metadata.deletion_timestamp is None
-        and any(c.type == "Ready" and c.status == "True" for c in (p.status.conditions or []))
-    )
 
 
 class Driver:
@@ -74,7 +64,7 @@ def test_a_good_change_is_promoted_and_a_bad_one_rolled_back(
     )
     assert driver.tick().phase is Phase.PROGRESSING
     eventually(
-        lambda: _images(core, namespace),
+        lambda: ready_images(core, namespace),
         lambda i: i == ["shop/checkout:1.1"] * 4 + ["shop/checkout:1.2"],
         "a 1.2 canary beside 4 stable pods",
     )
@@ -94,7 +84,7 @@ def test_a_good_change_is_promoted_and_a_bad_one_rolled_back(
     )
     assert driver.tick().phase is Phase.SUCCEEDED
     eventually(
-        lambda: _images(core, namespace),
+        lambda: ready_images(core, namespace),
         lambda i: i == ["shop/checkout:1.2"] * 4,
         "4 pods of 1.2 and no canary",
     )
@@ -115,7 +105,7 @@ def test_a_good_change_is_promoted_and_a_bad_one_rolled_back(
         is Phase.ROLLED_BACK
     )
     eventually(
-        lambda: _images(core, namespace),
+        lambda: ready_images(core, namespace),
         lambda i: i == ["shop/checkout:1.2"] * 4,
         "back to 4 pods of 1.2 only",
     )

@@ -4,20 +4,19 @@ case. None of them ever promotes."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from kubernetes import client
 
 from polling import eventually
-from resources import apply, availability_slo, change_rollout, read_status
+from resources import apply, availability_slo, change_rollout, held_past_its_pause, rollout_status
 from running_operator import RunningOperator, running_operator
 from slokeeper.localcluster.cluster import LocalCluster
 from slokeeper.localcluster.prometheus import PrometheusServer, ScrapeJob
 from slokeeper.localcluster.toolchain import Toolchain
 from slokeeper.simulator.server import TrafficSimulator
-from workloads import deploy_ready, ready_replicas
+from workloads import deploy_ready, ready_replicas, set_image
 
 ANALYSIS: dict[str, Any] = {
     "interval": "3s",
@@ -28,29 +27,6 @@ ANALYSIS: dict[str, Any] = {
 # A missing parenthesis: Prometheus rejects the query.
 TYPO = 'sum(rate(http_requests_total{pod=~"{{.canaryPods}}",code=~"5.."}[20s])'
 FIXED = TYPO + ")"
-
-
-def set_image(cluster: LocalCluster, namespace: str, version: str) -> None:
-    cluster.kubectl(
-        "set", "image", "deployment/checkout", f"checkout=shop/checkout:{version}", "-n", namespace
-    )
-
-
-def rollout(cluster: LocalCluster, namespace: str) -> dict[str, Any]:
-    return read_status(cluster, "crollout", namespace, "checkout")
-
-
-def _time(text: str) -> datetime:
-    return datetime.fromisoformat(text)
-
-
-def held_past_its_pause(status: dict[str, Any], pause_seconds: float) -> bool:
-    """An analysis ran after the first step's pause was over, and the change is still there."""
-    current = status.get("current") or {}
-    if not current.get("analyses") or not current.get("stepStartedAt"):
-        return False
-    over = _time(current["stepStartedAt"]) + timedelta(seconds=pause_seconds)
-    return _time(current["analyses"][-1]["time"]) > over
 
 
 def test_no_traffic_holds_then_rolls_back_and_a_promql_typo_holds_until_fixed(
@@ -70,18 +46,18 @@ def test_no_traffic_holds_then_rolls_back_and_a_promql_typo_holds_until_fixed(
             analysis={**ANALYSIS, "onNotEnoughTraffic": "Hold", "maxInconclusive": "20s"},
         ),
     )
-    eventually(lambda: rollout(cluster, namespace), lambda s: "stable" in s, "adoption")
+    eventually(lambda: rollout_status(cluster, namespace), lambda s: "stable" in s, "adoption")
 
     # A version nothing routes traffic to: NotEnoughTraffic, held, then rolled back.
     set_image(cluster, namespace, "1.2-idle")
     held = eventually(
-        lambda: rollout(cluster, namespace),
+        lambda: rollout_status(cluster, namespace),
         lambda s: s.get("phase") == "Progressing" and s.get("reason") == "NotEnoughTraffic",
         "the idle canary to be held for lack of traffic",
     )
     assert "The canary served 0 requests; 50 are needed" in held["message"]
     rolled_back = eventually(
-        lambda: rollout(cluster, namespace),
+        lambda: rollout_status(cluster, namespace),
         lambda s: s.get("phase") == "RolledBack",
         "the idle canary to be rolled back after 20 s without a verdict",
     )
@@ -96,7 +72,7 @@ def test_no_traffic_holds_then_rolls_back_and_a_promql_typo_holds_until_fixed(
     apply(cluster, change_rollout(namespace, analysis=analysis))
     set_image(cluster, namespace, "1.3")
     invalid = eventually(
-        lambda: rollout(cluster, namespace),
+        lambda: rollout_status(cluster, namespace),
         lambda s: s.get("reason") == "QueryInvalid" and held_past_its_pause(s, 10),
         "the typo to hold the canary past its 10 s pause",
         timeout=90,
@@ -109,7 +85,7 @@ def test_no_traffic_holds_then_rolls_back_and_a_promql_typo_holds_until_fixed(
         change_rollout(namespace, analysis={**analysis, "checks": [check | {"query": FIXED}]}),
     )
     promoted = eventually(
-        lambda: rollout(cluster, namespace),
+        lambda: rollout_status(cluster, namespace),
         lambda s: s.get("phase") == "Succeeded",
         "the fixed query to let 1.3 through",
         timeout=120,
@@ -146,17 +122,17 @@ def test_prometheus_down_rolls_back_when_the_spec_says_so(
                 analysis={**ANALYSIS, "onPrometheusUnreachable": "Rollback"},
             ),
         )
-        eventually(lambda: rollout(cluster, namespace), lambda s: "stable" in s, "adoption")
+        eventually(lambda: rollout_status(cluster, namespace), lambda s: "stable" in s, "adoption")
         set_image(cluster, namespace, "1.2")
         eventually(
-            lambda: rollout(cluster, namespace),
+            lambda: rollout_status(cluster, namespace),
             lambda s: s.get("reason") == "AnalysisPassed",
             "an analysis to pass while Prometheus is up",
             timeout=90,
         )
         own.stop()
         rolled_back = eventually(
-            lambda: rollout(cluster, namespace),
+            lambda: rollout_status(cluster, namespace),
             lambda s: s.get("phase") == "RolledBack",
             "the rollback the spec asks for when Prometheus is unreachable",
         )

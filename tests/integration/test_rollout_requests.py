@@ -11,19 +11,21 @@ from typing import Any
 from kubernetes import client
 
 from polling import eventually
-from resources import apply, availability_slo, change_rollout, get, read_status
+from resources import (
+    apply,
+    availability_slo,
+    change_rollout,
+    get,
+    held_past_its_pause,
+    read_status,
+    rollout_status,
+)
 from running_operator import RunningOperator
 from slokeeper.localcluster.cluster import LocalCluster
 from slokeeper.simulator.server import TrafficSimulator
-from workloads import checkout_deployment, deploy_ready, ready_replicas
+from workloads import checkout_deployment, deploy_ready, ready_replicas, set_image
 
 LONG_STEPS = [{"weight": w, "pause": "10m"} for w in (5, 25, 50)]
-
-
-def set_image(cluster: LocalCluster, namespace: str, version: str) -> None:
-    cluster.kubectl(
-        "set", "image", "deployment/checkout", f"checkout=shop/checkout:{version}", "-n", namespace
-    )
 
 
 def ask(cluster: LocalCluster, namespace: str, request: str, **value: Any) -> None:
@@ -32,10 +34,6 @@ def ask(cluster: LocalCluster, namespace: str, request: str, **value: Any) -> No
         "annotate", "crollout", "checkout", "-n", namespace, "--overwrite",
         f"slokeeper.dev/{request}={json.dumps(value)}",
     )  # fmt: skip
-
-
-def rollout(cluster: LocalCluster, namespace: str) -> dict[str, Any]:
-    return read_status(cluster, "crollout", namespace, "checkout")
 
 
 def phase_is(phase: str, changes: int | None = None) -> Any:
@@ -59,7 +57,7 @@ def adopt(cluster: LocalCluster, api: client.ApiClient, namespace: str, *docs: A
     deploy_ready(cluster, client.AppsV1Api(api), namespace, 4, "shop/checkout:1.1")
     apply(cluster, *docs)
     eventually(
-        lambda: rollout(cluster, namespace),
+        lambda: rollout_status(cluster, namespace),
         lambda s: "stable" in s,
         "the ChangeRollout to adopt its target",
     )
@@ -98,7 +96,7 @@ def test_a_spent_budget_blocks_until_an_override_with_a_reason(
 
     set_image(cluster, namespace, "1.2")
     blocked = eventually(
-        lambda: rollout(cluster, namespace), phase_is("Blocked"), "the change to be Blocked"
+        lambda: rollout_status(cluster, namespace), phase_is("Blocked"), "the change to be Blocked"
     )
     assert "SLO checkout-availability has -" in blocked["message"], blocked["message"]
     assert "% of its error budget left (policy: freeze)" in blocked["message"]
@@ -110,10 +108,10 @@ def test_a_spent_budget_blocks_until_an_override_with_a_reason(
         lambda reasons: "OverrideRefused" in reasons,
         "an override without a reason to be refused",
     )
-    assert rollout(cluster, namespace)["phase"] == "Blocked"
+    assert rollout_status(cluster, namespace)["phase"] == "Blocked"
     ask(cluster, namespace, "override", by="oncall-carol", reason="INC-4711 hotfix")
     promoted = eventually(
-        lambda: rollout(cluster, namespace),
+        lambda: rollout_status(cluster, namespace),
         phase_is("Succeeded", changes=1),
         "the overridden change to be promoted",
         timeout=150,
@@ -145,14 +143,14 @@ def test_high_risk_waits_for_approval_and_people_can_abort_promote_and_let_go(
 
     set_image(cluster, namespace, "1.2")
     waiting = eventually(
-        lambda: rollout(cluster, namespace),
+        lambda: rollout_status(cluster, namespace),
         phase_is("AwaitingApproval"),
         "the High-risk change to wait for an approval",
     )
     assert waiting["message"] == "risk High needs an approval."
     ask(cluster, namespace, "approve", by="bob", reason="reviewed in CHG-12")
     running = eventually(
-        lambda: rollout(cluster, namespace),
+        lambda: rollout_status(cluster, namespace),
         phase_is("Progressing"),
         "the approved change to start",
     )
@@ -161,7 +159,7 @@ def test_high_risk_waits_for_approval_and_people_can_abort_promote_and_let_go(
     # abort during a step: rolled back, recorded as aborted by whom.
     ask(cluster, namespace, "abort", by="alice", reason="wrong build")
     aborted = eventually(
-        lambda: rollout(cluster, namespace),
+        lambda: rollout_status(cluster, namespace),
         phase_is("RolledBack", changes=1),
         "the abort to roll the canary back",
     )
@@ -176,7 +174,7 @@ def test_high_risk_waits_for_approval_and_people_can_abort_promote_and_let_go(
 
     # promote: the remaining steps (10 minutes each) are skipped.
     set_image(cluster, namespace, "1.3")
-    eventually(lambda: rollout(cluster, namespace), phase_is("AwaitingApproval"), "approval")
+    eventually(lambda: rollout_status(cluster, namespace), phase_is("AwaitingApproval"), "approval")
     ask(cluster, namespace, "approve", by="bob")
     eventually(
         lambda: ready_replicas(apps, namespace, "checkout-canary"),
@@ -185,7 +183,7 @@ def test_high_risk_waits_for_approval_and_people_can_abort_promote_and_let_go(
     )
     ask(cluster, namespace, "promote", by="alice", reason="customer waiting")
     promoted = eventually(
-        lambda: rollout(cluster, namespace),
+        lambda: rollout_status(cluster, namespace),
         phase_is("Succeeded", changes=2),
         "the promote request to promote 1.3",
         timeout=90,
@@ -235,3 +233,65 @@ def test_deleting_mid_change_keeps_the_target_paused_on_stable(
     left = [e for e in events(cluster, namespace, "Deployment") if e["reason"] == "LeftPaused"]
     assert left, "an Event on the Deployment says why it stays paused"
     assert "kubectl rollout resume deployment/checkout" in left[0]["message"]
+
+
+def test_a_missing_target_is_a_condition_and_an_event_then_adopted_when_it_appears(
+    cluster: LocalCluster,
+    api_client: client.ApiClient,
+    simulator: TrafficSimulator,
+    operator_process: RunningOperator,
+    namespace: str,
+) -> None:
+    apply(cluster, availability_slo(namespace), change_rollout(namespace))
+    missing = eventually(
+        lambda: rollout_status(cluster, namespace),
+        lambda s: any(c.get("reason") == "TargetMissing" for c in s.get("conditions", [])),
+        "the ChangeRollout to report its missing target",
+    )
+    ready = next(c for c in missing["conditions"] if c["type"] == "Ready")
+    assert ready["status"] == "False"
+    assert f"Deployment {namespace}/checkout not found" in ready["message"]
+    assert [e["reason"] for e in events(cluster, namespace, "ChangeRollout")] == ["TargetMissing"]
+
+    deploy_ready(cluster, client.AppsV1Api(api_client), namespace, 2, "shop/checkout:1.1")
+    eventually(
+        lambda: rollout_status(cluster, namespace),
+        lambda s: s.get("stable", {}).get("images") == ["shop/checkout:1.1"],
+        "the Deployment to be adopted once it exists",
+    )
+
+
+def test_a_paused_rollout_holds_its_step_until_resumed(
+    cluster: LocalCluster,
+    api_client: client.ApiClient,
+    simulator: TrafficSimulator,
+    operator_process: RunningOperator,
+    namespace: str,
+) -> None:
+    adopt(cluster, api_client, namespace, availability_slo(namespace), change_rollout(namespace))
+    set_image(cluster, namespace, "1.2")
+    eventually(
+        lambda: rollout_status(cluster, namespace),
+        lambda s: s.get("reason") == "AnalysisPassed",
+        "the first step's analyses to pass",
+        timeout=60,
+    )
+    ask(cluster, namespace, "paused", by="dave", reason="watching a dashboard")
+    held = eventually(
+        lambda: rollout_status(cluster, namespace),
+        lambda s: s.get("reason") == "Paused" and held_past_its_pause(s, 10),
+        "the passing step to be held by the pause, past its 10 s pause",
+        timeout=60,
+    )
+    assert held["paused"]["by"] == "dave"
+    assert held["current"]["step"] == 0
+    assert "Paused by dave: watching a dashboard." in held["message"]
+    cluster.kubectl("annotate", "crollout", "checkout", "-n", namespace, "slokeeper.dev/paused-")
+    eventually(
+        lambda: rollout_status(cluster, namespace),
+        lambda s: s.get("phase") == "Succeeded",
+        "the resumed rollout to finish",
+        timeout=120,
+    )
+    reasons = [e["reason"] for e in events(cluster, namespace, "ChangeRollout")]
+    assert {"RolloutPaused", "RolloutResumed"} <= set(reasons)

@@ -16,12 +16,12 @@ from typing import Any
 from kubernetes import client
 
 from polling import eventually
-from resources import apply, availability_slo, change_rollout, get, read_status
+from resources import apply, availability_slo, change_rollout, get, rollout_status
 from running_operator import RunningOperator, running_operator
 from slokeeper.localcluster.cluster import LocalCluster
 from slokeeper.localcluster.prometheus import PrometheusServer
 from slokeeper.simulator.server import TrafficSimulator
-from workloads import deploy_ready, ready_replicas
+from workloads import deploy_ready, ready_images, ready_replicas, set_image
 
 REPLICAS = 4
 STEPS = [{"weight": w, "pause": "15s"} for w in (5, 25, 50)]
@@ -53,28 +53,8 @@ class Operators:
             yield running
 
 
-def rollout(cluster: LocalCluster, namespace: str) -> dict[str, Any]:
-    return read_status(cluster, "crollout", namespace, "checkout")
-
-
-def set_image(cluster: LocalCluster, namespace: str, version: str) -> None:
-    cluster.kubectl(
-        "set", "image", "deployment/checkout", f"checkout=shop/checkout:{version}", "-n", namespace
-    )
-
-
 def decisions(change: dict[str, Any]) -> Counter[str]:
     return Counter(d["reason"] for d in change["decisions"])
-
-
-def ready_images(core: client.CoreV1Api, namespace: str) -> list[str]:
-    pods = core.list_namespaced_pod(namespace, label_selector="app=checkout").items
-    return sorted(
-        p.spec.containers[0].image
-        for p in pods
-        if p.metadata.deletion_timestamp is None
-        and any(c.type == "Ready" and c.status == "True" for c in (p.status.conditions or []))
-    )
 
 
 def start_guarded(cluster: LocalCluster, apps: client.AppsV1Api, namespace: str) -> None:
@@ -84,7 +64,7 @@ def start_guarded(cluster: LocalCluster, apps: client.AppsV1Api, namespace: str)
         "patch", "deployment", "checkout", "-n", namespace, "-p", '{"spec":{"minReadySeconds":8}}'
     )
     apply(cluster, availability_slo(namespace), change_rollout(namespace, steps=STEPS))
-    eventually(lambda: rollout(cluster, namespace), lambda s: "stable" in s, "adoption")
+    eventually(lambda: rollout_status(cluster, namespace), lambda s: "stable" in s, "adoption")
 
 
 def test_killed_mid_step_the_rollout_carries_on_without_repeating_a_step(
@@ -102,7 +82,7 @@ def test_killed_mid_step_the_rollout_carries_on_without_repeating_a_step(
         start_guarded(cluster, apps, namespace)
         set_image(cluster, namespace, "1.2")
         in_step_two = eventually(
-            lambda: rollout(cluster, namespace),
+            lambda: rollout_status(cluster, namespace),
             lambda s: (
                 (s.get("current") or {}).get("step") == 1
                 and s["current"]["steps"][-1].get("passedAnalyses", 0) >= 1
@@ -115,7 +95,7 @@ def test_killed_mid_step_the_rollout_carries_on_without_repeating_a_step(
     step_two_started = in_step_two["current"]["stepStartedAt"]
     with operators.run():
         done = eventually(
-            lambda: rollout(cluster, namespace),
+            lambda: rollout_status(cluster, namespace),
             lambda s: s.get("phase") == "Succeeded",
             "the restarted operator to finish the promotion",
             timeout=120,
@@ -147,14 +127,14 @@ def test_killed_right_after_deciding_to_promote_the_promotion_completes_once(
         start_guarded(cluster, apps, namespace)
         set_image(cluster, namespace, "1.2")
         eventually(first.process.poll, lambda code: code is not None, "the injected crash", 120)
-    crashed = rollout(cluster, namespace)
+    crashed = rollout_status(cluster, namespace)
     assert crashed["phase"] == "Promoting"
     assert get(cluster, "deployment", namespace, "checkout")["spec"]["paused"] is True, (
         "killed after recording the decision, before resuming the target"
     )
     with operators.run():
         done = eventually(
-            lambda: rollout(cluster, namespace),
+            lambda: rollout_status(cluster, namespace),
             lambda s: s.get("phase") == "Succeeded",
             "the restarted operator to finish the promotion",
             timeout=90,
@@ -184,7 +164,7 @@ def test_killed_right_after_deciding_to_roll_back_no_canary_is_left(
         start_guarded(cluster, apps, namespace)
         set_image(cluster, namespace, "1.2-bad")
         eventually(first.process.poll, lambda code: code is not None, "the injected crash", 90)
-    crashed = rollout(cluster, namespace)
+    crashed = rollout_status(cluster, namespace)
     assert crashed["phase"] == "RolledBack"
     assert ready_replicas(apps, namespace, "checkout-canary") >= 0, (
         "killed after recording the rollback, before removing the canary"
@@ -195,7 +175,7 @@ def test_killed_right_after_deciding_to_roll_back_no_canary_is_left(
             lambda n: n == -1,
             "the restarted operator to remove the canary",
         )
-        after = rollout(cluster, namespace)
+        after = rollout_status(cluster, namespace)
     assert after["phase"] == "RolledBack"
     assert len(after["history"]) == 1, "the rollback happened once"
     assert decisions(after["history"][0])["AnalysisFailed"] == 1
@@ -223,17 +203,17 @@ def test_a_change_outside_its_window_waits_and_starts_when_the_window_opens(
     with operators.run("--clock-start", "2026-11-26T01:59:20+00:00"):
         deploy_ready(cluster, apps, namespace, REPLICAS, "shop/checkout:1.1")
         apply(cluster, availability_slo(namespace), change_rollout(namespace, gates=windows))
-        eventually(lambda: rollout(cluster, namespace), lambda s: "stable" in s, "adoption")
+        eventually(lambda: rollout_status(cluster, namespace), lambda s: "stable" in s, "adoption")
         set_image(cluster, namespace, "1.2")
         waiting = eventually(
-            lambda: rollout(cluster, namespace),
+            lambda: rollout_status(cluster, namespace),
             lambda s: s.get("phase") == "WaitingForWindow",
             "the change to wait for its window",
         )
         assert "the next opening is Thu 2026-11-26 02:00 UTC" in waiting["message"], waiting
         assert ready_replicas(apps, namespace, "checkout-canary") == -1
         started = eventually(
-            lambda: rollout(cluster, namespace),
+            lambda: rollout_status(cluster, namespace),
             lambda s: s.get("phase") == "Progressing",
             "the change to start when the window opens",
             timeout=90,

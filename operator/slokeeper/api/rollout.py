@@ -158,15 +158,23 @@ class Analysis(ResourceModel):
     )
     on_prometheus_unreachable: NoDataAction = Field(
         default=NoDataAction.HOLD,
-        description="Hold the step (and retry) or Rollback when Prometheus cannot answer.",
+        description=(
+            "When Prometheus cannot answer: Hold the step and ask again (rolled back after "
+            "maxInconclusive), Rollback at once, or WaitForPerson (hold with no time limit)."
+        ),
     )
     on_not_enough_traffic: NoDataAction = Field(
         default=NoDataAction.HOLD,
-        description="Hold the step or Rollback when the canary has too few requests.",
+        description=(
+            "When the canary has too few requests: Hold (rolled back after maxInconclusive), "
+            "Rollback at once, or WaitForPerson (hold with no time limit)."
+        ),
     )
     max_inconclusive: Duration = Field(
         default="30m",
-        description="After holding this long without a verdict, the change is rolled back.",
+        description=(
+            "After holding this long without a verdict (Hold), the change is rolled back."
+        ),
     )
     window: Duration = Field(
         default="1m",

@@ -129,6 +129,28 @@ def _paused(
     return _person(pause, now)
 
 
+def analysis_period(spec: ChangeRolloutSpec, last: Outcome) -> float:
+    """Seconds from one analysis to the next: the spec's interval, or a quarter of it while the
+    canary's traffic has not yet reached Prometheus (NotEnoughTraffic) — such an analysis gave
+    no verdict, and asking again soon is what makes a failing canary's first verdict, and so its
+    rollback, come seconds after its pods are Ready instead of an interval later."""
+    interval = duration_seconds(spec.analysis.interval)
+    return interval / 4 if last is Outcome.NOT_ENOUGH_TRAFFIC else interval
+
+
+def _until_next_analysis(spec: ChangeRolloutSpec, status: dict[str, Any], now: datetime) -> float:
+    """Seconds until the running change's next analysis is due (a tick woken early by a watch
+    event must not push it back)."""
+    analyses = (status.get("current") or {}).get("analyses") or []
+    if not analyses:
+        return duration_seconds(spec.analysis.interval)
+    last = analyses[-1]
+    due = datetime.fromisoformat(last["time"]) + timedelta(
+        seconds=analysis_period(spec, Outcome(last["outcome"]))
+    )
+    return max(0.05, (due - now).total_seconds())
+
+
 def _command(requests: dict[Request, PersonRequest]) -> Command | None:
     if Request.ABORT in requests:
         return Command.ABORT
@@ -224,9 +246,12 @@ class RolloutLoop:
         # Recorded first, then removed: a restart in between sees the request again, and every
         # request is harmless to repeat in the state it led to.
         self.objects.remove_annotations(namespace, name, [annotation(r) for r in requests], version)
-        self._announce(owner, requests, facts)
+        self._announce(owner, requests, facts, was_paused=bool(status.get("paused")))
         self.workload.apply(owner, target, actions)
-        return TickResult(after.phase, self._delay(spec, after, gate, now), world.verdict)
+        delay = self._delay(spec, after, gate, now)
+        if after.phase is Phase.PROGRESSING:
+            delay = min(delay, _until_next_analysis(spec, new_status, now))
+        return TickResult(after.phase, delay, world.verdict)
 
     def release(self, namespace: str, name: str, body: dict[str, Any]) -> None:
         """The ChangeRollout is being deleted: remove the canary and hand the target back.
@@ -349,7 +374,7 @@ class RolloutLoop:
 
     def _verdict(self, seen: Observed) -> Verdict | None:
         """An analysis, when one is due: the canary is running the candidate with all the pods
-        its step asks for, and an interval has passed since the last analysis."""
+        its step asks for, and an analysis period has passed since the last analysis."""
         spec, before, target, canary = seen.spec, seen.before, seen.target, seen.canary
         if before.phase is not Phase.PROGRESSING or before.candidate != target.template_hash:
             return None
@@ -359,7 +384,8 @@ class RolloutLoop:
         analyses = (seen.status.get("current") or {}).get("analyses") or []
         if analyses:
             last = datetime.fromisoformat(analyses[-1]["time"])
-            if seen.now - last < timedelta(seconds=duration_seconds(spec.analysis.interval)):
+            period = analysis_period(spec, Outcome(analyses[-1]["outcome"]))
+            if seen.now - last < timedelta(seconds=period):
                 return None
         objectives = {
             check.name: self._objective(seen.namespace, check.name) for check in spec.analysis.slos
@@ -369,8 +395,20 @@ class RolloutLoop:
         )
 
     def _announce(
-        self, owner: ObjectRef, requests: dict[Request, PersonRequest], facts: TickFacts
+        self,
+        owner: ObjectRef,
+        requests: dict[Request, PersonRequest],
+        facts: TickFacts,
+        *,
+        was_paused: bool,
     ) -> None:
+        """Events for what people asked this tick (the decisions' Events come with the actions)."""
+        if facts.paused is not None and not was_paused:
+            who = facts.paused
+            why = f": {who.reason}" if who.reason else ""
+            self.workload.record(owner, "RolloutPaused", f"Paused by {who.by or 'someone'}{why}.")
+        if facts.paused is None and was_paused:
+            self.workload.record(owner, "RolloutResumed", "The pause annotation was removed.")
         for request, person in requests.items():
             if request is Request.OVERRIDE and facts.override is None:
                 self.workload.record(

@@ -49,8 +49,9 @@ GATE_PHASES = frozenset(
 
 
 class NoDataAction(StrEnum):
-    HOLD = "Hold"
+    HOLD = "Hold"  # keep the step and ask again; roll back after max_inconclusive_seconds
     ROLLBACK = "Rollback"
+    WAIT_FOR_PERSON = "WaitForPerson"  # keep the step, no time limit: abort, promote or a fix
 
 
 class Command(StrEnum):
@@ -257,14 +258,16 @@ def _inconclusive(plan: Plan, state: State, world: World, now: datetime) -> Resu
     action = {
         Outcome.PROMETHEUS_UNREACHABLE: plan.on_prometheus_unreachable,
         Outcome.NOT_ENOUGH_TRAFFIC: plan.on_not_enough_traffic,
-        # A configuration error: never retried as if it were transient, held for a person.
-        Outcome.QUERY_INVALID: NoDataAction.HOLD,
+        # A configuration error: no retry fixes it, and no timer should roll back a good canary
+        # because of a typo. It waits for a person.
+        Outcome.QUERY_INVALID: NoDataAction.WAIT_FOR_PERSON,
     }[verdict]
     message = f"No verdict ({verdict.value}): {world.verdict_message}"
     if action is NoDataAction.ROLLBACK:
         return _rollback(state, verdict.value, message)
     since = state.inconclusive_since or now
-    if (now - since).total_seconds() >= plan.max_inconclusive_seconds:
+    waited = (now - since).total_seconds()
+    if action is NoDataAction.HOLD and waited >= plan.max_inconclusive_seconds:
         return _rollback(state, "InconclusiveTooLong", f"{message}; held since {since:%H:%M:%S}.")
     held = replace(state, inconclusive_since=since, reason=verdict.value, message=message)
     events: tuple[Action, ...] = (

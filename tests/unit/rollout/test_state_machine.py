@@ -243,3 +243,13 @@ def test_invariants_over_random_histories(history: list[tuple[World, int]]) -> N
                 assert DeleteCanary() in actions
         if state.phase is not Phase.PROMOTING:
             assert ResumeTarget() not in actions
+
+
+def test_a_query_typo_or_wait_for_person_holds_with_no_time_limit() -> None:
+    plan = Plan(on_not_enough_traffic=NoDataAction.WAIT_FOR_PERSON, max_inconclusive_seconds=60)
+    for outcome, active in ((Outcome.QUERY_INVALID, PLAN), (Outcome.NOT_ENOUGH_TRAFFIC, plan)):
+        state, _ = advance(active, STABLE, _world(), T0)
+        for minutes in (0, 10, 600):
+            now = T0 + timedelta(minutes=minutes)
+            state, _ = advance(active, state, _world(verdict=outcome), now)
+            assert (state.phase, state.reason) == (Phase.PROGRESSING, outcome.value)
