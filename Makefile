@@ -43,7 +43,7 @@ format: $(BIN)/.installed ## format the code
 crds: $(BIN)/.installed ## regenerate crds/ from the models
 	$(BIN)/slokeeper crds
 
-demo: setup ## start the demo: local control plane, Prometheus, CRDs and samples
+demo: setup ## the demo: the operator on a local control plane, a canary promoted and a bad one rolled back
 	$(BIN)/slokeeper demo
 
 clean: ## remove the virtualenv (the toolchain cache in ~/.cache/slokeeper stays)

@@ -27,11 +27,11 @@ from typing import Any, TypeVar
 
 import yaml
 from kubernetes import client
-from operator_process import start_operator
 
 from slokeeper.cli.crds import install_crds
 from slokeeper.kube.connection import api_client
 from slokeeper.localcluster.cluster import LocalCluster
+from slokeeper.localcluster.operator_process import operator_process
 from slokeeper.localcluster.prometheus import ScrapeJob
 from slokeeper.localcluster.stack import LocalStack
 from slokeeper.simulator.server import TrafficSimulator
@@ -156,25 +156,20 @@ def main(runs: int) -> None:
         log_path = Path(workdir) / "operator.log"
         with (
             TrafficSimulator(api, (NAMESPACE,), "app=checkout") as simulator,
-            log_path.open("wb") as log,
+            operator_process(cluster.kubeconfig, prometheus.url, log_path, interval="10s"),
         ):
             prometheus.add_job(ScrapeJob("simulator", (simulator.address,)))
-            operator = start_operator(cluster.kubeconfig, prometheus.url, "10s", log)
-            try:
-                results = {}
-                for failure_limit in (1, 2):
-                    print(f"failureLimit {failure_limit}:", flush=True)
-                    cluster.kubectl(
-                        "apply", "-f", "-", input_text=yaml.safe_dump_all(resources(failure_limit))
-                    )
-                    wait_for("adoption", lambda: "stable" in rollout_status(cluster))
-                    results[failure_limit] = [
-                        one_rollback(cluster, apps, f"1.{failure_limit}.{run}-bad")
-                        for run in range(1, runs + 1)
-                    ]
-            finally:
-                operator.terminate()
-                operator.wait(timeout=30)
+            results = {}
+            for failure_limit in (1, 2):
+                print(f"failureLimit {failure_limit}:", flush=True)
+                cluster.kubectl(
+                    "apply", "-f", "-", input_text=yaml.safe_dump_all(resources(failure_limit))
+                )
+                wait_for("adoption", lambda: "stable" in rollout_status(cluster))
+                results[failure_limit] = [
+                    one_rollback(cluster, apps, f"1.{failure_limit}.{run}-bad")
+                    for run in range(1, runs + 1)
+                ]
     for failure_limit, seconds in results.items():
         print(
             f"failureLimit {failure_limit}: median {statistics.median(seconds):.1f}s over "

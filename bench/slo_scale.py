@@ -24,10 +24,10 @@ from typing import Any
 
 import requests
 import yaml
-from operator_process import start_operator
 
 from slokeeper.cli.crds import install_crds
 from slokeeper.kube.connection import api_client
+from slokeeper.localcluster.operator_process import operator_process
 from slokeeper.localcluster.prometheus import ScrapeJob
 from slokeeper.localcluster.stack import LocalStack
 from slokeeper.simulator.server import TrafficSimulator
@@ -121,15 +121,12 @@ def run(count: int) -> None:
             print(f"applied {count} SLOs in {time.monotonic() - began:.0f}s", flush=True)
 
             log_path = Path(workdir) / "operator.log"
-            with log_path.open("wb") as log:
-                operator = start_operator(cluster.kubeconfig, prometheus.url, "30s", log)
-            try:
+            with operator_process(
+                cluster.kubeconfig, prometheus.url, log_path, interval="30s"
+            ) as operator:
                 measure(
                     count, cluster, prometheus.url, operator=operator, log=log_path, began=began
                 )
-            finally:
-                operator.terminate()
-                operator.wait(timeout=30)
 
 
 def _all_ready(cluster: Any, count: int) -> bool:

@@ -39,6 +39,7 @@ HISTORY_LIMIT = 20
 REFUSED_LIMIT = 20
 ANALYSES_KEPT = 10
 DECISIONS_KEPT = 50
+APPROVALS_KEPT = 16
 _ROLLBACK_OUTCOMES = {"Aborted": ChangeOutcome.ABORTED}
 
 
@@ -205,7 +206,7 @@ def next_status(
             facts.canary_weight_percent if after.phase is Phase.PROGRESSING else 0
         )
         _follow_steps(current, plan, after, facts)
-        current.approvals = [*current.approvals, *facts.approvals][-16:]
+        current.approvals = [*current.approvals, *facts.approvals][-APPROVALS_KEPT:]
         current.override = facts.override or current.override
         current.decisions = [*current.decisions, *decisions][-DECISIONS_KEPT:]
 
