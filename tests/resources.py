@@ -8,8 +8,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import yaml
+from kubernetes import client
 
+from polling import eventually
 from slokeeper.localcluster.cluster import LocalCluster
+from workloads import deploy_ready
 
 
 def slo_resource(namespace: str, name: str, spec: dict[str, Any]) -> dict[str, Any]:
@@ -127,3 +130,17 @@ def held_past_its_pause(status: dict[str, Any], pause_seconds: float) -> bool:
         return False
     over = datetime.fromisoformat(current["stepStartedAt"]) + timedelta(seconds=pause_seconds)
     return datetime.fromisoformat(current["analyses"][-1]["time"]) > over
+
+
+def adopt_checkout(
+    cluster: LocalCluster, api: client.ApiClient, namespace: str, *docs: dict[str, Any]
+) -> None:
+    """Deploy 4 Ready pods of checkout 1.1, apply ``docs`` and wait until the ChangeRollout has
+    adopted the Deployment."""
+    deploy_ready(cluster, client.AppsV1Api(api), namespace, 4, "shop/checkout:1.1")
+    apply(cluster, *docs)
+    eventually(
+        lambda: rollout_status(cluster, namespace),
+        lambda s: "stable" in s,
+        "the ChangeRollout to adopt its target",
+    )

@@ -12,6 +12,7 @@ from kubernetes import client
 
 from polling import eventually
 from resources import (
+    adopt_checkout,
     apply,
     availability_slo,
     change_rollout,
@@ -53,16 +54,6 @@ def events(cluster: LocalCluster, namespace: str, kind: str) -> list[dict[str, A
     return found
 
 
-def adopt(cluster: LocalCluster, api: client.ApiClient, namespace: str, *docs: Any) -> None:
-    deploy_ready(cluster, client.AppsV1Api(api), namespace, 4, "shop/checkout:1.1")
-    apply(cluster, *docs)
-    eventually(
-        lambda: rollout_status(cluster, namespace),
-        lambda s: "stable" in s,
-        "the ChangeRollout to adopt its target",
-    )
-
-
 def test_a_spent_budget_blocks_until_an_override_with_a_reason(
     cluster: LocalCluster,
     api_client: client.ApiClient,
@@ -92,7 +83,7 @@ def test_a_spent_budget_blocks_until_an_override_with_a_reason(
         "the SLO's budget policy to say freeze",
         timeout=90,
     )
-    adopt(cluster, api_client, namespace, guarded)
+    adopt_checkout(cluster, api_client, namespace, guarded)
 
     set_image(cluster, namespace, "1.2")
     blocked = eventually(
@@ -133,7 +124,7 @@ def test_high_risk_waits_for_approval_and_people_can_abort_promote_and_let_go(
     namespace: str,
 ) -> None:
     apps = client.AppsV1Api(api_client)
-    adopt(
+    adopt_checkout(
         cluster,
         api_client,
         namespace,
@@ -209,7 +200,7 @@ def test_deleting_mid_change_keeps_the_target_paused_on_stable(
     namespace: str,
 ) -> None:
     apps = client.AppsV1Api(api_client)
-    adopt(
+    adopt_checkout(
         cluster,
         api_client,
         namespace,
@@ -268,7 +259,9 @@ def test_a_paused_rollout_holds_its_step_until_resumed(
     operator_process: RunningOperator,
     namespace: str,
 ) -> None:
-    adopt(cluster, api_client, namespace, availability_slo(namespace), change_rollout(namespace))
+    adopt_checkout(
+        cluster, api_client, namespace, availability_slo(namespace), change_rollout(namespace)
+    )
     set_image(cluster, namespace, "1.2")
     eventually(
         lambda: rollout_status(cluster, namespace),

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from slokeeper import __version__
-from slokeeper.cli import crds, demo, rules, run
+from slokeeper.cli import crds, demo, rollout, rules, run
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -19,6 +19,7 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     crds.add_parser(subparsers)
     demo.add_parser(subparsers)
+    rollout.add_parser(subparsers)
     rules.add_parser(subparsers)
     run.add_parser(subparsers)
     return parser

@@ -83,3 +83,13 @@ def read_pause(annotations: dict[str, str] | None) -> PersonRequest | None:
     if value is None or value.strip().lower() == "false":
         return None
     return _parse(None, "" if value.strip().lower() == "true" else value)
+
+
+def request_value(*, by: str, reason: str = "", force: bool = False) -> str:
+    """The annotation value ``read_requests`` reads back (what `slokeeper rollout …` writes)."""
+    fields: dict[str, Any] = {"by": by}
+    if reason:
+        fields["reason"] = reason
+    if force:
+        fields["force"] = True
+    return json.dumps(fields)

@@ -87,3 +87,17 @@ class RolloutStore:
                 }
             },
         )
+
+
+def set_annotation(
+    api: client.ApiClient, namespace: str, name: str, key: str, value: str | None
+) -> None:
+    """Set (or, with None, remove) one annotation on a ChangeRollout."""
+    client.CustomObjectsApi(api).patch_namespaced_custom_object(
+        GROUP,
+        VERSION,
+        namespace,
+        ChangeRollout.plural,
+        name,
+        {"metadata": {"annotations": {key: value}}},
+    )

@@ -1,0 +1,141 @@
+"""``slokeeper rollout``: look at a ChangeRollout, and ask it to approve, abort, promote, retry,
+pause or resume — signed with the name the API server knows you by."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from typing import Any
+
+import yaml
+from kubernetes import client
+from kubernetes.client.exceptions import ApiException
+
+from slokeeper.api.base import GROUP, VERSION
+from slokeeper.api.rollout import ChangeRollout
+from slokeeper.cli.rollout_view import RolloutView, describe
+from slokeeper.kube.connection import api_client, default_namespace
+from slokeeper.kube.identity import current_user
+from slokeeper.kube.rollout_commands import PAUSED_ANNOTATION, Request, annotation, request_value
+from slokeeper.kube.rollout_resource import set_annotation
+
+# Exit codes: 0 done (or asked), 1 the ChangeRollout or API failed us, 3 the change was rolled
+# back (what a CI pipeline waiting with --watch needs to tell apart).
+EXIT_ROLLED_BACK = 3
+FINAL_PHASES = ("Succeeded", "RolledBack", "Idle")
+
+
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser("rollout", help="look at or act on a ChangeRollout")
+    actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+
+    def common(name: str, help_text: str) -> argparse.ArgumentParser:
+        sub = actions.add_parser(name, help=help_text)
+        sub.add_argument("name", help="the ChangeRollout")
+        sub.add_argument("-n", "--namespace", help="namespace (default: the context's)")
+        sub.add_argument("--kubeconfig", help="kubeconfig file (default: $KUBECONFIG)")
+        sub.add_argument("--context", help="kubeconfig context")
+        return sub
+
+    status = common("status", "the change in progress: phase, step, weight, latest analysis")
+    status.add_argument("-w", "--watch", action="store_true", help="follow until the change ends")
+    status.add_argument("-o", "--output", choices=("table", "json", "yaml"), default="table")
+    status.add_argument("--timeout", type=float, default=1800.0, help="seconds to watch at most")
+    status.set_defaults(run=show_status)
+    for request, help_text in (
+        (Request.APPROVE, "approve the change waiting at the gates"),
+        (Request.ABORT, "roll the running canary back now"),
+        (Request.PROMOTE, "skip the remaining steps (a freeze still holds it without --force)"),
+        (Request.RETRY, "run a refused template again"),
+        (Request.OVERRIDE, "let the change past a freeze, a spent budget or a closed window"),
+    ):
+        asked = common(request.value, help_text)
+        asked.add_argument("--reason", required=request is Request.OVERRIDE, default="", help="why")
+        if request is Request.PROMOTE:
+            asked.add_argument("--force", action="store_true", help="promote past the gates too")
+        asked.set_defaults(run=ask, request=request)
+    pause = common("pause", "start nothing and advance nothing until resumed")
+    pause.add_argument("--reason", default="", help="why")
+    pause.set_defaults(run=set_pause, paused=True)
+    resume = common("resume", "lift a pause")
+    resume.set_defaults(run=set_pause, paused=False)
+
+
+def _connect(args: argparse.Namespace) -> tuple[client.ApiClient, str]:
+    api = api_client(args.kubeconfig, args.context)
+    return api, args.namespace or default_namespace(args.kubeconfig, args.context)
+
+
+def _read(api: client.ApiClient, namespace: str, name: str) -> dict[str, Any]:
+    found: Any = client.CustomObjectsApi(api).get_namespaced_custom_object(
+        GROUP, VERSION, namespace, ChangeRollout.plural, name
+    )
+    return dict(found)
+
+
+def _fail(error: ApiException, namespace: str, name: str) -> int:
+    what = "not found" if error.status == 404 else f"{error.status} {error.reason}"
+    print(f"ChangeRollout {namespace}/{name}: {what}", file=sys.stderr)
+    return 1
+
+
+def _print(status: dict[str, Any], output: str) -> None:
+    if output == "json":
+        print(json.dumps(status, indent=2))
+    elif output == "yaml":
+        print(yaml.safe_dump(status, sort_keys=False), end="")
+    else:
+        print(describe(status))
+
+
+def show_status(args: argparse.Namespace) -> int:
+    api, namespace = _connect(args)
+    try:
+        status = _read(api, namespace, args.name).get("status") or {}
+        if not args.watch:
+            _print(status, args.output)
+            return 0
+        view = RolloutView(sys.stdout)
+        deadline = time.monotonic() + args.timeout
+        while True:
+            view.show(status)
+            if status.get("phase") in FINAL_PHASES or time.monotonic() > deadline:
+                break
+            time.sleep(1)
+            status = _read(api, namespace, args.name).get("status") or {}
+    except ApiException as error:
+        return _fail(error, namespace, args.name)
+    if args.output != "table":
+        _print(status, args.output)
+    return EXIT_ROLLED_BACK if status.get("phase") == "RolledBack" else 0
+
+
+def ask(args: argparse.Namespace) -> int:
+    api, namespace = _connect(args)
+    request: Request = args.request
+    value = request_value(
+        by=current_user(api), reason=args.reason, force=getattr(args, "force", False)
+    )
+    try:
+        set_annotation(api, namespace, args.name, annotation(request), value)
+    except ApiException as error:
+        return _fail(error, namespace, args.name)
+    print(f"changerollout.{GROUP}/{args.name}: {request.value} requested ({value})")
+    return 0
+
+
+def set_pause(args: argparse.Namespace) -> int:
+    api, namespace = _connect(args)
+    value = (
+        request_value(by=current_user(api), reason=getattr(args, "reason", ""))
+        if args.paused
+        else None
+    )
+    try:
+        set_annotation(api, namespace, args.name, PAUSED_ANNOTATION, value)
+    except ApiException as error:
+        return _fail(error, namespace, args.name)
+    print(f"changerollout.{GROUP}/{args.name}: {'paused' if args.paused else 'resumed'}")
+    return 0

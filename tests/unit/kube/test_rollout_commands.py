@@ -1,0 +1,33 @@
+"""Request annotations: what `slokeeper rollout …` writes is what the operator reads."""
+
+from __future__ import annotations
+
+from slokeeper.kube.rollout_commands import (
+    PAUSED_ANNOTATION,
+    Request,
+    annotation,
+    read_pause,
+    read_requests,
+    request_value,
+)
+
+
+def test_what_the_cli_writes_the_operator_reads() -> None:
+    value = request_value(by="alice", reason="INC-7", force=True)
+    read = read_requests({annotation(Request.PROMOTE): value})[Request.PROMOTE]
+    assert (read.by, read.reason, read.force) == ("alice", "INC-7", True)
+
+
+def test_plain_text_is_a_reason_and_unknown_annotations_are_ignored() -> None:
+    read = read_requests({"slokeeper.dev/abort": "wrong build", "other/annotation": "x"})
+    assert list(read) == [Request.ABORT]
+    assert (read[Request.ABORT].by, read[Request.ABORT].reason) == ("", "wrong build")
+
+
+def test_paused_is_a_state_true_or_signed_and_false_is_not_paused() -> None:
+    assert read_pause({PAUSED_ANNOTATION: "true"}) is not None
+    signed = read_pause({PAUSED_ANNOTATION: request_value(by="dave", reason="dashboards")})
+    assert signed is not None
+    assert signed.signed() == "dave: dashboards"
+    assert read_pause({PAUSED_ANNOTATION: "false"}) is None
+    assert read_pause({}) is None
