@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from slokeeper import __version__
-from slokeeper.cli import crds, demo, rollout, rules, run
+from slokeeper.cli import crds, demo, rollout, rules, run, status
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -22,6 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
     rollout.add_parser(subparsers)
     rules.add_parser(subparsers)
     run.add_parser(subparsers)
+    status.add_parser(subparsers)
     return parser
 
 
