@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from slokeeper import __version__
-from slokeeper.cli import crds, demo, rollout, rules, run, status
+from slokeeper.cli import crds, demo, rollout, rules, run, status, validate
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -23,6 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
     rules.add_parser(subparsers)
     run.add_parser(subparsers)
     status.add_parser(subparsers)
+    validate.add_parser(subparsers)
     return parser
 
 

@@ -8,6 +8,7 @@ from pydantic import BaseModel, ValidationError
 from invalid_resources import INVALID_CASES, InvalidCase
 from slokeeper.api.rollout import ChangeRollout
 from slokeeper.api.slo import ServiceLevelObjective
+from slokeeper.cli.manifest_lines import field_path
 
 MODELS: dict[str, type[BaseModel]] = {
     "ServiceLevelObjective": ServiceLevelObjective,
@@ -15,19 +16,12 @@ MODELS: dict[str, type[BaseModel]] = {
 }
 
 
-def _path(location: tuple[int | str, ...]) -> str:
-    path = ""
-    for part in location:
-        path += f"[{part}]" if isinstance(part, int) else f".{part}" if path else str(part)
-    return path
-
-
 @pytest.mark.parametrize("case", INVALID_CASES, ids=lambda case: case.id)
 def test_the_models_refuse_it_naming_the_field(case: InvalidCase) -> None:
     resource = case.resource()
     with pytest.raises(ValidationError) as refused:
         MODELS[resource["kind"]].model_validate(resource)
-    errors = [(_path(error["loc"]), error["msg"]) for error in refused.value.errors()]
+    errors = [(field_path(error["loc"]), error["msg"]) for error in refused.value.errors()]
     # A model-level rule is reported on the object that holds the field it names.
     assert any(
         (case.field == path or case.field.startswith(path + ".")) and case.message in message

@@ -1,0 +1,120 @@
+"""``slokeeper validate FILE…``: check manifests before they reach a cluster — the schema and the
+same rules the API server's CEL enforces, and (when promtool is at hand) every PromQL query an
+SLO would put into its rules — with ``file:line: field: problem`` messages.
+
+Exit code 0 when every slokeeper document is valid, 1 otherwise. Other kinds are skipped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from slokeeper.api.prometheus_rules import dump_yaml
+from slokeeper.api.rollout import ChangeRollout
+from slokeeper.api.slo import ServiceLevelObjective
+from slokeeper.cli.manifest_lines import field_line, field_path
+from slokeeper.slo.rules import error_ratio_query
+
+KINDS: dict[str, type[BaseModel]] = {
+    "ServiceLevelObjective": ServiceLevelObjective,
+    "ChangeRollout": ChangeRollout,
+}
+
+
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser("validate", help="check SLO and ChangeRollout manifests")
+    parser.add_argument("files", nargs="+", type=Path, help="YAML files")
+    parser.add_argument(
+        "--promtool", type=Path, help="promtool to check the PromQL with (default: on $PATH)"
+    )
+    parser.set_defaults(run=run)
+
+
+def _queries(model: BaseModel) -> list[tuple[list[str | int], str]]:
+    """Each PromQL query an SLO brings, with where it is written: ratio queries one by one (with
+    a 5m window), a latency SLI as the error-ratio query built from it."""
+    if not isinstance(model, ServiceLevelObjective):
+        return []
+    ratio = model.spec.indicator.ratio
+    if ratio is None:
+        return [(["spec", "indicator", "latency"], error_ratio_query(model.to_objective(), 300))]
+    written = {"errors": ratio.errors, "good": ratio.good, "total": ratio.total}
+    return [
+        (["spec", "indicator", "ratio", field], query.replace("{{.window}}", "5m"))
+        for field, query in written.items()
+        if query is not None
+    ]
+
+
+def _promql_problem(promtool: Path, query: str) -> str | None:
+    """promtool's parse error for one query, or None."""
+    rules = dump_yaml(
+        [{"groups": [{"name": "validate", "rules": [{"record": "x", "expr": query}]}]}]
+    )
+    with tempfile.NamedTemporaryFile("w", suffix=".yaml") as handle:
+        handle.write(rules)
+        handle.flush()
+        checked = subprocess.run(
+            [str(promtool), "check", "rules", handle.name],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    if checked.returncode == 0:
+        return None
+    output = checked.stdout + checked.stderr
+    return output.split("could not parse expression: ", 1)[-1].strip().splitlines()[0]
+
+
+def check_file(path: Path, promtool: Path | None) -> list[str]:
+    """Every problem in one file, as ``file:line: field: message``."""
+    try:
+        text = path.read_text()
+        nodes = list(yaml.compose_all(text))
+        documents: list[Any] = list(yaml.safe_load_all(text))
+    except (OSError, yaml.YAMLError) as error:
+        return [f"{path}: {error}"]
+    problems = []
+    for node, document in zip(nodes, documents, strict=True):
+        if not isinstance(document, dict) or document.get("kind") not in KINDS:
+            continue
+        model_class = KINDS[document["kind"]]
+        try:
+            model = model_class.model_validate(document)
+        except ValidationError as error:
+            for problem in error.errors():
+                location = [p if isinstance(p, int) else str(p) for p in problem["loc"]]
+                field = field_path(location)
+                line = field_line(node, location)
+                problems.append(f"{path}:{line}: {field}: {problem['msg']}")
+            continue
+        if promtool is None:
+            continue
+        for location, query in _queries(model):
+            if issue := _promql_problem(promtool, query):
+                where = f"{field_line(node, location)}: {field_path(location)}"
+                problems.append(f"{path}:{where}: PromQL {issue}")
+    return problems
+
+
+def run(args: argparse.Namespace) -> int:
+    found = args.promtool or shutil.which("promtool")
+    promtool = Path(found) if found else None
+    problems = [problem for path in args.files for problem in check_file(path, promtool)]
+    for problem in problems:
+        print(problem)
+    if not problems:
+        checked = "schema, API-server rules" + (", PromQL" if promtool else "")
+        print(f"{len(args.files)} file(s) valid ({checked}).")
+    if promtool is None:
+        print("promtool not found: PromQL was not checked (use --promtool PATH).")
+    return 1 if problems else 0
