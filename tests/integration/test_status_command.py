@@ -4,8 +4,10 @@ as its status, in a table (or JSON for scripts)."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 from kubernetes import client
 
@@ -50,3 +52,15 @@ def test_status_lists_each_slo_with_its_budget(
     assert [item["metadata"]["name"] for item in listed] == ["checkout-availability"]
     assert listed[0]["status"]["errorBudgetRemainingRatio"] <= 1
     assert evaluated["policyAction"] in row.split()
+
+
+def test_kubectl_runs_it_as_a_plugin(cluster: LocalCluster, namespace: str) -> None:
+    """`kubectl slo …` finds the kubectl-slo script installed beside slokeeper on $PATH."""
+    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+    listed = subprocess.run(
+        [str(cluster.toolchain.kubectl), "slo", "status", "-n", namespace,
+         "--kubeconfig", str(cluster.kubeconfig)],
+        capture_output=True, text=True, timeout=60, check=False, env={**os.environ, "PATH": path},
+    )  # fmt: skip
+    assert listed.returncode == 0, listed.stderr
+    assert listed.stdout.strip() == "No ServiceLevelObjectives found."

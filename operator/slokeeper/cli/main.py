@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from slokeeper import __version__
 from slokeeper.cli import crds, demo, rollout, rules, run, status, validate
@@ -12,7 +13,7 @@ from slokeeper.cli import crds, demo, rollout, rules, run, status, validate
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="slokeeper",
+        prog="kubectl slo" if Path(sys.argv[0]).name == "kubectl-slo" else "slokeeper",
         description="SLOs as error budgets, burn-rate alerts and SLO-gated canary rollouts.",
     )
     parser.add_argument("--version", action="version", version=f"slokeeper {__version__}")
