@@ -10,6 +10,7 @@ timed pause restarts from zero.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -38,6 +39,7 @@ from slokeeper.loops.rollout_status import (
 )
 from slokeeper.prometheus.slo_figures import InstantQueries
 from slokeeper.rollout.analysis import Outcome, Verdict
+from slokeeper.rollout.change_calendar import CalendarVerdict
 from slokeeper.rollout.gates import BudgetStanding, GateInputs, combined_gate
 from slokeeper.rollout.replicas import canary_replicas
 from slokeeper.rollout.state_machine import (
@@ -104,6 +106,8 @@ class Observed:
     canary: CanaryView
     before: State
     now: datetime
+    calendar: CalendarVerdict
+    read_slo: Callable[[str], dict[str, Any] | None]  # each SLO read at most once per tick
 
 
 @dataclass(frozen=True)
@@ -149,6 +153,28 @@ def _until_next_analysis(spec: ChangeRolloutSpec, status: dict[str, Any], now: d
         seconds=analysis_period(spec, Outcome(last["outcome"]))
     )
     return max(0.05, (due - now).total_seconds())
+
+
+def _budget(slo: str, body: dict[str, Any] | None) -> BudgetStanding:
+    if body is None:
+        return BudgetStanding(slo, found=False)
+    status = body.get("status") or {}
+    action = status.get("policyAction")
+    return BudgetStanding(
+        slo,
+        found=True,
+        action=PolicyAction(action) if action else None,
+        budget_remaining_ratio=status.get("errorBudgetRemainingRatio"),
+    )
+
+
+def _objective(body: dict[str, Any] | None) -> Objective | str:
+    if body is None:
+        return "not found"
+    try:
+        return ServiceLevelObjective.model_validate(body).to_objective()
+    except ValidationError as error:
+        return f"invalid spec: {error.error_count()} problem(s)"
 
 
 def _command(requests: dict[Request, PersonRequest]) -> Command | None:
@@ -204,7 +230,17 @@ class RolloutLoop:
         requests = read_requests(meta.get("annotations"))
         pause = read_pause(meta.get("annotations"))
         facts_approvals, override = self._person_gates(status, requests, target, before, now)
-        seen = Observed(namespace, spec, status, target, canary, before, now)
+        seen = Observed(
+            namespace,
+            spec,
+            status,
+            target,
+            canary,
+            before,
+            now,
+            spec.gates.change_calendar().verdict(now),
+            functools.cache(lambda slo: self.objects.read_slo(namespace, slo)),
+        )
         gate = self._gate(seen, facts_approvals, override, pause)
         verdict = self._verdict(seen)
 
@@ -248,7 +284,7 @@ class RolloutLoop:
         self.objects.remove_annotations(namespace, name, [annotation(r) for r in requests], version)
         self._announce(owner, requests, facts, was_paused=bool(status.get("paused")))
         self.workload.apply(owner, target, actions)
-        delay = self._delay(spec, after, gate, now)
+        delay = self._delay(spec, after, seen.calendar.next_open, now)
         if after.phase is Phase.PROGRESSING:
             delay = min(delay, _until_next_analysis(spec, new_status, now))
         return TickResult(after.phase, delay, world.verdict)
@@ -322,7 +358,7 @@ class RolloutLoop:
         override: PersonAction | None,
         pause: PersonRequest | None,
     ) -> Gate:
-        spec, namespace, now = seen.spec, seen.namespace, seen.now
+        spec = seen.spec
         current = seen.status.get("current") or {}
         same = (current.get("revision") or {}).get("templateHash") == seen.target.template_hash
         recorded = current if same else {}
@@ -340,8 +376,10 @@ class RolloutLoop:
         )
         return combined_gate(
             GateInputs(
-                budgets=[self._budget(namespace, slo) for slo in spec.gates.slo_budget_policies],
-                calendar=spec.gates.change_calendar().verdict(now),
+                budgets=[
+                    _budget(slo, seen.read_slo(slo)) for slo in spec.gates.slo_budget_policies
+                ],
+                calendar=seen.calendar,
                 risk=spec.risk.value,
                 risk_needs_approval=spec.risk in spec.gates.approval.required_for,
                 approved_by=[who or "someone" for who in approved_by],
@@ -349,28 +387,6 @@ class RolloutLoop:
                 paused_by=(pause.signed() if pause else None),
             )
         )
-
-    def _budget(self, namespace: str, slo: str) -> BudgetStanding:
-        body = self.objects.read_slo(namespace, slo)
-        if body is None:
-            return BudgetStanding(slo, found=False)
-        status = body.get("status") or {}
-        action = status.get("policyAction")
-        return BudgetStanding(
-            slo,
-            found=True,
-            action=PolicyAction(action) if action else None,
-            budget_remaining_ratio=status.get("errorBudgetRemainingRatio"),
-        )
-
-    def _objective(self, namespace: str, slo: str) -> Objective | str:
-        body = self.objects.read_slo(namespace, slo)
-        if body is None:
-            return "not found"
-        try:
-            return ServiceLevelObjective.model_validate(body).to_objective()
-        except ValidationError as error:
-            return f"invalid spec: {error.error_count()} problem(s)"
 
     def _verdict(self, seen: Observed) -> Verdict | None:
         """An analysis, when one is due: the canary is running the candidate with all the pods
@@ -388,7 +404,7 @@ class RolloutLoop:
             if seen.now - last < timedelta(seconds=period):
                 return None
         objectives = {
-            check.name: self._objective(seen.namespace, check.name) for check in spec.analysis.slos
+            check.name: _objective(seen.read_slo(check.name)) for check in spec.analysis.slos
         }
         return analyse_canary(
             self.prometheus, spec, seen.namespace, objectives, canary.pod_template_hash
@@ -429,13 +445,14 @@ class RolloutLoop:
                 warning=True,
             )
 
-    def _delay(self, spec: ChangeRolloutSpec, after: State, gate: Gate, now: datetime) -> float:
+    def _delay(
+        self, spec: ChangeRolloutSpec, after: State, opens: datetime | None, now: datetime
+    ) -> float:
         if after.phase is Phase.PROGRESSING:
             return duration_seconds(spec.analysis.interval)
         if after.phase is Phase.PROMOTING:
             return PROMOTION_RECHECK_SECONDS
         if after.phase in GATE_PHASES:
-            opens = spec.gates.change_calendar().verdict(now).next_open
             until_open = (opens - now).total_seconds() + 0.5 if opens else GATE_RECHECK_SECONDS
             return max(0.5, min(GATE_RECHECK_SECONDS, until_open))
         return REST_RECHECK_SECONDS
