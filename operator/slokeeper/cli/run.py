@@ -1,25 +1,46 @@
-"""``slokeeper run``: the operator itself."""
+"""``slokeeper run``: the operator itself. Every flag has an environment variable, which is how
+the Helm chart configures it."""
 
 from __future__ import annotations
 
 import argparse
 import logging
 import os
+import socket
+import threading
+import uuid
 from datetime import datetime
+from pathlib import Path
 
 import kopf
 
+from slokeeper.cli.log_format import configure_logging
+from slokeeper.cli.prometheus_options import add_prometheus_arguments, prometheus_access
 from slokeeper.handlers import operator
+from slokeeper.handlers.health import OperatorHealth
+from slokeeper.kube.connection import api_client
+from slokeeper.kube.leader_lease import LeaderElection
 from slokeeper.slo.durations import duration_seconds
+
+log = logging.getLogger("slokeeper")
+SERVICE_ACCOUNT_NAMESPACE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
+
+
+def _flag(name: str) -> bool:
+    return os.environ.get(name, "").lower() in ("1", "true", "yes")
+
+
+def _own_namespace() -> str:
+    if "POD_NAMESPACE" in os.environ:
+        return os.environ["POD_NAMESPACE"]
+    if SERVICE_ACCOUNT_NAMESPACE.is_file():
+        return SERVICE_ACCOUNT_NAMESPACE.read_text().strip()
+    return "default"
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser("run", help="run the operator")
-    parser.add_argument(
-        "--prometheus-url",
-        default=os.environ.get("SLOKEEPER_PROMETHEUS_URL", "http://prometheus:9090"),
-        help="Prometheus query API (env SLOKEEPER_PROMETHEUS_URL)",
-    )
+    add_prometheus_arguments(parser, default_url="http://prometheus:9090")
     parser.add_argument(
         "--interval",
         default=os.environ.get("SLOKEEPER_INTERVAL", "30s"),
@@ -32,8 +53,9 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "-n",
         "--namespace",
         action="append",
-        default=[],
-        help="watch only this namespace (repeatable); default: all namespaces",
+        default=[ns for ns in os.environ.get("SLOKEEPER_NAMESPACES", "").split(",") if ns],
+        help="watch only this namespace or glob (repeatable; env SLOKEEPER_NAMESPACES, "
+        "comma-separated); default: all namespaces",
     )
     parser.add_argument(
         "--metrics-port",
@@ -45,7 +67,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "--health-port",
         type=int,
         default=int(os.environ.get("SLOKEEPER_HEALTH_PORT", "8081")),
-        help="port of the /healthz liveness probe (0: off; default 8081)",
+        help="port of /healthz and /readyz (0: off; env SLOKEEPER_HEALTH_PORT, default 8081)",
     )
     parser.add_argument(
         "--bind-address",
@@ -55,7 +77,32 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser.add_argument(
         "--no-slo-metrics",
         action="store_true",
-        help="do not export per-SLO budget and burn-rate gauges (for very many SLOs)",
+        default=_flag("SLOKEEPER_NO_SLO_METRICS"),
+        help="do not export per-SLO budget and burn-rate gauges, for very many SLOs "
+        "(env SLOKEEPER_NO_SLO_METRICS=true)",
+    )
+    parser.add_argument(
+        "--leader-elect",
+        action="store_true",
+        default=_flag("SLOKEEPER_LEADER_ELECT"),
+        help="act only while holding a Lease, so several replicas are safe "
+        "(env SLOKEEPER_LEADER_ELECT=true)",
+    )
+    parser.add_argument(
+        "--leader-election-namespace",
+        default=os.environ.get("SLOKEEPER_LEADER_ELECTION_NAMESPACE"),
+        help="namespace of the Lease (default: the Pod's own, $POD_NAMESPACE)",
+    )
+    parser.add_argument(
+        "--leader-election-id",
+        default=os.environ.get("SLOKEEPER_LEADER_ELECTION_ID", "slokeeper"),
+        help="name of the Lease (env SLOKEEPER_LEADER_ELECTION_ID, default slokeeper)",
+    )
+    parser.add_argument(
+        "--log-format",
+        choices=("text", "json"),
+        default=os.environ.get("SLOKEEPER_LOG_FORMAT", "text"),
+        help="text, or one JSON object per line (env SLOKEEPER_LOG_FORMAT)",
     )
     parser.add_argument(
         "--clock-start",
@@ -70,18 +117,19 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser.set_defaults(run=run)
 
 
+def _exit_on_lost_lease() -> None:
+    # Another replica may act as soon as the lease expires; stopping at once (rather than
+    # finishing a tick) is safe because every write is guarded and every action is an end state.
+    logging.shutdown()
+    os._exit(1)
+
+
 def run(args: argparse.Namespace) -> int:
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    if not args.verbose:
-        # kopf logs every handled watch event; the Deployment watch alone makes that a flood.
-        logging.getLogger("kopf.objects").setLevel(logging.WARNING)
+    configure_logging(args.log_format, args.verbose)
     if args.kubeconfig:
         os.environ["KUBECONFIG"] = args.kubeconfig
     config = operator.OperatorConfig(
-        prometheus_url=args.prometheus_url,
+        prometheus=prometheus_access(args),
         interval_seconds=duration_seconds(args.interval),
         kubeconfig=args.kubeconfig,
         metrics_port=args.metrics_port,
@@ -90,13 +138,28 @@ def run(args: argparse.Namespace) -> int:
         clock_start=args.clock_start,
         crash_after=os.environ.get("SLOKEEPER_TEST_CRASH_AFTER"),
     )
-    kopf.run(
-        standalone=True,
-        clusterwide=not args.namespace,
-        namespaces=list(args.namespace),
-        memo=kopf.Memo(config=config),
-        liveness_endpoint=(
-            f"http://{args.bind_address}:{args.health_port}/healthz" if args.health_port else None
-        ),
-    )
+    health = OperatorHealth()
+    if args.health_port:
+        health.serve(args.health_port, args.bind_address)
+    election: LeaderElection | None = None
+    if args.leader_elect:
+        namespace = args.leader_election_namespace or _own_namespace()
+        identity = f"{socket.gethostname()}_{uuid.uuid4().hex[:8]}"
+        election = LeaderElection(
+            api_client(args.kubeconfig), namespace, args.leader_election_id, identity
+        )
+        health.standby_reason = f"standing by for Lease {namespace}/{args.leader_election_id}"
+        election.wait_until_leader(threading.Event())
+        election.keep_renewing(on_lost=_exit_on_lost_lease)
+    try:
+        kopf.run(
+            standalone=True,
+            clusterwide=not args.namespace,
+            namespaces=list(args.namespace),
+            memo=kopf.Memo(config=config, health=health),
+            ready_flag=health.started,
+        )
+    finally:
+        if election is not None:
+            election.release()
     return 0

@@ -21,6 +21,7 @@ from typing import Any
 import kopf
 
 from slokeeper.api.base import GROUP, VERSION
+from slokeeper.handlers.health import HEARTBEAT_SECONDS, OperatorHealth
 from slokeeper.handlers.metrics import OperatorMetrics
 from slokeeper.handlers.rollouts import RolloutScheduler
 from slokeeper.handlers.settings import configure
@@ -33,6 +34,7 @@ from slokeeper.kube.rules_objects import RulesWriter
 from slokeeper.kube.slo_status import SLOStatusWriter
 from slokeeper.loops.rollout_loop import RolloutLoop
 from slokeeper.loops.slo_loop import SLOLoop, SLORecord, next_delay, slo_record
+from slokeeper.prometheus.access import PrometheusAccess
 from slokeeper.prometheus.client import PrometheusClient
 from slokeeper.prometheus.slo_figures import SLOFiguresReader
 from slokeeper.rollout.state_machine import Phase
@@ -42,10 +44,9 @@ log = logging.getLogger("slokeeper")
 
 @dataclass(frozen=True)
 class OperatorConfig:
-    prometheus_url: str
+    prometheus: PrometheusAccess
     interval_seconds: float = 30.0
     kubeconfig: str | None = None
-    prometheus_timeout_seconds: float = 10.0
     metrics_port: int = 0
     metrics_address: str = "0.0.0.0"  # noqa: S104 - the Pod's own network namespace
     per_slo_metrics: bool = True
@@ -142,9 +143,7 @@ async def start(*, settings: kopf.OperatorSettings, memo: Any, **kwargs: Any) ->
     # Per-SLO gauges cost memory per SLO; keep them only when someone can scrape them.
     per_slo_metrics = operator_config.per_slo_metrics and operator_config.metrics_port > 0
     api = api_client(operator_config.kubeconfig)
-    prometheus = PrometheusClient(
-        operator_config.prometheus_url, timeout_seconds=operator_config.prometheus_timeout_seconds
-    )
+    prometheus = operator_config.prometheus.client()
     loop = SLOLoop(
         figures=SLOFiguresReader(prometheus),
         status=SLOStatusWriter(api),
@@ -165,10 +164,7 @@ async def start(*, settings: kopf.OperatorSettings, memo: Any, **kwargs: Any) ->
     rollout_loop = RolloutLoop(
         RolloutStore(api),
         DeploymentWorkload(api, events),
-        PrometheusClient(
-            operator_config.prometheus_url,
-            timeout_seconds=operator_config.prometheus_timeout_seconds,
-        ),
+        operator_config.prometheus.client(),
         rollout_clock(operator_config.clock_start),
         crash_after(operator_config.crash_after),
     )
@@ -176,11 +172,18 @@ async def start(*, settings: kopf.OperatorSettings, memo: Any, **kwargs: Any) ->
     memo["rollout_loop"] = rollout_loop
     memo["rollout_scheduler"] = scheduler
     memo["rollout_task"] = asyncio.create_task(scheduler.run(kwargs["rollout_targets"]))
+    memo["heartbeat_task"] = asyncio.create_task(_heartbeat(memo["health"]))
+
+
+async def _heartbeat(health: OperatorHealth) -> None:
+    while True:
+        health.beat()
+        await asyncio.sleep(HEARTBEAT_SECONDS)
 
 
 @kopf.on.cleanup()
 async def stop(*, memo: Any, **_: Any) -> None:
-    for name in ("slo_task", "rollout_task"):
+    for name in ("slo_task", "rollout_task", "heartbeat_task"):
         task: asyncio.Task[None] | None = memo.get(name)
         if task is not None:
             task.cancel()

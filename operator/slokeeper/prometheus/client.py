@@ -10,8 +10,10 @@ import ast
 import json
 import re
 from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
 
 import requests
+import requests.auth
 from prometheus_api_client import PrometheusConnect
 from prometheus_api_client.exceptions import PrometheusApiClientException
 
@@ -47,6 +49,12 @@ def _upstream_error(error: PrometheusApiClientException) -> tuple[int | None, st
     return code, str(body.get("error", text)) if isinstance(body, dict) else text
 
 
+def without_credentials(url: str) -> str:
+    """The URL as it may be shown: ``https://user:secret@host/`` becomes ``https://host/``."""
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[-1]))
+
+
 class PrometheusClient:
     """Instant queries against a Prometheus-compatible HTTP API."""
 
@@ -56,14 +64,17 @@ class PrometheusClient:
         timeout_seconds: float = 10.0,
         headers: dict[str, str] | None = None,
         verify: bool | str = True,
+        auth: requests.auth.AuthBase | None = None,
     ) -> None:
         session = requests.Session()
         session.verify = verify
         self.url = url
+        self.shown_url = without_credentials(url)
         self.timeout_seconds = timeout_seconds
         self._connection = PrometheusConnect(
             url=url,
             headers=headers,
+            auth=auth,
             session=session,
             timeout=int(max(1, timeout_seconds)),
             method="POST",
@@ -79,14 +90,14 @@ class PrometheusClient:
             )
         except requests.RequestException as error:
             raise PrometheusUnreachableError(
-                f"Prometheus at {self.url} did not answer: {error}"
+                f"Prometheus at {self.shown_url} did not answer: {error}"
             ) from error
         except PrometheusApiClientException as error:
             code, message = _upstream_error(error)
             if code in (400, 422):
                 raise QueryRejectedError(message) from error
             raise PrometheusUnreachableError(
-                f"Prometheus at {self.url} answered {code}: {message}"
+                f"Prometheus at {self.shown_url} answered {code}: {message}"
             ) from error
         if result and not isinstance(result[0], dict):
             return [Sample({}, float(result[1]))]  # a scalar: [timestamp, "value"]

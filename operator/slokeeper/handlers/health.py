@@ -1,0 +1,67 @@
+"""The operator's probes: ``/healthz`` (liveness) and ``/readyz`` (readiness).
+
+Served from a thread of their own, so they answer while a standby replica waits for the lease. A
+thread cannot tell on its own whether the operator's event loop still works, so the loop beats a
+heartbeat and liveness fails when the beat stops: a wedged operator is restarted by the kubelet.
+Readiness is true only on the replica that leads and has started, so the metrics Service sends
+scrapes to the replica whose figures mean something.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+HEARTBEAT_SECONDS = 5.0
+STALE_AFTER_SECONDS = 60.0
+
+
+class OperatorHealth:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._last_beat: float | None = None
+        self.started = threading.Event()
+        self.standby_reason = "starting"
+
+    def beat(self) -> None:
+        self._last_beat = self._clock()
+
+    def liveness(self) -> tuple[bool, str]:
+        if not self.started.is_set() or self._last_beat is None:
+            return True, self.standby_reason
+        silent = self._clock() - self._last_beat
+        if silent > STALE_AFTER_SECONDS:
+            return False, f"the operator's event loop has not answered for {silent:.0f}s"
+        return True, "ok"
+
+    def readiness(self) -> tuple[bool, str]:
+        if not self.started.is_set():
+            return False, self.standby_reason
+        return self.liveness()
+
+    def serve(self, port: int, address: str) -> ThreadingHTTPServer:
+        health = self
+
+        class Probe(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                probes = {"/healthz": health.liveness, "/readyz": health.readiness}
+                probe = probes.get(self.path.split("?", 1)[0])
+                if probe is None:
+                    self.send_error(404)
+                    return
+                healthy, message = probe()
+                body = (message + "\n").encode()
+                self.send_response(200 if healthy else 503)
+                self.send_header("Content-Type", "text/plain; charset=utf-8")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *_: object) -> None:
+                """Probes every few seconds would drown the operator's own log."""
+
+        server = ThreadingHTTPServer((address, port), Probe)
+        threading.Thread(target=server.serve_forever, name="probes", daemon=True).start()
+        return server
