@@ -26,6 +26,7 @@ lint: $(BIN)/.installed ## ruff, mypy --strict, import layers, CRDs current
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 	$(BIN)/slokeeper crds --check
+	$(BIN)/slokeeper crds --check --output-dir charts/slokeeper/crds
 
 test: setup lint ## run every test: lint, unit, and integration on the real control plane
 	$(BIN)/pytest
@@ -40,8 +41,9 @@ format: $(BIN)/.installed ## format the code
 	$(BIN)/ruff format operator tests bench
 	$(BIN)/ruff check --fix operator tests bench
 
-crds: $(BIN)/.installed ## regenerate crds/ from the models
+crds: $(BIN)/.installed ## regenerate crds/ (and the chart's copy) from the models
 	$(BIN)/slokeeper crds
+	$(BIN)/slokeeper crds --output-dir charts/slokeeper/crds
 
 demo: setup ## the demo: the operator on a local control plane, a canary promoted and a bad one rolled back
 	$(BIN)/slokeeper demo

@@ -61,6 +61,9 @@ class LocalCluster:
     toolchain: Toolchain
     workdir: Path
     nodes: int = 2
+    # An audit policy (YAML) makes the API server log requests to ``audit_log``: how the RBAC
+    # test sees every call the operator makes.
+    audit_policy: str | None = None
     name: str = field(default_factory=lambda: f"slokeeper-{os.getpid()}-{secrets.token_hex(3)}")
 
     @property
@@ -70,6 +73,10 @@ class LocalCluster:
     @property
     def cluster_dir(self) -> Path:
         return KWOK_HOME / self.name
+
+    @property
+    def audit_log(self) -> Path:
+        return self.cluster_dir / "logs" / "audit.log"
 
     def _environment(self) -> dict[str, str]:
         environment = dict(os.environ)
@@ -124,9 +131,14 @@ class LocalCluster:
         configuration = self.workdir / "kwokctl.yaml"
         configuration.write_text(KWOKCTL_CONFIGURATION)
         kube = self.toolchain.kubernetes_dir
+        audit: list[str] = []
+        if self.audit_policy is not None:
+            policy = self.workdir / "audit-policy.yaml"
+            policy.write_text(self.audit_policy)
+            audit = ["--kube-audit-policy", str(policy)]
         created = self._kwokctl(
             "--config", str(configuration),
-            "create", "cluster",
+            "create", "cluster", *audit,
             "--runtime", "binary",
             "--kubeconfig", str(self.kubeconfig),
             "--kube-apiserver-binary", str(kube / "kube-apiserver"),
