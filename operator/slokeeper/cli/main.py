@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from slokeeper import __version__
-from slokeeper.cli import crds, demo, rollout, rules, run, status, validate
+from slokeeper.cli import crds, dashboard, demo, rollout, rules, run, status, validate
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -19,6 +19,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"slokeeper {__version__}")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     crds.add_parser(subparsers)
+    dashboard.add_parser(subparsers)
     demo.add_parser(subparsers)
     rollout.add_parser(subparsers)
     rules.add_parser(subparsers)

@@ -6,9 +6,13 @@ window) and can be switched off for very large installations with ``--no-slo-met
 
 from __future__ import annotations
 
+import contextlib
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
+from slokeeper.loops.rollout_loop import TickResult
 from slokeeper.loops.slo_loop import CycleReport
+from slokeeper.rollout.state_machine import Phase
 
 
 class OperatorMetrics:
@@ -51,6 +55,41 @@ class OperatorMetrics:
             registry=self.registry,
         )
 
+        self.burn_rate_threshold = Gauge(
+            "slokeeper_slo_burn_rate_threshold",
+            "Burn rate at which the SLO's alert of this severity fires, per long window.",
+            ["namespace", "slo", "window", "severity"],
+            registry=self.registry,
+        )
+        # A state set: 1 for the phase a ChangeRollout is in, 0 for the others.
+        self.rollout_phase = Gauge(
+            "slokeeper_rollout_phase",
+            "Phase of each ChangeRollout (1 for the current one).",
+            ["namespace", "rollout", "phase"],
+            registry=self.registry,
+        )
+        self.analyses = Counter(
+            "slokeeper_rollout_analyses_total",
+            "Canary analyses run, by outcome.",
+            ["outcome"],
+            registry=self.registry,
+        )
+
+    def observe_rollout(self, key: tuple[str, str], result: TickResult | None) -> None:
+        """After a tick; ``None`` when the ChangeRollout is gone (its series go too)."""
+        namespace, name = key
+        if result is None:
+            for phase in Phase:
+                with contextlib.suppress(KeyError):
+                    self.rollout_phase.remove(namespace, name, phase.value)
+            return
+        if result.phase is not None:
+            for phase in Phase:
+                current = 1 if phase is result.phase else 0
+                self.rollout_phase.labels(namespace, name, phase.value).set(current)
+        if result.analysed is not None:
+            self.analyses.labels(result.analysed.value).inc()
+
     def observe_cycle(self, report: CycleReport, queries: int) -> None:
         self.cycle_seconds.observe(report.seconds)
         self.slos.set(report.slos)
@@ -65,6 +104,7 @@ class OperatorMetrics:
             return
         self.budget_remaining.clear()
         self.burn_rate.clear()
+        self.burn_rate_threshold.clear()
         for (namespace, name), figures in report.figures.items():
             if figures.error_budget_remaining_ratio is not None:
                 self.budget_remaining.labels(namespace, name).set(
@@ -72,6 +112,8 @@ class OperatorMetrics:
                 )
             for window, rate in figures.burn_rates:
                 self.burn_rate.labels(namespace, name, window).set(rate)
+            for severity, window, threshold in figures.alert_thresholds:
+                self.burn_rate_threshold.labels(namespace, name, window, severity).set(threshold)
 
     def serve(self, port: int, address: str = "0.0.0.0") -> None:  # noqa: S104 - a Pod's port
         start_http_server(port, addr=address, registry=self.registry)

@@ -168,7 +168,7 @@ async def start(*, settings: kopf.OperatorSettings, memo: Any, **kwargs: Any) ->
         rollout_clock(operator_config.clock_start),
         crash_after(operator_config.crash_after),
     )
-    scheduler = RolloutScheduler(rollout_loop)
+    scheduler = RolloutScheduler(rollout_loop, metrics.observe_rollout)
     memo["rollout_loop"] = rollout_loop
     memo["rollout_scheduler"] = scheduler
     memo["rollout_task"] = asyncio.create_task(scheduler.run(kwargs["rollout_targets"]))

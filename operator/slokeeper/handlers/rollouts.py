@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,7 +22,7 @@ from kubernetes.client.exceptions import ApiException
 from slokeeper.api.base import GROUP, VERSION
 from slokeeper.api.rollout import ChangeRollout
 from slokeeper.kube.rollout_resource import is_conflict
-from slokeeper.loops.rollout_loop import RolloutLoop
+from slokeeper.loops.rollout_loop import RolloutLoop, TickResult
 
 log = logging.getLogger("slokeeper.rollouts")
 Key = tuple[str, str]
@@ -45,6 +46,7 @@ class RolloutScheduler:
     """Ticks each ChangeRollout when due, or at once when woken."""
 
     loop: RolloutLoop
+    observe: Callable[[Key, TickResult | None], None] = lambda _key, _result: None
     due: dict[Key, float] = field(default_factory=dict)
     woken: set[Key] = field(default_factory=set)
     ticks: int = 0
@@ -66,6 +68,7 @@ class RolloutScheduler:
             keys = {(ns, rollout) for (ns, _), store in index.items() for rollout in store}
             for gone in set(self.due) - keys:
                 del self.due[gone]
+                self.observe(gone, None)
             now = time.monotonic()
             ready = sorted(k for k in keys if k in self.woken or self.due.get(k, 0) <= now)
             self.woken -= set(ready)
@@ -94,6 +97,7 @@ class RolloutScheduler:
                 log.exception("rollout %s/%s: tick failed", namespace, name)
                 return ERROR_RETRY_SECONDS
             self.ticks += 1
+            self.observe(key, result)
             if result.analysed is not None:
                 log.info(
                     "rollout %s/%s: analysis %s, phase %s",

@@ -59,6 +59,8 @@ class Figures:
     burn_rates: tuple[tuple[str, float], ...] = ()
     firing: tuple[FiringRow, ...] = ()
     policy_action: PolicyAction | None = None
+    # (severity, long window, burn rate) of each alert, so dashboards draw the lines that page.
+    alert_thresholds: tuple[tuple[str, str, float], ...] = ()
 
     @property
     def firing_kinds(self) -> frozenset[AlertKind]:
@@ -120,6 +122,9 @@ def evaluate(objective: Objective, observation: Observation, span: Span) -> Figu
     }
     table = burn_rate_table(objective) if objective.alerting.enabled else ()
     firing = _firing(table, rates)
+    thresholds = tuple(
+        (row.kind.value, format_duration(row.long_seconds), row.burn_rate) for row in table
+    )
     burn_rates = tuple(
         (format_duration(window), significant(rate, 3)) for window, rate in sorted(rates.items())
     )
@@ -131,6 +136,7 @@ def evaluate(objective: Objective, observation: Observation, span: Span) -> Figu
             "not been evaluated yet).",
             burn_rates=burn_rates,
             firing=firing,
+            alert_thresholds=thresholds,
         )
     remaining = round(error_budget_remaining(ratio, allowed, span.elapsed_share), 3)
     return Figures(
@@ -142,6 +148,7 @@ def evaluate(objective: Objective, observation: Observation, span: Span) -> Figu
         burn_rates=burn_rates,
         firing=firing,
         policy_action=policy_action(objective.budget_policy, remaining),
+        alert_thresholds=thresholds,
     )
 
 
