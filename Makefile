@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 TOOLCHAIN := operator/slokeeper/localcluster/toolchain/build.sh
 
-.PHONY: help setup toolchain test unit integration lint format crds demo clean
+.PHONY: help setup toolchain test unit integration lint format crds manifests demo clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -21,8 +21,8 @@ toolchain: ## build Kubernetes, etcd, kwok, helm and Prometheus into ~/.cache/sl
 	bash $(TOOLCHAIN)
 
 lint: $(BIN)/.installed ## ruff, mypy --strict, import layers, CRDs current
-	$(BIN)/ruff check operator tests bench
-	$(BIN)/ruff format --check operator tests bench
+	$(BIN)/ruff check operator tests bench manifests
+	$(BIN)/ruff format --check operator tests bench manifests
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 	$(BIN)/slokeeper crds --check
@@ -38,12 +38,15 @@ integration: setup ## the integration tests only
 	$(BIN)/pytest tests/integration
 
 format: $(BIN)/.installed ## format the code
-	$(BIN)/ruff format operator tests bench
-	$(BIN)/ruff check --fix operator tests bench
+	$(BIN)/ruff format operator tests bench manifests
+	$(BIN)/ruff check --fix operator tests bench manifests
 
 crds: $(BIN)/.installed ## regenerate crds/ (and the chart's copy) from the models
 	$(BIN)/slokeeper crds
 	$(BIN)/slokeeper crds --output-dir charts/slokeeper/crds
+
+manifests: $(BIN)/.installed ## regenerate manifests/ (kustomize) from the Helm chart
+	$(BIN)/python manifests/render.py
 
 demo: setup ## the demo: the operator on a local control plane, a canary promoted and a bad one rolled back
 	$(BIN)/slokeeper demo

@@ -259,3 +259,28 @@ def test_helm_install_and_a_whole_rollout_under_the_charts_rbac(
     assert used <= granted
     unused = granted - used - set(NOT_EXERCISED_HERE)
     assert not unused, f"the chart grants what the operator never used: {sorted(unused)}"
+
+
+def test_the_kustomize_manifests_are_the_charts_objects_and_apply(
+    toolchain: Toolchain, chart_cluster: LocalCluster
+) -> None:
+    stale = subprocess.run(
+        [sys.executable, str(CHART.parents[1] / "manifests" / "render.py"), "--check"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert stale.returncode == 0, stale.stderr
+    chart_cluster.kubectl("apply", "--server-side", "-f", str(CHART / "crds"))
+    # A dry run creates nothing, so the namespaced objects need their namespace to exist.
+    chart_cluster.kubectl("create", "namespace", RELEASE_NAMESPACE, check=False)
+    monitoring = CHART.parents[1] / "manifests" / "monitoring"
+    dry_run = chart_cluster.kubectl(
+        "apply", "-k", str(monitoring), "--dry-run=server", "-o", "name"
+    )
+    applied = set(dry_run.stdout.split())
+    assert {
+        "deployment.apps/slokeeper",
+        "servicemonitor.monitoring.coreos.com/slokeeper",
+        "configmap/slokeeper-dashboard",
+        "clusterrole.rbac.authorization.k8s.io/slokeeper",
+        "customresourcedefinition.apiextensions.k8s.io/changerollouts.slokeeper.dev",
+    } <= applied
