@@ -1,7 +1,7 @@
 """Writes the kustomize manifests from the Helm chart, so both install paths ship the same
 objects: ``make manifests`` (or ``python manifests/render.py --check`` to only compare).
 
-manifests/base          namespace, ServiceAccount, RBAC, Deployment, metrics Service (+ the CRDs)
+manifests/base          CRDs, namespace, ServiceAccount, RBAC, Deployment, metrics Service
 manifests/monitoring    base + ServiceMonitor + the Grafana dashboard ConfigMap
 """
 
@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from slokeeper.api.base import GROUP
+from slokeeper.cli.crds import HEADER as CRD_HEADER
 from slokeeper.localcluster.toolchain import ensure_toolchain
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -63,8 +64,11 @@ def wanted_files() -> dict[Path, str]:
         by_kind.setdefault(document["kind"], []).append(document)
     namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}}
     files = {
-        Path("crds/kustomization.yaml"): _kustomization(
-            sorted(p.name for p in (ROOT / "crds").glob(f"{GROUP}_*.yaml"))
+        # kustomize reads nothing outside a kustomization's directory: the CRDs come along.
+        Path("manifests/base/crds.yaml"): HEADER
+        + "---\n".join(
+            path.read_text().removeprefix(CRD_HEADER)
+            for path in sorted((ROOT / "crds").glob(f"{GROUP}_*.yaml"))
         ),
         Path("manifests/base/namespace.yaml"): _file([namespace]),
         Path("manifests/base/serviceaccount.yaml"): _file(by_kind.pop("ServiceAccount")),
@@ -77,7 +81,7 @@ def wanted_files() -> dict[Path, str]:
     }  # fmt: skip
     assert not by_kind, f"the chart renders kinds manifests/base does not place: {set(by_kind)}"
     files[Path("manifests/base/kustomization.yaml")] = _kustomization(
-        ["../../crds", *sorted(p.name for p in files if p.parent.name == "base")]
+        sorted(p.name for p in files if p.parent.name == "base")
     )
     monitoring = [
         d

@@ -144,3 +144,11 @@ def adopt_checkout(
         lambda s: "stable" in s,
         "the ChangeRollout to adopt its target",
     )
+
+
+def ask(cluster: LocalCluster, namespace: str, request: str, **value: Any) -> None:
+    """What `slokeeper rollout <request>` does: annotate the ChangeRollout."""
+    cluster.kubectl(
+        "annotate", "crollout", "checkout", "-n", namespace, "--overwrite",
+        f"slokeeper.dev/{request}={json.dumps(value)}",
+    )  # fmt: skip

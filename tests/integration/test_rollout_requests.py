@@ -14,6 +14,7 @@ from polling import eventually
 from resources import (
     adopt_checkout,
     apply,
+    ask,
     availability_slo,
     change_rollout,
     get,
@@ -27,14 +28,6 @@ from slokeeper.simulator.server import TrafficSimulator
 from workloads import checkout_deployment, deploy_ready, ready_replicas, set_image
 
 LONG_STEPS = [{"weight": w, "pause": "10m"} for w in (5, 25, 50)]
-
-
-def ask(cluster: LocalCluster, namespace: str, request: str, **value: Any) -> None:
-    """What `slokeeper rollout <request>` does: annotate the ChangeRollout."""
-    cluster.kubectl(
-        "annotate", "crollout", "checkout", "-n", namespace, "--overwrite",
-        f"slokeeper.dev/{request}={json.dumps(value)}",
-    )  # fmt: skip
 
 
 def phase_is(phase: str, changes: int | None = None) -> Any:

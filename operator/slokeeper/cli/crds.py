@@ -60,12 +60,7 @@ def run(args: argparse.Namespace) -> int:
             if not (directory / name).is_file() or (directory / name).read_text() != text
         ]
         extra = (
-            sorted(
-                path.name
-                for path in directory.glob("*.yaml")
-                # kustomize's index of the directory is the one file here not from a model
-                if path.name not in wanted and path.name != "kustomization.yaml"
-            )
+            sorted(path.name for path in directory.glob("*.yaml") if path.name not in wanted)
             if directory.is_dir()
             else []
         )

@@ -1,0 +1,82 @@
+"""User story: a team deploys with Argo CD, which shows slokeeper's resources through the health
+checks we ship (manifests/argocd). Fed the real objects the operator writes in each phase, they
+say what an SRE expects: Healthy at rest, Suspended while a gate holds a change, Progressing
+while a canary runs, Degraded after a rollback until the template changes, and Degraded for an
+SLO whose PromQL is broken."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kubernetes import client
+
+from argocd_health import argocd_health
+from polling import eventually
+from resources import (
+    adopt_checkout,
+    apply,
+    ask,
+    availability_slo,
+    change_rollout,
+    get,
+)
+from running_operator import RunningOperator
+from slokeeper.localcluster.cluster import LocalCluster
+from slokeeper.simulator.server import TrafficSimulator
+from workloads import set_image
+
+
+def health_of(cluster: LocalCluster, kind: str, namespace: str, name: str) -> Any:
+    def observe() -> tuple[str, str, str]:
+        body = get(cluster, kind, namespace, name)
+        status, message = argocd_health(body) if body else ("Missing", "")
+        return status, message, body.get("status", {}).get("phase", "")
+
+    return observe
+
+
+def test_argo_cd_health_follows_real_objects_through_each_phase(
+    cluster: LocalCluster,
+    api_client: client.ApiClient,
+    simulator: TrafficSimulator,
+    operator_process: RunningOperator,
+    namespace: str,
+) -> None:
+    broken = availability_slo(
+        namespace, "broken", errors="sum(rate(http_requests_total[{{.window}}]"
+    )
+    apply(cluster, broken)
+    degraded = eventually(
+        health_of(cluster, "slo", namespace, "broken"),
+        lambda seen: seen[0] == "Degraded",
+        "the SLO with broken PromQL to be Degraded",
+    )
+    assert "parse error" in degraded[1]
+
+    adopt_checkout(
+        cluster, api_client, namespace, availability_slo(namespace), change_rollout(namespace)
+    )
+    rollout = health_of(cluster, "crollout", namespace, "checkout")
+    eventually(
+        health_of(cluster, "slo", namespace, "checkout-availability"),
+        lambda seen: seen[0] == "Healthy",
+        "the SLO evaluated and Healthy",
+    )
+    assert eventually(rollout, lambda seen: seen[0] == "Healthy", "rollout at rest")
+
+    ask(cluster, namespace, "paused", by="dave", reason="freeze for the demo")
+    set_image(cluster, namespace, "1.3-bad")
+    suspended = eventually(rollout, lambda seen: seen[0] == "Suspended", "a paused change")
+    assert suspended[2] == "Paused"
+
+    cluster.kubectl("annotate", "crollout", "checkout", "-n", namespace, "slokeeper.dev/paused-")
+    progressing = eventually(rollout, lambda seen: seen[0] != "Suspended", "the change resumed")
+    assert progressing[0] == "Progressing", progressing
+    rolled_back = eventually(
+        rollout, lambda seen: seen[2] == "RolledBack", "1.3-bad rolled back", timeout=90
+    )
+    assert rolled_back[0] == "Degraded"
+    assert rolled_back[1].startswith("AnalysisFailed"), rolled_back
+
+    set_image(cluster, namespace, "1.1")  # the template changes back to stable
+    eventually(rollout, lambda seen: seen[0] == "Healthy", "healthy again on stable")
