@@ -9,7 +9,10 @@ from __future__ import annotations
 import ast
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
@@ -30,6 +33,12 @@ class QueryRejectedError(ValueError):
 class Sample:
     labels: dict[str, str]
     value: float
+
+
+@dataclass(frozen=True)
+class Series:
+    labels: dict[str, str]
+    points: list[tuple[datetime, float]]
 
 
 def _upstream_error(error: PrometheusApiClientException) -> tuple[int | None, str]:
@@ -81,13 +90,42 @@ class PrometheusClient:
         )
         self.queries = 0
 
-    def query(self, promql: str) -> list[Sample]:
-        """The instant vector of ``promql`` now; scalars come back as one unlabelled sample."""
+    def query(self, promql: str, at: datetime | None = None) -> list[Sample]:
+        """The instant vector of ``promql`` now (or ``at``); scalars come back as one unlabelled
+        sample."""
+        params = {"timeout": f"{int(self.timeout_seconds * 1000)}ms"}
+        if at is not None:
+            params["time"] = f"{at.timestamp():.3f}"
+        result = self._answer(lambda: self._connection.custom_query(promql, params=params))
+        if result and not isinstance(result[0], dict):
+            return [Sample({}, float(result[1]))]  # a scalar: [timestamp, "value"]
+        return [Sample(dict(item.get("metric", {})), float(item["value"][1])) for item in result]
+
+    def query_range(
+        self, promql: str, start: datetime, end: datetime, step_seconds: float
+    ) -> list[Series]:
+        """Each series of ``promql`` evaluated every ``step_seconds`` from ``start`` to ``end``."""
+        result = self._answer(
+            lambda: self._connection.custom_query_range(
+                promql,
+                start_time=start,
+                end_time=end,
+                step=f"{max(1.0, step_seconds):.0f}s",
+                params={"timeout": f"{int(self.timeout_seconds * 1000)}ms"},
+            )
+        )
+        return [
+            Series(
+                dict(item.get("metric", {})),
+                [(datetime.fromtimestamp(float(t), UTC), float(v)) for t, v in item["values"]],
+            )
+            for item in result
+        ]
+
+    def _answer(self, ask: Callable[[], Any]) -> Any:
         self.queries += 1
         try:
-            result = self._connection.custom_query(
-                promql, params={"timeout": f"{int(self.timeout_seconds * 1000)}ms"}
-            )
+            return ask()
         except requests.RequestException as error:
             raise PrometheusUnreachableError(
                 f"Prometheus at {self.shown_url} did not answer: {error}"
@@ -99,6 +137,3 @@ class PrometheusClient:
             raise PrometheusUnreachableError(
                 f"Prometheus at {self.shown_url} answered {code}: {message}"
             ) from error
-        if result and not isinstance(result[0], dict):
-            return [Sample({}, float(result[1]))]  # a scalar: [timestamp, "value"]
-        return [Sample(dict(item.get("metric", {})), float(item["value"][1])) for item in result]

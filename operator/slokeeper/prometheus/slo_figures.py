@@ -67,11 +67,15 @@ def span_seconds(objective: Objective, now: datetime) -> int:
 class InstantQueries(Protocol):
     """What the reader needs of a Prometheus client (PrometheusClient in production)."""
 
-    def query(self, promql: str) -> list[Sample]: ...
+    def query(self, promql: str, at: datetime | None = None) -> list[Sample]: ...
 
 
 class SLOFiguresReader:
-    """Turns Prometheus answers into one Observation per SLO."""
+    """Turns Prometheus answers into one Observation per SLO.
+
+    Every query of a read is evaluated at the ``now`` it is given, not whenever Prometheus gets
+    to it: the figures are one consistent snapshot, and ``slokeeper report`` reproduces a status
+    exactly by reading again at its ``lastEvaluationTime``."""
 
     def __init__(self, client: InstantQueries, fallback_parallelism: int = 8) -> None:
         self.client = client
@@ -79,7 +83,7 @@ class SLOFiguresReader:
 
     def read(self, objectives: Sequence[Objective], now: datetime) -> dict[Key, Observation]:
         try:
-            recorded = self._recorded()
+            recorded = self._recorded(now)
             spans = self._spans({span_seconds(o, now) for o in objectives}, now)
         except (PrometheusUnreachableError, QueryRejectedError) as error:
             problem = Observation(problem=Health.PROMETHEUS_UNREACHABLE, problem_message=str(error))
@@ -110,8 +114,8 @@ class SLOFiguresReader:
                     observations[key_of(objective)] = observation
         return observations
 
-    def _recorded(self) -> dict[Key, _Recorded]:
-        samples = self.client.query(f'{{__name__=~"{ERROR_RATIO}|{REQUESTS_PER_SECOND}"}}')
+    def _recorded(self, now: datetime) -> dict[Key, _Recorded]:
+        samples = self.client.query(f'{{__name__=~"{ERROR_RATIO}|{REQUESTS_PER_SECOND}"}}', now)
         recorded: dict[Key, _Recorded] = defaultdict(lambda: _Recorded({}))
         for sample in samples:
             labels = sample.labels
@@ -126,9 +130,9 @@ class SLOFiguresReader:
 
     def _spans(self, spans: set[int], now: datetime) -> dict[int, dict[Key, float]]:
         since_step = now.timestamp() % BUDGET_WINDOW_SECONDS
-        return {span: self._span(span, since_step) for span in sorted(spans)}
+        return {span: self._span(span, since_step, now) for span in sorted(spans)}
 
-    def _span(self, span: int, since_step: float) -> dict[Key, float]:
+    def _span(self, span: int, since_step: float, now: datetime) -> dict[Key, float]:
         """Traffic-weighted error ratio per SLO over the last ``span`` seconds."""
         hourly = f'{{window="{HOURLY}"}}'
         errors = f"({ERROR_RATIO}{hourly} * on (slo_namespace, slo) {REQUESTS_PER_SECOND}{hourly})"
@@ -145,7 +149,7 @@ class SLOFiguresReader:
             f'label_replace({total}, "part", "{part}", "", "")' for part, total in totals_of.items()
         )
         totals: dict[Key, dict[str, float]] = defaultdict(dict)
-        for sample in self.client.query(query):
+        for sample in self.client.query(query, now):
             key = (sample.labels.get("slo_namespace", ""), sample.labels.get("slo", ""))
             totals[key][sample.labels.get("part", "")] = sample.value
         ratios = {}
@@ -173,11 +177,11 @@ class SLOFiguresReader:
         """One SLO's figures from its own queries, before its recording rules have data."""
         try:
             ratios = {
-                window: self._single(error_ratio_query(objective, window))
+                window: self._single(error_ratio_query(objective, window), now)
                 for window in recorded_windows(objective)
             }
-            span = self._single(error_ratio_query(objective, span_seconds(objective, now)))
-            requests = self._single(total_query(objective, BUDGET_WINDOW_SECONDS))
+            span = self._single(error_ratio_query(objective, span_seconds(objective, now)), now)
+            requests = self._single(total_query(objective, BUDGET_WINDOW_SECONDS), now)
             if span is None and isinstance(objective.indicator, LatencyIndicator):
                 missing_bucket = self._missing_bucket(objective.indicator)
                 if missing_bucket:
@@ -193,8 +197,8 @@ class SLOFiguresReader:
             return Observation(problem=Health.PROMETHEUS_UNREACHABLE, problem_message=str(error))
         return Observation(ratios, span, requests)
 
-    def _single(self, query: str) -> float | None:
-        samples: list[Sample] = self.client.query(query)
+    def _single(self, query: str, now: datetime) -> float | None:
+        samples: list[Sample] = self.client.query(query, now)
         return _finite(samples[0].value) if samples else None
 
     def _missing_bucket(self, indicator: LatencyIndicator) -> str | None:

@@ -67,7 +67,8 @@ def slo_labels(objective: Objective) -> dict[str, str]:
     }
 
 
-def _selector(objective: Objective, window: float | None = None) -> str:
+def series_selector(objective: Objective, window: float | None = None) -> str:
+    """The selector of this SLO's recorded series (of one window, if given)."""
     labels = {"slo": objective.name, "slo_namespace": objective.namespace}
     if window is not None:
         labels["window"] = format_duration(window)
@@ -160,8 +161,10 @@ def _burn_condition(objective: Objective, row: BurnRateWindow) -> str:
     """
     allowed = _number(objective.allowed_error_ratio)
     threshold = _number(row.burn_rate)
-    long = f"{ERROR_RATIO}{_selector(objective, row.long_seconds)} / {allowed} > {threshold}"
-    short = f"{ERROR_RATIO}{_selector(objective, row.short_seconds)} / {allowed} > {threshold}"
+    long, short = (
+        f"{ERROR_RATIO}{series_selector(objective, window)} / {allowed} > {threshold}"
+        for window in (row.long_seconds, row.short_seconds)
+    )
     return f"max without (window) (\n  {long}\n  and ignoring (window)\n  {short}\n)"
 
 

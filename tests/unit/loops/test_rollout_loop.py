@@ -87,7 +87,7 @@ class Cluster:
 class SilentPrometheus:
     """Answers every query with nothing: the canary's traffic has not been scraped yet."""
 
-    def query(self, promql: str) -> list[Sample]:
+    def query(self, promql: str, at: datetime | None = None) -> list[Sample]:
         return []
 
 

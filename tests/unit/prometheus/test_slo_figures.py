@@ -34,7 +34,7 @@ class RecordingPrometheus:
         self.recorded = recorded
         self.queries: list[str] = []
 
-    def query(self, promql: str) -> list[Sample]:
+    def query(self, promql: str, at: datetime | None = None) -> list[Sample]:
         self.queries.append(promql)
         keys = [{"slo_namespace": o.namespace, "slo": o.name} for o in self.objectives]
         if promql.startswith("{__name__=~") and self.recorded:
@@ -96,7 +96,7 @@ class Failing:
     def __init__(self, error: Exception) -> None:
         self.error = error
 
-    def query(self, promql: str) -> list[Sample]:
+    def query(self, promql: str, at: datetime | None = None) -> list[Sample]:
         raise self.error
 
 

@@ -1,0 +1,158 @@
+"""``slokeeper report SLO``: a picture (PNG, and an HTML page embedding it) of an SLO's error
+budget over its window and the burn rate of each alert window against its thresholds, read from
+Prometheus, plus the figures as JSON.
+
+The figures in the page and the JSON are read at the status' ``lastEvaluationTime`` through the
+operator's own code path, so the report and ``kubectl get slo -o yaml`` agree to the digit; the
+picture runs on to now.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import html
+import json
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from kubernetes import client
+from kubernetes.client.exceptions import ApiException
+
+from slokeeper.api.base import GROUP, VERSION
+from slokeeper.api.slo import ServiceLevelObjective
+from slokeeper.cli.budget_chart import ChartData, ChartsUnavailableError, draw
+from slokeeper.cli.prometheus_options import add_prometheus_arguments, prometheus_access
+from slokeeper.kube.connection import api_client, default_namespace
+from slokeeper.prometheus.client import PrometheusUnreachableError, QueryRejectedError
+from slokeeper.prometheus.slo_history import SLOHistory, report_range
+from slokeeper.slo.calendar import measurement_span
+from slokeeper.slo.evaluation import Figures
+
+
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "report", help="a PNG and HTML report of an SLO's budget and burn rates"
+    )
+    parser.add_argument("name", help="the ServiceLevelObjective")
+    parser.add_argument("-n", "--namespace", help="namespace (default: the context's)")
+    parser.add_argument("--kubeconfig", help="kubeconfig file (default: $KUBECONFIG)")
+    parser.add_argument("--context", help="kubeconfig context")
+    parser.add_argument(
+        "--output-dir", type=Path, default=Path(), help="where to write the files (default: .)"
+    )
+    parser.add_argument(
+        "--points", type=int, default=48, help="budget points over the window (default 48)"
+    )
+    add_prometheus_arguments(parser, default_url="http://localhost:9090")
+    parser.set_defaults(run=run)
+
+
+def _figures_json(figures: Figures, at: datetime) -> dict[str, Any]:
+    return {
+        "evaluatedAt": at.isoformat(),
+        "health": figures.health.value,
+        "sliRatio": figures.sli_ratio,
+        "errorBudgetRemainingRatio": figures.error_budget_remaining_ratio,
+        "burnRates": [{"window": w, "burnRate": r} for w, r in figures.burn_rates],
+        "policyAction": figures.policy_action.value if figures.policy_action else None,
+    }
+
+
+def _html(title: str, png: Path, summary: dict[str, Any]) -> str:
+    image = base64.b64encode(png.read_bytes()).decode()
+    rows = [
+        ("As of", summary["evaluatedAt"]),
+        ("SLI", "-" if summary["sliRatio"] is None else f"{100 * summary['sliRatio']:.3f} %"),
+        (
+            "Error budget left",
+            "-"
+            if summary["errorBudgetRemainingRatio"] is None
+            else f"{100 * summary['errorBudgetRemainingRatio']:.1f} %",
+        ),
+        *((f"Burn rate over {b['window']}", f"{b['burnRate']:g}x") for b in summary["burnRates"]),
+        ("Budget policy", summary["policyAction"] or "-"),
+    ]
+    table = "\n".join(
+        f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>" for k, v in rows
+    )
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
+<style>body{{font-family:sans-serif;max-width:1250px;margin:2em auto}}
+th{{text-align:left;padding-right:2em}}img{{max-width:100%}}</style></head>
+<body><h1>{html.escape(title)}</h1>
+<table>{table}</table>
+<img alt="error budget and burn rates" src="data:image/png;base64,{image}">
+</body></html>
+"""
+
+
+def run(args: argparse.Namespace) -> int:
+    namespace = args.namespace or default_namespace(args.kubeconfig, args.context)
+    custom = client.CustomObjectsApi(api_client(args.kubeconfig, args.context))
+    try:
+        body = custom.get_namespaced_custom_object(
+            GROUP, VERSION, namespace, ServiceLevelObjective.plural, args.name
+        )
+    except ApiException as error:
+        print(f"ServiceLevelObjective {namespace}/{args.name}: {error.reason}", file=sys.stderr)
+        return 1
+    slo = ServiceLevelObjective.model_validate(body)
+    objective = slo.to_objective()
+    now = datetime.now(UTC)
+    # The status is rewritten only when its figures change: its time may be well in the past.
+    evaluated = slo.status.last_evaluation_time if slo.status else None
+    at = evaluated or now
+    history = SLOHistory(prometheus_access(args).client())
+    try:
+        headline = history.figures_at(objective, at)
+        window_start = measurement_span(objective.window, now).start
+        start = report_range(history.first_data(objective, now), window_start, now)
+        budget = history.budget_left(objective, start, now, args.points)
+        burn_rates = history.burn_rates(objective, start, now, args.points * 4)
+    except (PrometheusUnreachableError, QueryRejectedError) as error:
+        print(f"slokeeper report: {error}", file=sys.stderr)
+        return 1
+
+    title = f"{namespace}/{args.name}: {objective.target_percent:g} % of {objective.service}"
+    summary = _figures_json(headline, at)
+    latest = budget[-1] if budget else None
+    subtitle = (
+        f"{100 * latest[1]:.1f} % of the error budget left at {latest[0]:%Y-%m-%d %H:%M} UTC"
+        if latest
+        else headline.message
+    )
+    args.output_dir.mkdir(parents=True, exist_ok=True)
+    stem = args.output_dir / f"{namespace}_{args.name}"
+    png, page, figures_file = (stem.with_suffix(s) for s in (".png", ".html", ".json"))
+    try:
+        draw(
+            ChartData(
+                title, subtitle, start, now, budget, burn_rates, history.thresholds(objective),
+                objective.budget_policy,
+            ),
+            png,
+        )  # fmt: skip
+    except ChartsUnavailableError as error:
+        print(f"slokeeper report: {error}", file=sys.stderr)
+        return 1
+    page.write_text(_html(title, png, summary))
+    figures_file.write_text(
+        json.dumps(
+            {
+                **summary,
+                "budgetPoints": [{"time": t.isoformat(), "ratio": v} for t, v in budget],
+                "thresholds": [t.__dict__ for t in history.thresholds(objective)],
+            },
+            indent=2,
+        )
+        + "\n"
+    )
+    print(f"{title}\n{subtitle}")
+    if evaluated is None:
+        print("(no status yet: figures as of now)")
+    for path in (png, page, figures_file):
+        print(f"wrote {path}")
+    return 0
