@@ -1,5 +1,7 @@
 """User story: the README's demo command runs the operator on its own local environment, promotes
-a good canary and rolls a failing one back, showing each as it goes, and cleans up after itself."""
+a good canary and rolls a failing one back, showing each as it goes, writes each SLO's budget
+report, and cleans up after itself. Pointed at an existing cluster (--kubeconfig), it tells the
+same story there and leaves the cluster as it found it, but for the CRDs."""
 
 from __future__ import annotations
 
@@ -9,23 +11,36 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
+from slokeeper.localcluster.cluster import LocalCluster
+from slokeeper.localcluster.toolchain import Toolchain
+
 ROOT = Path(__file__).resolve().parents[2]
+SAMPLE_SLOS = ("checkout-availability", "checkout-latency", "checkout-monthly")
 
 
-def test_the_demo_promotes_a_canary_rolls_a_bad_one_back_and_stops() -> None:
+def demo(*args: str) -> tuple[str, float]:
     began = time.monotonic()
     finished = subprocess.run(
-        [sys.executable, "-m", "slokeeper.cli.main", "demo", "--exit-when-done"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env=dict(os.environ),
-        check=False,
-    )
-    seconds = time.monotonic() - began
-    out = finished.stdout
-    assert finished.returncode == 0, out + finished.stderr
+        [sys.executable, "-m", "slokeeper.cli.main", "demo", "--exit-when-done", *args],
+        cwd=ROOT, capture_output=True, text=True, timeout=600, env=dict(os.environ), check=False,
+    )  # fmt: skip
+    assert finished.returncode == 0, finished.stdout + finished.stderr
+    return finished.stdout, time.monotonic() - began
+
+
+def assert_reports(out: str, directory: Path) -> None:
+    assert f"Budget reports (slokeeper report NAME) in {directory.resolve()}" in out
+    for name in SAMPLE_SLOS:
+        png = directory / f"default_{name}.png"
+        assert png.stat().st_size > 30_000, f"{png} is missing or near empty"
+        assert (directory / f"default_{name}.html").is_file()
+        assert f"default_{name}.html: " in out
+
+
+def test_the_demo_promotes_a_canary_rolls_a_bad_one_back_and_stops(tmp_path: Path) -> None:
+    out, seconds = demo("--report-dir", str(tmp_path / "reports"))
     assert "export KUBECONFIG=" in out
     assert "Prometheus: http://127.0.0.1:" in out
     assert "checkout-availability" in out
@@ -33,7 +48,28 @@ def test_the_demo_promotes_a_canary_rolls_a_bad_one_back_and_stops() -> None:
     assert "step 3, canary 50% of pods (planned 50%)" in shown, shown
     assert "Succeeded" in shown, shown
     assert "1.2: Promoted after 3 steps. 1.3-bad: RolledBack (AnalysisFailed) in step 1" in out
+    assert_reports(out, tmp_path / "reports")
     print(f"demo took {seconds:.0f}s")  # for the record; speed targets live in bench/
     kubeconfig = out.split("export KUBECONFIG=")[1].split()[0]
     # Stopped: its work directory and cluster are gone.
     assert not Path(kubeconfig).exists()
+
+
+@pytest.fixture
+def another_cluster(toolchain: Toolchain, tmp_path: Path) -> LocalCluster:
+    """Stands in for a real cluster: nothing of the demo's own environment, just a kubeconfig."""
+    with LocalCluster(toolchain, tmp_path / "elsewhere", nodes=2) as cluster:
+        yield cluster
+
+
+def test_the_demo_runs_on_an_existing_cluster_and_leaves_it_clean(
+    another_cluster: LocalCluster, tmp_path: Path
+) -> None:
+    out, _ = demo("--kubeconfig", str(another_cluster.kubeconfig), "--report-dir", str(tmp_path))
+    assert "$ kubectl set env deployment/checkout VERSION=1.3-bad" in out
+    assert "1.2: Promoted after 3 steps. 1.3-bad: RolledBack (AnalysisFailed) in step 1" in out
+    assert_reports(out, tmp_path)
+    left = another_cluster.kubectl("get", "deployments,changerollouts,slo", "-A", "-o", "name")
+    assert left.stdout.strip() == "", f"the demo left objects behind: {left.stdout}"
+    crds = another_cluster.kubectl("get", "crd", "-o", "name").stdout
+    assert "changerollouts.slokeeper.dev" in crds

@@ -4,13 +4,21 @@ rolled back.
 Builds the control plane on first use (cached afterwards), starts it with Prometheus, applies the
 CRDs and the sample SLOs, starts the traffic simulator and ``slokeeper run``, guards the checkout
 Deployment with a ChangeRollout, then ships a good version (promoted step by step) and a failing
-one (rolled back), showing each as it goes. It keeps everything up for exploring until Ctrl-C.
+one (rolled back), showing each as it goes, and ends by writing each SLO's budget report. It
+keeps everything up for exploring until Ctrl-C.
+
+``--kubeconfig`` (or ``--cluster kind``) runs the same story on a real cluster: the checkout
+Pods run the pause image with their version in env VERSION (shop/checkout images exist nowhere),
+Prometheus, the simulator and the operator run on this machine, and what the demo created in the
+cluster is deleted at the end (the CRDs stay).
 """
 
 from __future__ import annotations
 
 import argparse
+import shutil
 import signal
+import subprocess
 import sys
 import tempfile
 import threading
@@ -24,12 +32,15 @@ from kubernetes import client
 
 from slokeeper.api.base import GROUP, VERSION
 from slokeeper.cli.crds import install_crds
+from slokeeper.cli.report import ReportError, write_report
 from slokeeper.cli.rollout_view import RolloutView
 from slokeeper.kube.connection import api_client
-from slokeeper.localcluster.cluster import LocalCluster
+from slokeeper.localcluster.cluster import ExistingCluster, LocalCluster
 from slokeeper.localcluster.operator_process import operator_process
 from slokeeper.localcluster.prometheus import PrometheusServer, ScrapeJob
 from slokeeper.localcluster.stack import LocalStack
+from slokeeper.localcluster.toolchain import Toolchain
+from slokeeper.prometheus.client import PrometheusClient
 from slokeeper.simulator.server import TrafficSimulator
 
 DEMO_DEPLOYMENT = """\
@@ -51,6 +62,31 @@ spec:
         - name: checkout
           image: shop/checkout:1.1
 """
+
+
+# On a real cluster: a tiny image every node can pull; the simulator reads the version from env.
+EXTERNAL_DEPLOYMENT = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: checkout
+  namespace: default
+  labels: {app: checkout}
+spec:
+  replicas: 4
+  selector:
+    matchLabels: {app: checkout}
+  template:
+    metadata:
+      labels: {app: checkout}
+    spec:
+      containers:
+        - name: checkout
+          image: registry.k8s.io/pause:3.10
+          env: [{name: VERSION, value: "1.1"}]
+          resources: {requests: {cpu: 1m, memory: 8Mi}}
+"""
+KIND_CLUSTER = "slokeeper-demo"
 
 
 # Quick steps so the demo takes a minute or two; manifests/samples/changerollout.yaml shows
@@ -87,6 +123,24 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help="directory of sample SLOs to apply (default: manifests/samples)",
     )
     parser.add_argument(
+        "--kubeconfig",
+        type=Path,
+        help="run on this cluster instead of the embedded control plane",
+    )
+    parser.add_argument(
+        "--cluster",
+        choices=("local", "kind"),
+        default="local",
+        help="local: the embedded control plane (default); kind: create (or reuse) the kind "
+        f"cluster {KIND_CLUSTER} (needs kind and Docker)",
+    )
+    parser.add_argument(
+        "--report-dir",
+        type=Path,
+        default=Path("slokeeper-demo-report"),
+        help="where the budget reports go (default: ./slokeeper-demo-report)",
+    )
+    parser.add_argument(
         "--exit-after-start",
         action="store_true",
         help="stop once the environment is up, before any rollout (a quick smoke test)",
@@ -110,10 +164,15 @@ def _status(custom: client.CustomObjectsApi) -> dict[str, Any]:
 def _ship(
     cluster: LocalCluster, custom: client.CustomObjectsApi, version: str, log: Path
 ) -> dict[str, Any]:
-    """Set the image, as a GitOps commit would, and show the rollout until it ends."""
+    """Change the pod template, as a GitOps commit would, and show the rollout until it ends."""
     changes = len(_status(custom).get("history", []))
-    print(f"\n$ kubectl set image deployment/checkout checkout=shop/checkout:{version}")
-    cluster.kubectl("set", "image", "deployment/checkout", f"checkout=shop/checkout:{version}")
+    change = (
+        ("set", "env", "deployment/checkout", f"VERSION={version}")
+        if isinstance(cluster, ExistingCluster)
+        else ("set", "image", "deployment/checkout", f"checkout=shop/checkout:{version}")
+    )
+    print(f"\n$ kubectl {' '.join(change)}", flush=True)
+    cluster.kubectl(*change)
     view = RolloutView(sys.stdout)
     deadline = time.monotonic() + ROLLOUT_DEADLINE_SECONDS
     while time.monotonic() < deadline:
@@ -126,7 +185,31 @@ def _ship(
     raise RuntimeError(f"the rollout of {version} did not end in time; operator log:\n{tail}")
 
 
-def _rollouts(cluster: LocalCluster, prometheus: PrometheusServer, workdir: Path) -> int:
+def _reports(api: client.ApiClient, prometheus: PrometheusServer, directory: Path) -> None:
+    """Each SLO's budget report, and where it is."""
+    listed: Any = client.CustomObjectsApi(api).list_namespaced_custom_object(
+        GROUP, VERSION, "default", "servicelevelobjectives"
+    )
+    print(f"\nBudget reports (slokeeper report NAME) in {directory.resolve()}:", flush=True)
+    for item in listed["items"]:
+        name = item["metadata"]["name"]
+        try:
+            made = write_report(
+                api, PrometheusClient(prometheus.url), "default", name, output_dir=directory
+            )
+        except ReportError as error:
+            print(f"  {name}: no report: {error}")
+            continue
+        print(f"  {made.files[1].name}: {made.subtitle}")
+
+
+def _rollouts(
+    cluster: LocalCluster,
+    prometheus: PrometheusServer,
+    workdir: Path,
+    report_dir: Path,
+    keep_up: bool,
+) -> int:
     api = api_client(str(cluster.kubeconfig))
     custom = client.CustomObjectsApi(api)
     log = workdir / "operator.log"
@@ -140,55 +223,145 @@ def _rollouts(cluster: LocalCluster, prometheus: PrometheusServer, workdir: Path
         deadline = time.monotonic() + 60
         while "stable" not in _status(custom) and time.monotonic() < deadline:
             time.sleep(0.5)
-        print("ChangeRollout checkout adopted shop/checkout:1.1; the Deployment is held paused.")
-        good = _ship(cluster, custom, "1.2", log)["history"][0]
-        bad = _ship(cluster, custom, "1.3-bad", log)["history"][0]
-        print(
-            f"\n1.2: {good['outcome']} after {len(good['steps'])} steps. "
-            f"1.3-bad: {bad['outcome']} ({bad['reason']}) in step {len(bad['steps'])}; "
-            "the Deployment still runs 1.2 on every pod.\n"
-            "Explore:\n"
-            f"  export KUBECONFIG={cluster.kubeconfig}\n"
-            "  kubectl get crollout,slo\n"
-            "  kubectl get crollout checkout -o yaml      # every step, analysis and decision\n"
-            "  kubectl get events --field-selector involvedObject.kind=ChangeRollout\n"
-            "  kubectl set image deployment/checkout checkout=shop/checkout:1.4   # ship again",
-            flush=True,
+        print("ChangeRollout checkout adopted 1.1; the Deployment is held paused.")
+        try:
+            return _story(cluster, custom, api, prometheus, log, report_dir, keep_up)
+        finally:
+            if isinstance(cluster, ExistingCluster):
+                # While the operator still runs: on deletion it lets go of the Deployment and
+                # removes its finalizer.
+                cluster.kubectl(
+                    "delete", "changerollout", "checkout", "--ignore-not-found",
+                    "--timeout=60s", timeout=90, check=False,
+                )  # fmt: skip
+
+
+def _story(  # noqa: PLR0917 - the demo's pieces, passed along once
+    cluster: LocalCluster,
+    custom: client.CustomObjectsApi,
+    api: client.ApiClient,
+    prometheus: PrometheusServer,
+    log: Path,
+    report_dir: Path,
+    keep_up: bool,
+) -> int:
+    good = _ship(cluster, custom, "1.2", log)["history"][0]
+    bad = _ship(cluster, custom, "1.3-bad", log)["history"][0]
+    _reports(api, prometheus, report_dir)
+    ship_again = (
+        "kubectl set env deployment/checkout VERSION=1.4"
+        if isinstance(cluster, ExistingCluster)
+        else "kubectl set image deployment/checkout checkout=shop/checkout:1.4"
+    )
+    print(
+        f"\n1.2: {good['outcome']} after {len(good['steps'])} steps. "
+        f"1.3-bad: {bad['outcome']} ({bad['reason']}) in step {len(bad['steps'])}; "
+        "the Deployment still runs 1.2 on every pod.\n"
+        "Explore:\n"
+        f"  export KUBECONFIG={cluster.kubeconfig}\n"
+        "  kubectl get crollout,slo\n"
+        "  slokeeper status; slokeeper rollout status checkout\n"
+        "  kubectl get crollout checkout -o yaml      # every step, analysis and decision\n"
+        "  kubectl get events --field-selector involvedObject.kind=ChangeRollout\n"
+        f"  {ship_again}   # ship again",
+        flush=True,
+    )
+    if keep_up:
+        _wait_for_interrupt()
+    return 0
+
+
+def _kind_kubeconfig(workdir: Path) -> Path:
+    kind = shutil.which("kind")
+    if kind is None:
+        raise SystemExit(
+            "slokeeper demo --cluster kind: `kind` is not on PATH. Install kind "
+            "(https://kind.sigs.k8s.io) and Docker, or pass --kubeconfig for another cluster."
         )
-        return 0
+    kubeconfig = workdir / "kind.kubeconfig"
+    clusters = subprocess.run(
+        [kind, "get", "clusters"], capture_output=True, text=True, check=False
+    ).stdout
+    if KIND_CLUSTER not in clusters.split():
+        print(f"slokeeper demo: creating the kind cluster {KIND_CLUSTER} …", flush=True)
+        subprocess.run(
+            [kind, "create", "cluster", "--name", KIND_CLUSTER, "--wait", "2m"], check=True
+        )
+    exported = subprocess.run(
+        [kind, "get", "kubeconfig", "--name", KIND_CLUSTER],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    kubeconfig.write_text(exported.stdout)
+    return kubeconfig
+
+
+def _clean_up(cluster: LocalCluster, samples: list[Path]) -> None:
+    """On a cluster that outlives the demo, remove what the demo made (the CRDs stay)."""
+    cluster.kubectl("delete", "changerollout", "checkout", "--ignore-not-found", "--wait=false")
+    cluster.kubectl("delete", "deployment", "checkout", "--ignore-not-found")
+    for sample in samples:
+        cluster.kubectl("delete", "-f", str(sample), "--ignore-not-found")
 
 
 def run(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="slokeeper-demo-") as workdir:
-        stack = LocalStack(Path(workdir))
-        print("slokeeper demo: starting the local control plane and Prometheus …", flush=True)
+        kubeconfig = args.kubeconfig
+        if kubeconfig is None and args.cluster == "kind":
+            kubeconfig = _kind_kubeconfig(Path(workdir))
+        stack = LocalStack(Path(workdir), kubeconfig=kubeconfig)
+        where = f"the cluster in {kubeconfig}" if kubeconfig else "the local control plane"
+        print(f"slokeeper demo: starting {where} and Prometheus …", flush=True)
         with stack:
             cluster, prometheus, toolchain = stack.cluster, stack.prometheus, stack.toolchain
             if cluster is None or prometheus is None or toolchain is None:
                 raise RuntimeError("the local stack started without a cluster or Prometheus")
-            install_crds(cluster)
-            cluster.kubectl("apply", "-f", "-", input_text=DEMO_DEPLOYMENT)
-            for sample in sorted(args.samples.glob("slo-*.yaml")):
-                cluster.kubectl("apply", "-f", str(sample))
-            cluster.kubectl("rollout", "status", "deployment/checkout", "--timeout=60s", timeout=90)
-            print(
-                f"\nUp in {stack.startup_seconds['total']:.1f}s "
-                f"(Kubernetes {toolchain.kubernetes_version}, "
-                "kwok nodes, Prometheus).\n"
-                f"  export KUBECONFIG={cluster.kubeconfig}\n"
-                f"  kubectl get nodes,deployments,slo,crollout\n"
-                f"  Prometheus: {prometheus.url}\n"
-                f"  kubectl binary: {cluster.toolchain.kubectl}\n",
-                flush=True,
-            )
-            print(cluster.kubectl("get", "slo").stdout)
-            if args.exit_after_start:
-                return 0
-            code = _rollouts(cluster, prometheus, Path(workdir))
-            if not args.exit_when_done:
-                _wait_for_interrupt()
-            print("slokeeper demo: stopping …", flush=True)
-    return code
+            samples = sorted(args.samples.glob("slo-*.yaml"))
+            try:
+                return _run_on(cluster, prometheus, toolchain, stack, samples, args)
+            finally:
+                if kubeconfig:
+                    _clean_up(cluster, samples)
+                print("slokeeper demo: stopping …", flush=True)
+
+
+def _run_on(  # noqa: PLR0917 - the environment the demo just started
+    cluster: LocalCluster,
+    prometheus: PrometheusServer,
+    toolchain: Toolchain,
+    stack: LocalStack,
+    samples: list[Path],
+    args: argparse.Namespace,
+) -> int:
+    external = isinstance(cluster, ExistingCluster)
+    install_crds(cluster)
+    cluster.kubectl(
+        "apply", "-f", "-", input_text=EXTERNAL_DEPLOYMENT if external else DEMO_DEPLOYMENT
+    )
+    for sample in samples:
+        cluster.kubectl("apply", "-f", str(sample))
+    print("Waiting for 4 checkout pods to be Ready …", flush=True)
+    cluster.kubectl("rollout", "status", "deployment/checkout", "--timeout=120s", timeout=150)
+    print(
+        f"\nUp in {stack.startup_seconds['total']:.1f}s "
+        + (
+            f"(your cluster, Prometheus {toolchain.prometheus_version} here).\n"
+            if external
+            else f"(Kubernetes {toolchain.kubernetes_version}, kwok nodes, Prometheus).\n"
+        )
+        + f"  export KUBECONFIG={cluster.kubeconfig}\n"
+        "  kubectl get nodes,deployments,slo,crollout\n"
+        f"  Prometheus: {prometheus.url}\n"
+        f"  kubectl binary: {cluster.toolchain.kubectl}\n",
+        flush=True,
+    )
+    print(cluster.kubectl("get", "slo").stdout)
+    if args.exit_after_start:
+        return 0
+    return _rollouts(
+        cluster, prometheus, stack.workdir, args.report_dir, keep_up=not args.exit_when_done
+    )
 
 
 def _wait_for_interrupt() -> None:

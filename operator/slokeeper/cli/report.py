@@ -14,6 +14,7 @@ import base64
 import html
 import json
 import sys
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,11 @@ from slokeeper.api.slo import ServiceLevelObjective
 from slokeeper.cli.budget_chart import ChartData, ChartsUnavailableError, draw
 from slokeeper.cli.prometheus_options import add_prometheus_arguments, prometheus_access
 from slokeeper.kube.connection import api_client, default_namespace
-from slokeeper.prometheus.client import PrometheusUnreachableError, QueryRejectedError
+from slokeeper.prometheus.client import (
+    PrometheusClient,
+    PrometheusUnreachableError,
+    QueryRejectedError,
+)
 from slokeeper.prometheus.slo_history import SLOHistory, report_range
 from slokeeper.slo.calendar import measurement_span
 from slokeeper.slo.evaluation import Figures
@@ -89,34 +94,51 @@ th{{text-align:left;padding-right:2em}}img{{max-width:100%}}</style></head>
 """
 
 
-def run(args: argparse.Namespace) -> int:
-    namespace = args.namespace or default_namespace(args.kubeconfig, args.context)
-    custom = client.CustomObjectsApi(api_client(args.kubeconfig, args.context))
+class ReportError(RuntimeError):
+    """The report cannot be made; the message says why."""
+
+
+@dataclass(frozen=True)
+class Report:
+    title: str
+    subtitle: str
+    files: tuple[Path, ...]
+
+
+def write_report(
+    api: client.ApiClient,
+    prometheus: PrometheusClient,
+    namespace: str,
+    name: str,
+    *,
+    output_dir: Path,
+    points: int = 48,
+) -> Report:
+    """Read the SLO and Prometheus; write ``<namespace>_<name>.png|.html|.json``."""
+    custom = client.CustomObjectsApi(api)
     try:
         body = custom.get_namespaced_custom_object(
-            GROUP, VERSION, namespace, ServiceLevelObjective.plural, args.name
+            GROUP, VERSION, namespace, ServiceLevelObjective.plural, name
         )
     except ApiException as error:
-        print(f"ServiceLevelObjective {namespace}/{args.name}: {error.reason}", file=sys.stderr)
-        return 1
+        raise ReportError(f"ServiceLevelObjective {namespace}/{name}: {error.reason}") from error
     slo = ServiceLevelObjective.model_validate(body)
     objective = slo.to_objective()
     now = datetime.now(UTC)
     # The status is rewritten only when its figures change: its time may be well in the past.
     evaluated = slo.status.last_evaluation_time if slo.status else None
     at = evaluated or now
-    history = SLOHistory(prometheus_access(args).client())
+    history = SLOHistory(prometheus)
     try:
         headline = history.figures_at(objective, at)
         window_start = measurement_span(objective.window, now).start
         start = report_range(history.first_data(objective, now), window_start, now)
-        budget = history.budget_left(objective, start, now, args.points)
-        burn_rates = history.burn_rates(objective, start, now, args.points * 4)
+        budget = history.budget_left(objective, start, now, points)
+        burn_rates = history.burn_rates(objective, start, now, points * 4)
     except (PrometheusUnreachableError, QueryRejectedError) as error:
-        print(f"slokeeper report: {error}", file=sys.stderr)
-        return 1
+        raise ReportError(str(error)) from error
 
-    title = f"{namespace}/{args.name}: {objective.target_percent:g} % of {objective.service}"
+    title = f"{namespace}/{name}: {objective.target_percent:g} % of {objective.service}"
     summary = _figures_json(headline, at)
     latest = budget[-1] if budget else None
     subtitle = (
@@ -124,35 +146,44 @@ def run(args: argparse.Namespace) -> int:
         if latest
         else headline.message
     )
-    args.output_dir.mkdir(parents=True, exist_ok=True)
-    stem = args.output_dir / f"{namespace}_{args.name}"
+    output_dir.mkdir(parents=True, exist_ok=True)
+    stem = output_dir / f"{namespace}_{name}"
     png, page, figures_file = (stem.with_suffix(s) for s in (".png", ".html", ".json"))
+    thresholds = history.thresholds(objective)
+    chart = ChartData(
+        title, subtitle, start, now, budget, burn_rates, thresholds, objective.budget_policy
+    )
     try:
-        draw(
-            ChartData(
-                title, subtitle, start, now, budget, burn_rates, history.thresholds(objective),
-                objective.budget_policy,
-            ),
-            png,
-        )  # fmt: skip
+        draw(chart, png)
     except ChartsUnavailableError as error:
+        raise ReportError(str(error)) from error
+    page.write_text(_html(title, png, summary))
+    figures = {
+        **summary,
+        "budgetPoints": [{"time": t.isoformat(), "ratio": v} for t, v in budget],
+        "thresholds": [t.__dict__ for t in thresholds],
+    }
+    figures_file.write_text(json.dumps(figures, indent=2) + "\n")
+    if evaluated is None:
+        subtitle += " (no status yet: figures as of now)"
+    return Report(title, subtitle, (png, page, figures_file))
+
+
+def run(args: argparse.Namespace) -> int:
+    namespace = args.namespace or default_namespace(args.kubeconfig, args.context)
+    try:
+        report = write_report(
+            api_client(args.kubeconfig, args.context),
+            prometheus_access(args).client(),
+            namespace,
+            args.name,
+            output_dir=args.output_dir,
+            points=args.points,
+        )
+    except ReportError as error:
         print(f"slokeeper report: {error}", file=sys.stderr)
         return 1
-    page.write_text(_html(title, png, summary))
-    figures_file.write_text(
-        json.dumps(
-            {
-                **summary,
-                "budgetPoints": [{"time": t.isoformat(), "ratio": v} for t, v in budget],
-                "thresholds": [t.__dict__ for t in history.thresholds(objective)],
-            },
-            indent=2,
-        )
-        + "\n"
-    )
-    print(f"{title}\n{subtitle}")
-    if evaluated is None:
-        print("(no status yet: figures as of now)")
-    for path in (png, page, figures_file):
+    print(f"{report.title}\n{report.subtitle}")
+    for path in report.files:
         print(f"wrote {path}")
     return 0

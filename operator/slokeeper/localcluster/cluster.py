@@ -216,6 +216,25 @@ class LocalCluster:
         self.stop()
 
 
+@dataclass
+class ExistingCluster(LocalCluster):
+    """A cluster someone else runs (``slokeeper demo --kubeconfig``): used, never started or
+    deleted, through the toolchain's kubectl."""
+
+    existing_kubeconfig: Path = field(default_factory=Path)
+
+    @property
+    def kubeconfig(self) -> Path:
+        return self.existing_kubeconfig
+
+    def start(self) -> ExistingCluster:
+        self.kubectl("version")
+        return self
+
+    def stop(self) -> None:
+        """The cluster is not ours to stop."""
+
+
 def delete_orphaned_clusters(toolchain: Toolchain) -> list[str]:
     """Delete slokeeper clusters whose creating process is gone (a killed test run)."""
     if not KWOK_HOME.is_dir():

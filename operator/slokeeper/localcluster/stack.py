@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from slokeeper.kube.connection import api_client
-from slokeeper.localcluster.cluster import LocalCluster
+from slokeeper.localcluster.cluster import ExistingCluster, LocalCluster
 from slokeeper.localcluster.prometheus import PrometheusServer
 from slokeeper.localcluster.rule_sync import RuleSync
 from slokeeper.localcluster.toolchain import Toolchain, ensure_toolchain
@@ -27,6 +27,7 @@ class LocalStack:
     scrape_interval: str = "2s"
     rule_sync_seconds: float = 1.0
     toolchain: Toolchain | None = None
+    kubeconfig: Path | None = None  # an existing cluster to use instead of starting one
     cluster: LocalCluster | None = None
     prometheus: PrometheusServer | None = None
     rule_sync: RuleSync | None = None
@@ -38,7 +39,11 @@ class LocalStack:
         self.startup_seconds["toolchain"] = time.monotonic() - began
         try:
             step = time.monotonic()
-            self.cluster = LocalCluster(self.toolchain, self.workdir / "cluster", nodes=self.nodes)
+            self.cluster = (
+                ExistingCluster(self.toolchain, self.workdir, existing_kubeconfig=self.kubeconfig)
+                if self.kubeconfig
+                else LocalCluster(self.toolchain, self.workdir / "cluster", nodes=self.nodes)
+            )
             self.cluster.start()
             self.startup_seconds["cluster"] = time.monotonic() - step
             step = time.monotonic()

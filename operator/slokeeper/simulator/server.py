@@ -18,6 +18,14 @@ from slokeeper.simulator.profiles import profile_for
 log = logging.getLogger(__name__)
 
 
+def _release(container: Any) -> str:
+    """The container's image, or, where the image cannot tell (the demo on a real cluster runs
+    the pause image, as shop/checkout images exist nowhere), the version in its env VERSION."""
+    version = next((e.value for e in container.env or [] if e.name == "VERSION"), None)
+    image: str = container.image
+    return f"{image.rsplit(':', 1)[0]}:{version}" if version else image
+
+
 def _is_ready(pod: Any) -> bool:
     if pod.metadata.deletion_timestamp is not None:
         return False
@@ -73,8 +81,8 @@ class TrafficSimulator:
                     del self.pods[key]
             for key, pod in ready.items():
                 if key not in self.pods:
-                    image = pod.spec.containers[0].image
-                    self.pods[key] = PodTraffic(key[0], key[1], profile_for(image))
+                    release = _release(pod.spec.containers[0])
+                    self.pods[key] = PodTraffic(key[0], key[1], profile_for(release))
 
     def _advance_to_now(self) -> None:
         """Count the requests every followed Pod served since the last look (lock held)."""
