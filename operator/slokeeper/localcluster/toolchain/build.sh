@@ -32,7 +32,19 @@ started=$(date +%s)
 # Go prints one line per module it downloads (hundreds on a cold build); keep errors, drop those.
 go() { command go "$@" 2> >(grep -v '^go: downloading' >&2); }
 
-say() { printf '[slokeeper toolchain %4ss] %s\n' "$(( $(date +%s) - started ))" "$*"; }
+say() {
+  printf '[slokeeper toolchain %4ss] %s\n' "$(( $(date +%s) - started ))" "$*"
+  printf '%s' "$*" > "$cache/.current-step"
+}
+
+# A Go build of Kubernetes stays silent for minutes: a line a minute says it is still going.
+mkdir -p "$cache"
+( while sleep 60; do
+    printf '[slokeeper toolchain %4ss] … still working on: %s\n' \
+      "$(( $(date +%s) - started ))" "$(cat "$cache/.current-step" 2>/dev/null)"
+  done ) &
+heartbeat=$!
+trap 'kill "$heartbeat" 2>/dev/null' EXIT
 
 # A component is done when its marker exists: the marker is written only after every binary
 # of the component built, so an interrupted build is redone rather than trusted.
