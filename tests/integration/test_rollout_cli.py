@@ -49,7 +49,7 @@ def test_approve_watch_and_exit_codes(
     )
     shown = slokeeper(cluster.kubeconfig, "status", "checkout", "-n", namespace)
     assert shown.returncode == 0, shown.stderr
-    assert shown.stdout.startswith("AwaitingApproval"), shown.stdout
+    assert shown.stdout.startswith(f"{namespace}/checkout: AwaitingApproval"), shown.stdout
 
     approved = slokeeper(
         cluster.kubeconfig, "approve", "checkout", "-n", namespace, "--reason", "CHG-12"

@@ -33,7 +33,7 @@ from kubernetes import client
 from slokeeper.api.base import GROUP, VERSION
 from slokeeper.cli.crds import install_crds
 from slokeeper.cli.report import ReportError, write_report
-from slokeeper.cli.rollout_view import RolloutView
+from slokeeper.cli.rollout_view import LivePanel, RolloutView
 from slokeeper.kube.connection import api_client
 from slokeeper.localcluster.cluster import ExistingCluster, LocalCluster
 from slokeeper.localcluster.operator_process import operator_process
@@ -153,11 +153,15 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser.set_defaults(run=run)
 
 
-def _status(custom: client.CustomObjectsApi) -> dict[str, Any]:
+def _rollout(custom: client.CustomObjectsApi) -> dict[str, Any]:
     found: Any = custom.get_namespaced_custom_object(
         GROUP, VERSION, "default", "changerollouts", "checkout"
     )
-    status: dict[str, Any] = found.get("status") or {}
+    return dict(found)
+
+
+def _status(custom: client.CustomObjectsApi) -> dict[str, Any]:
+    status: dict[str, Any] = _rollout(custom).get("status") or {}
     return status
 
 
@@ -173,11 +177,17 @@ def _ship(
     )
     print(f"\n$ kubectl {' '.join(change)}", flush=True)
     cluster.kubectl(*change)
-    view = RolloutView(sys.stdout)
+    # The live panel on a terminal; a line per change into a log or pipe.
+    live = LivePanel(sys.stdout) if sys.stdout.isatty() else None
+    lines = RolloutView(sys.stdout)
     deadline = time.monotonic() + ROLLOUT_DEADLINE_SECONDS
     while time.monotonic() < deadline:
-        status = _status(custom)
-        view.show(status)
+        body = _rollout(custom)
+        status = body.get("status") or {}
+        if live is not None:
+            live.show(body)
+        else:
+            lines.show(status)
         if len(status.get("history", [])) > changes and status.get("phase") != "Promoting":
             return status
         time.sleep(1)

@@ -15,7 +15,7 @@ from kubernetes.client.exceptions import ApiException
 
 from slokeeper.api.base import GROUP, VERSION
 from slokeeper.api.rollout import ChangeRollout
-from slokeeper.cli.rollout_view import RolloutView, describe
+from slokeeper.cli.rollout_view import LivePanel, RolloutView, describe, panel
 from slokeeper.kube.connection import api_client, default_namespace
 from slokeeper.kube.identity import current_user
 from slokeeper.kube.rollout_commands import PAUSED_ANNOTATION, Request, annotation, request_value
@@ -93,18 +93,28 @@ def _print(status: dict[str, Any], output: str) -> None:
 def show_status(args: argparse.Namespace) -> int:
     api, namespace = _connect(args)
     try:
-        status = _read(api, namespace, args.name).get("status") or {}
+        body = _read(api, namespace, args.name)
+        status = body.get("status") or {}
         if not args.watch:
-            _print(status, args.output)
+            if args.output == "table":
+                print("\n".join(panel(body)))
+            else:
+                _print(status, args.output)
             return 0
-        view = RolloutView(sys.stdout)
+        # On a terminal the panel is redrawn in place; into a log, a line per change.
+        live = sys.stdout.isatty() and args.output == "table"
+        view: LivePanel | RolloutView = LivePanel(sys.stdout) if live else RolloutView(sys.stdout)
         deadline = time.monotonic() + args.timeout
         while True:
-            view.show(status)
+            if isinstance(view, LivePanel):
+                view.show(body)
+            else:
+                view.show(status)
             if status.get("phase") in FINAL_PHASES or time.monotonic() > deadline:
                 break
             time.sleep(1)
-            status = _read(api, namespace, args.name).get("status") or {}
+            body = _read(api, namespace, args.name)
+            status = body.get("status") or {}
     except ApiException as error:
         return _fail(error, namespace, args.name)
     if args.output != "table":

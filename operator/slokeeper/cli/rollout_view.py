@@ -1,5 +1,6 @@
-"""A line-per-change view of a ChangeRollout's progress, for a terminal: what the demo shows while
-a canary goes through its steps (and what `slokeeper rollout status --watch` will build on)."""
+"""Views of a ChangeRollout for a terminal: a line per change (the demo, and `rollout status
+--watch` into a log or pipe) and the whole panel (`rollout status`, redrawn in place by `--watch`
+on a terminal)."""
 
 from __future__ import annotations
 
@@ -54,3 +55,96 @@ class RolloutView:
         if line != self._last:
             print(f"  {line}", file=self._out, flush=True)
             self._last = line
+
+
+GATE_PHASES = ("Blocked", "AwaitingApproval", "WaitingForWindow", "Paused")
+
+
+def _short(revision: dict[str, Any] | None) -> str:
+    if not revision:
+        return "-"
+    images = ", ".join(revision.get("images", []))
+    return (
+        f"{revision.get('templateHash', '')[:8]} ({images})" if images else revision["templateHash"]
+    )
+
+
+def _clock(stamp: str | None) -> str:
+    return stamp[11:19] if stamp else "-"
+
+
+def _person(action: dict[str, Any]) -> str:
+    reason = action.get("reason")
+    return f"{action.get('by') or 'someone'}" + (f' "{reason}"' if reason else "")
+
+
+def panel(body: dict[str, Any]) -> list[str]:
+    """The whole picture of a ChangeRollout, for ``rollout status``: stable and candidate, gates,
+    every planned step with what happened in it, the latest analysis with its figures."""
+    meta, spec = body.get("metadata", {}), body.get("spec", {})
+    status: dict[str, Any] = body.get("status") or {}
+    current: dict[str, Any] = status.get("current") or {}
+    phase, reason = status.get("phase", "Idle"), status.get("reason", "")
+    lines = [
+        f"{meta.get('namespace')}/{meta.get('name')}: {phase}" + (f" ({reason})" if reason else ""),
+        f"  target    {spec.get('targetRef', {}).get('name', '-')}, "
+        f"stable {_short(status.get('stable'))}",
+    ]
+    if current:
+        seen = _clock(current.get("startedAt"))
+        lines.append(
+            f"  change    {_short(current.get('revision'))}, seen {seen}, "
+            f"risk {spec.get('risk', 'Medium')}"
+        )
+    gates = status.get("message", "") if phase in GATE_PHASES else "open"
+    extras = [f"approved by {_person(a)}" for a in current.get("approvals", [])]
+    if current.get("override"):
+        extras.append(f"overridden by {_person(current['override'])}")
+    if status.get("paused"):
+        extras.append(f"paused by {_person(status['paused'])}")
+    lines.append(f"  gates     {gates}" + (f" [{'; '.join(extras)}]" if extras else ""))
+    if current or phase == "Progressing":
+        lines.append(f"  {'step':<5} {'planned':>7}  {'canary':>6}  {'started':<9} pass/fail/none")
+        reached = {s.get("step"): s for s in current.get("steps", [])}
+        for index, planned in enumerate(spec.get("steps", [])):
+            step = reached.get(index)
+            mark = ">" if step and not step.get("finishedAt") and current else " "
+            if step is None:
+                lines.append(f"{mark} {index + 1:<5} {planned['weight']:>6}%  {'-':>6}  -")
+                continue
+            counts = (
+                f"{step.get('passedAnalyses', 0)}/{step.get('failedAnalyses', 0)}/"
+                f"{step.get('inconclusiveAnalyses', 0)}"
+            )
+            lines.append(
+                f"{mark} {index + 1:<5} {planned['weight']:>6}%  "
+                f"{step.get('canaryWeightPercent', 0):>5.0f}%  {_clock(step.get('startedAt')):<9} "
+                f"{counts:<14} pause {planned.get('pause', '-')}"
+            )
+    analyses = current.get("analyses") or []
+    if analyses:
+        last = analyses[-1]
+        lines.append(
+            f"  analysis  {last['outcome']} at {_clock(last.get('time'))}: {_figures(last)}"
+        )
+    if status.get("message") and phase not in GATE_PHASES:
+        lines.append(f"  message   {status['message']}")
+    return lines
+
+
+class LivePanel:
+    """Redraws ``panel`` in place on a terminal (cursor up, clear below), only when it changed."""
+
+    def __init__(self, out: Any) -> None:
+        self._out = out
+        self._drawn: list[str] = []
+
+    def show(self, body: dict[str, Any]) -> None:
+        lines = panel(body)
+        if lines == self._drawn:
+            return
+        if self._drawn:
+            self._out.write(f"\x1b[{len(self._drawn)}F\x1b[J")
+        self._out.write("\n".join(lines) + "\n")
+        self._out.flush()
+        self._drawn = lines
