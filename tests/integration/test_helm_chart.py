@@ -284,3 +284,34 @@ def test_the_kustomize_manifests_are_the_charts_objects_and_apply(
         "clusterrole.rbac.authorization.k8s.io/slokeeper",
         "customresourcedefinition.apiextensions.k8s.io/changerollouts.slokeeper.dev",
     } <= applied
+
+
+@pytest.mark.parametrize(
+    ("values", "variable"),
+    [
+        (
+            ("prometheus.bearerToken.secretName=prom-token",),
+            "SLOKEEPER_PROMETHEUS_BEARER_TOKEN_FILE",
+        ),
+        (
+            ("prometheus.basicAuth.secretName=prom-basic",),
+            "SLOKEEPER_PROMETHEUS_BASIC_AUTH_PASSWORD_FILE",
+        ),
+        (("prometheus.ca.configMapName=prom-ca",), "SLOKEEPER_PROMETHEUS_CA_FILE"),
+    ],
+    ids=["bearer-token", "basic-auth", "ca-bundle"],
+)
+def test_each_credential_file_the_operator_is_told_of_is_mounted_from_its_source(
+    toolchain: Toolchain, values: tuple[str, ...], variable: str
+) -> None:
+    deployment = next(o for o in objects(rendered(toolchain, *values)) if o["kind"] == "Deployment")
+    pod = deployment["spec"]["template"]["spec"]
+    container = pod["containers"][0]
+    path = next(e["value"] for e in container["env"] if e["name"] == variable)
+    mount = next(m for m in container["volumeMounts"] if path.startswith(m["mountPath"] + "/"))
+    volume = next(v for v in pod["volumes"] if v["name"] == mount["name"])
+    source = volume.get("secret", {}).get("secretName") or volume.get("configMap", {}).get("name")
+    assert source == values[0].split("=", 1)[1]
+    key = path.removeprefix(mount["mountPath"] + "/")
+    items = volume.get("secret", volume.get("configMap", {})).get("items")
+    assert items is None or key in {item["path"] for item in items}
