@@ -76,6 +76,10 @@ def wanted_files() -> dict[Path, str]:
             [d for kind in ("ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding")
              for d in by_kind.pop(kind, [])]
         ),
+        Path("manifests/base/approval-policy.yaml"): _file(
+            by_kind.pop("ValidatingAdmissionPolicy")
+            + by_kind.pop("ValidatingAdmissionPolicyBinding")
+        ),
         Path("manifests/base/deployment.yaml"): _file(by_kind.pop("Deployment")),
         Path("manifests/base/service.yaml"): _file(by_kind.pop("Service")),
     }  # fmt: skip

@@ -27,9 +27,16 @@ def helm(
     return finished
 
 
-def rendered(toolchain: Toolchain, *set_values: str, namespace: str = "slokeeper-system") -> str:
+def rendered(
+    toolchain: Toolchain,
+    *set_values: str,
+    namespace: str = "slokeeper-system",
+    show_only: str | None = None,
+) -> str:
     """``helm template`` output (the toolchain's helm needs the Kubernetes version told)."""
     values = [arg for value in set_values for arg in ("--set", value)]
+    if show_only:
+        values += ["--show-only", show_only]
     return helm(
         toolchain, "template", "slokeeper", str(CHART), "--namespace", namespace,
         "--kube-version", toolchain.kubernetes_version, *values,

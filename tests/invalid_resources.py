@@ -222,4 +222,18 @@ INVALID_CASES = [
         api_message="Required value",
         by_cel=False,
     ),
+    InvalidCase(
+        "an approval role nobody can fill",
+        ROLLOUT,
+        _set("spec.gates.approval.roles.0", {"name": "on-call"}),
+        "spec.gates.approval.roles[0]",
+        "a role needs groups or users",
+    ),
+    InvalidCase(
+        "a risk level asking for a role that is not defined",
+        ROLLOUT,
+        _set("spec.gates.approval.riskRoles.high", ["engineering-manager", "sre-lead"]),
+        "spec.gates.approval.riskRoles",
+        "every role in riskRoles must be defined in roles",
+    ),
 ]

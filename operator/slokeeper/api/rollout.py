@@ -10,7 +10,7 @@ import zoneinfo
 from datetime import UTC, datetime, time
 from enum import StrEnum
 from itertools import pairwise
-from typing import ClassVar, Self
+from typing import Any, ClassVar, Self
 
 from pydantic import Field, field_validator, model_validator
 
@@ -249,15 +249,128 @@ class FreezePeriod(ResourceModel):
         return self
 
 
+ROLE_NAME = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+
+
+class ApprovalRole(ResourceModel):
+    """A role whose members may approve: Kubernetes groups and users, as the API server
+    authenticates them (a client certificate's O= and CN=, an OIDC group claim)."""
+
+    model_config = ResourceModel.model_config | {
+        "json_schema_extra": cel_rules(
+            cel("size(self.groups) + size(self.users) > 0", "a role needs groups or users")
+        )
+    }
+
+    name: str = Field(
+        pattern=ROLE_NAME, max_length=40, description="The role, e.g. on-call or peer."
+    )
+    groups: list[str] = Field(
+        default_factory=list,
+        max_length=16,
+        description="Kubernetes groups whose members may approve in this role.",
+        json_schema_extra={
+            "x-kubernetes-list-type": "set",
+            "items": {"type": "string", "maxLength": 253},
+        },
+    )
+    users: list[str] = Field(
+        default_factory=list,
+        max_length=16,
+        description="Kubernetes usernames that may approve in this role.",
+        json_schema_extra={
+            "x-kubernetes-list-type": "set",
+            "items": {"type": "string", "maxLength": 253},
+        },
+    )
+
+    @model_validator(mode="after")
+    def _has_members(self) -> Self:
+        if not self.groups and not self.users:
+            raise ValueError("a role needs groups or users")
+        return self
+
+
+def _role_names() -> dict[str, Any]:
+    return {
+        "x-kubernetes-list-type": "set",
+        "items": {"type": "string", "maxLength": 40, "pattern": ROLE_NAME},
+    }
+
+
+class RiskRoles(ResourceModel):
+    """For each risk level, the roles that must each approve (one approval per role, from
+    distinct people)."""
+
+    low: list[str] = Field(
+        default_factory=list,
+        max_length=8,
+        description="Roles that must each approve a Low-risk change.",
+        json_schema_extra=_role_names(),
+    )
+    medium: list[str] = Field(
+        default_factory=list,
+        max_length=8,
+        description="Roles that must each approve a Medium-risk change.",
+        json_schema_extra=_role_names(),
+    )
+    high: list[str] = Field(
+        default_factory=list,
+        max_length=8,
+        description="Roles that must each approve a High-risk change.",
+        json_schema_extra=_role_names(),
+    )
+
+    def for_risk(self, risk: Risk) -> list[str]:
+        return {Risk.LOW: self.low, Risk.MEDIUM: self.medium, Risk.HIGH: self.high}[risk]
+
+
 class Approval(ResourceModel):
-    """Which risk levels need a manual approval before a change starts."""
+    """Which risk levels need approvals before a change starts, and from whom."""
+
+    model_config = ResourceModel.model_config | {
+        "json_schema_extra": cel_rules(
+            cel(
+                "!has(self.riskRoles) || (self.riskRoles.low + self.riskRoles.medium"
+                " + self.riskRoles.high).all(r, self.roles.exists(x, x.name == r))",
+                "every role in riskRoles must be defined in roles",
+                ".riskRoles",
+            )
+        )
+    }
 
     required_for: list[Risk] = Field(
         default_factory=lambda: [Risk.HIGH],
         max_length=3,
-        description="Risk levels whose changes wait for `slokeeper rollout approve`.",
+        description="Risk levels whose changes wait for `slokeeper rollout approve` (any one "
+        "approval), unless riskRoles names roles for that level.",
         json_schema_extra={"x-kubernetes-list-type": "set"},
     )
+    roles: list[ApprovalRole] = Field(
+        default_factory=list,
+        max_length=16,
+        description="Who may approve in each role.",
+        json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"]},
+    )
+    risk_roles: RiskRoles | None = Field(
+        default=None,
+        description="Per risk level, the roles that must each approve, e.g. high: "
+        "[engineering-manager, on-call]. The approvals are checked by the API server "
+        "(the slokeeper-approvals ValidatingAdmissionPolicy): each names its giver, who must be in "
+        "the role.",
+    )
+
+    @model_validator(mode="after")
+    def _roles_defined(self) -> Self:
+        if self.risk_roles is not None:
+            defined = {role.name for role in self.roles}
+            named = self.risk_roles.low + self.risk_roles.medium + self.risk_roles.high
+            if any(role not in defined for role in named):
+                raise ValueError("every role in riskRoles must be defined in roles")
+        return self
+
+    def roles_for(self, risk: Risk) -> list[str]:
+        return self.risk_roles.for_risk(risk) if self.risk_roles else []
 
 
 class Gates(ResourceModel):
@@ -421,6 +534,9 @@ class PersonAction(ResourceModel):
     by: str = Field(default="", max_length=253, description="Who, as given with the command.")
     at: datetime = Field(description="When the operator acted on it.")
     reason: str = Field(default="", max_length=1024, description="Why, as given.")
+    role: str | None = Field(
+        default=None, max_length=40, description="The approval role it was given in, if any."
+    )
 
 
 class StepRecord(ResourceModel):

@@ -18,7 +18,14 @@ from slokeeper.api.rollout import ChangeRollout
 from slokeeper.cli.rollout_view import LivePanel, RolloutView, describe, panel
 from slokeeper.kube.connection import api_client, default_namespace
 from slokeeper.kube.identity import current_user
-from slokeeper.kube.rollout_commands import PAUSED_ANNOTATION, Request, annotation, request_value
+from slokeeper.kube.rollout_commands import (
+    PAUSED_ANNOTATION,
+    Request,
+    annotation,
+    request_value,
+    role_annotation,
+    role_approval_value,
+)
 from slokeeper.kube.rollout_resource import set_annotation
 
 # Exit codes: 0 done (or asked), 1 the ChangeRollout or API failed us, 3 the change was rolled
@@ -55,6 +62,12 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         asked.add_argument("--reason", required=request is Request.OVERRIDE, default="", help="why")
         if request is Request.PROMOTE:
             asked.add_argument("--force", action="store_true", help="promote past the gates too")
+        if request is Request.APPROVE:
+            asked.add_argument(
+                "--role",
+                help="approve in this role of spec.gates.approval.roles (the API server checks "
+                "that you are in it)",
+            )
         asked.set_defaults(run=ask, request=request)
     pause = common("pause", "start nothing and advance nothing until resumed")
     pause.add_argument("--reason", default="", help="why")
@@ -77,7 +90,14 @@ def _read(api: client.ApiClient, namespace: str, name: str) -> dict[str, Any]:
 
 def _fail(error: ApiException, namespace: str, name: str) -> int:
     what = "not found" if error.status == 404 else f"{error.status} {error.reason}"
-    print(f"ChangeRollout {namespace}/{name}: {what}", file=sys.stderr)
+    try:
+        # The API server's own words: an admission policy's refusal says why.
+        said = json.loads(error.body or "{}").get("message")
+    except (ValueError, AttributeError):
+        said = None
+    print(
+        f"ChangeRollout {namespace}/{name}: {what}" + (f": {said}" if said else ""), file=sys.stderr
+    )
     return 1
 
 
@@ -128,11 +148,17 @@ def ask(args: argparse.Namespace) -> int:
     value = request_value(
         by=current_user(api), reason=args.reason, force=getattr(args, "force", False)
     )
+    key = annotation(request)
+    role = getattr(args, "role", None)
+    if role:
+        key = role_annotation(role)
+        value = role_approval_value(by=current_user(api), reason=args.reason)
     try:
-        set_annotation(api, namespace, args.name, annotation(request), value)
+        set_annotation(api, namespace, args.name, key, value)
     except ApiException as error:
         return _fail(error, namespace, args.name)
-    print(f"changerollout.{GROUP}/{args.name}: {request.value} requested ({value})")
+    asked = f"approval as {role}" if role else request.value
+    print(f"changerollout.{GROUP}/{args.name}: {asked} requested ({value})")
     return 0
 
 

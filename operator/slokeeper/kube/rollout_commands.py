@@ -4,6 +4,9 @@
 ``slokeeper.dev/abort``, ``/promote``, ``/retry``, ``/approve`` and ``/override`` are requests: the
 operator acts on each once, records it (who, when, why) in status and removes the annotation.
 ``slokeeper.dev/paused`` is a state: the rollout stays paused while it is there.
+``slokeeper.dev/approve.<role>`` is an approval in a role, valued ``<username>`` or
+``<username>: <reason>``: plain text, so that the API server (the slokeeper-approvals
+ValidatingAdmissionPolicy) can check that it names the person setting it.
 
 A value is either a JSON object ``{"by": "alice", "reason": "INC-42", "force": true,
 "revision": "<template hash>"}`` (every key optional) or plain text, taken as the reason.
@@ -28,6 +31,7 @@ class Request(StrEnum):
 
 
 PAUSED_ANNOTATION = f"{GROUP}/paused"
+ROLE_APPROVAL_PREFIX = f"{GROUP}/approve."
 
 
 def annotation(request: Request) -> str:
@@ -41,6 +45,7 @@ class PersonRequest:
     reason: str = ""
     force: bool = False
     revision: str | None = None
+    role: str | None = None
 
     def signed(self) -> str:
         """``by: reason`` as Events and gate messages show it."""
@@ -93,3 +98,25 @@ def request_value(*, by: str, reason: str = "", force: bool = False) -> str:
     if force:
         fields["force"] = True
     return json.dumps(fields)
+
+
+def role_annotation(role: str) -> str:
+    return f"{ROLE_APPROVAL_PREFIX}{role}"
+
+
+def read_role_approvals(annotations: dict[str, str] | None) -> dict[str, PersonRequest]:
+    """Approvals given in a role: role → who and why."""
+    approvals = {}
+    for key, value in (annotations or {}).items():
+        if key.startswith(ROLE_APPROVAL_PREFIX):
+            role = key.removeprefix(ROLE_APPROVAL_PREFIX)
+            by, _, reason = value.partition(":")
+            approvals[role] = PersonRequest(
+                Request.APPROVE, by=by.strip(), reason=reason.strip(), role=role
+            )
+    return approvals
+
+
+def role_approval_value(*, by: str, reason: str = "") -> str:
+    """What `slokeeper rollout approve --role` writes: the approver first, as the policy reads."""
+    return f"{by}: {reason}" if reason else by

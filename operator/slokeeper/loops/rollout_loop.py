@@ -28,6 +28,8 @@ from slokeeper.kube.rollout_commands import (
     annotation,
     read_pause,
     read_requests,
+    read_role_approvals,
+    role_annotation,
 )
 from slokeeper.kube.rollout_target import CanaryView, TargetMissingError, TargetView
 from slokeeper.loops.canary_analysis import analyse_canary
@@ -118,7 +120,38 @@ class TickResult:
 
 
 def _person(request: PersonRequest, now: datetime) -> PersonAction:
-    return PersonAction(by=request.by, at=now, reason=request.reason)
+    return PersonAction(by=request.by, at=now, reason=request.reason, role=request.role)
+
+
+def _role_approvals(
+    status: dict[str, Any],
+    asked: dict[str, PersonRequest],
+    target: TargetView,
+    before: State,
+    now: datetime,
+) -> tuple[list[PersonAction], list[PersonRequest]]:
+    """Approvals given in a role for the target's template: accepted, and refused because the
+    same person already approved this change in another role."""
+    if not asked or target.template_hash == before.stable:
+        return [], []
+    current = status.get("current") or {}
+    same = (current.get("revision") or {}).get("templateHash") == target.template_hash
+    role_of = {
+        a.get("by", ""): a["role"]
+        for a in (current.get("approvals", []) if same else [])
+        if a.get("role")
+    }
+    recorded = set(role_of.items())
+    accepted, refused = [], []
+    for role, request in sorted(asked.items()):
+        if (request.by, role) in recorded:
+            continue  # recorded before a restart, removed only now
+        if role_of.get(request.by, role) != role:
+            refused.append(request)
+            continue
+        role_of[request.by] = role
+        accepted.append(_person(request, now))
+    return accepted, refused
 
 
 def _paused(
@@ -228,8 +261,11 @@ class RolloutLoop:
         before = state_from_status(status)
         canary = self.workload.read_canary(namespace, spec.target_ref.name)
         requests = read_requests(meta.get("annotations"))
+        role_approvals = read_role_approvals(meta.get("annotations"))
         pause = read_pause(meta.get("annotations"))
         facts_approvals, override = self._person_gates(status, requests, target, before, now)
+        given, refused = _role_approvals(status, role_approvals, target, before, now)
+        facts_approvals += given
         seen = Observed(
             namespace,
             spec,
@@ -281,8 +317,10 @@ class RolloutLoop:
             self.status_written(after.phase)
         # Recorded first, then removed: a restart in between sees the request again, and every
         # request is harmless to repeat in the state it led to.
-        self.objects.remove_annotations(namespace, name, [annotation(r) for r in requests], version)
+        consumed = [annotation(r) for r in requests] + [role_annotation(r) for r in role_approvals]
+        self.objects.remove_annotations(namespace, name, consumed, version)
         self._announce(owner, requests, facts, was_paused=bool(status.get("paused")))
+        self._announce_roles(owner, given, refused)
         self.workload.apply(owner, target, actions)
         delay = self._delay(spec, after, seen.calendar.next_open, now)
         if after.phase is Phase.PROGRESSING:
@@ -351,6 +389,23 @@ class RolloutLoop:
             return approvals, _person(asked, now)
         return approvals, None
 
+    def _announce_roles(
+        self, owner: ObjectRef, given: list[PersonAction], refused: list[PersonRequest]
+    ) -> None:
+        for approval in given:
+            why = f": {approval.reason}" if approval.reason else ""
+            self.workload.record(
+                owner, "Approved", f"{approval.by} approved as {approval.role}{why}"
+            )
+        for request in refused:
+            self.workload.record(
+                owner,
+                "ApprovalRefused",
+                f"{request.by or 'someone'} cannot approve as {request.role}: they already "
+                "approved this change in another role, and each role needs a different person.",
+                warning=True,
+            )
+
     def _gate(
         self,
         seen: Observed,
@@ -364,6 +419,10 @@ class RolloutLoop:
         recorded = current if same else {}
         approved_by = [a.get("by", "") for a in recorded.get("approvals", [])]
         approved_by += [a.by for a in approvals]
+        in_roles = [
+            (a["role"], a.get("by", "")) for a in recorded.get("approvals", []) if a.get("role")
+        ]
+        in_roles += [(a.role, a.by) for a in approvals if a.role]
         overridden = recorded.get("override")
         override_text = (
             f"{override.by or 'someone'}: {override.reason}"
@@ -383,6 +442,8 @@ class RolloutLoop:
                 risk=spec.risk.value,
                 risk_needs_approval=spec.risk in spec.gates.approval.required_for,
                 approved_by=[who or "someone" for who in approved_by],
+                roles_needed=spec.gates.approval.roles_for(spec.risk),
+                role_approvals=in_roles,
                 override=override_text,
                 paused_by=(pause.signed() if pause else None),
             )

@@ -53,6 +53,8 @@ class GateInputs:
     approved_by: Sequence[str] = ()
     override: str | None = None  # "by: reason" of an override given for this template
     paused_by: str | None = None
+    roles_needed: Sequence[str] = ()  # each must approve, by distinct people
+    role_approvals: Sequence[tuple[str, str]] = ()  # (role, by) given for this template
 
 
 def combined_gate(inputs: GateInputs) -> Gate:
@@ -75,12 +77,34 @@ def _policy_gate(inputs: GateInputs) -> Gate:
         frozen.append(inputs.calendar.message)
     if frozen:
         return Gate(GateKind.FREEZE, " ".join(frozen))
+    if inputs.roles_needed:
+        missing = _missing_roles(inputs)
+        if missing:
+            given = [f"{by} as {role}" for role, by in inputs.role_approvals]
+            return Gate(
+                GateKind.APPROVAL,
+                f"Risk {inputs.risk} needs approvals as {', '.join(inputs.roles_needed)}; "
+                f"waiting for {', '.join(missing)}"
+                + (f" (given: {', '.join(given)})." if given else "."),
+            )
     asking = [b for b in inputs.budgets if b.action is PolicyAction.REQUIRE_APPROVAL]
-    if (inputs.risk_needs_approval or asking) and not inputs.approved_by:
-        why = [f"risk {inputs.risk} needs an approval"] if inputs.risk_needs_approval else []
+    needs_one = inputs.risk_needs_approval and not inputs.roles_needed
+    if (needs_one or asking) and not inputs.approved_by:
+        why = [f"risk {inputs.risk} needs an approval"] if needs_one else []
         why += [b.describe() for b in asking]
         return Gate(GateKind.APPROVAL, "; ".join(why) + ".")
     if not inputs.calendar.open:
         return Gate(GateKind.CALENDAR, inputs.calendar.message)
     approved = f"Approved by {', '.join(inputs.approved_by)}." if inputs.approved_by else ""
     return Gate(GateKind.OPEN, approved or "Gates open.")
+
+
+def _missing_roles(inputs: GateInputs) -> list[str]:
+    """Roles still without an approval; one person counts for one role only."""
+    filled: dict[str, str] = {}
+    people: set[str] = set()
+    for role, by in inputs.role_approvals:
+        if role in inputs.roles_needed and role not in filled and by not in people:
+            filled[role] = by
+            people.add(by)
+    return [role for role in inputs.roles_needed if role not in filled]

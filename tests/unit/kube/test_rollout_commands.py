@@ -8,7 +8,10 @@ from slokeeper.kube.rollout_commands import (
     annotation,
     read_pause,
     read_requests,
+    read_role_approvals,
     request_value,
+    role_annotation,
+    role_approval_value,
 )
 
 
@@ -31,3 +34,18 @@ def test_paused_is_a_state_true_or_signed_and_false_is_not_paused() -> None:
     assert signed.signed() == "dave: dashboards"
     assert read_pause({PAUSED_ANNOTATION: "false"}) is None
     assert read_pause({}) is None
+
+
+def test_approvals_in_a_role_name_their_giver_first_and_are_no_plain_approval() -> None:
+    annotations = {
+        role_annotation("on-call"): role_approval_value(by="dana", reason="paged in: all good"),
+        role_annotation("engineering-manager"): "carol",
+    }
+    approvals = read_role_approvals(annotations)
+    assert (approvals["on-call"].by, approvals["on-call"].reason) == ("dana", "paged in: all good")
+    assert (approvals["engineering-manager"].by, approvals["engineering-manager"].reason) == (
+        "carol",
+        "",
+    )
+    assert approvals["on-call"].role == "on-call"
+    assert read_requests(annotations) == {}

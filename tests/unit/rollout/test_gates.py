@@ -68,3 +68,36 @@ def test_an_override_opens_a_freeze_but_not_a_pause() -> None:
     assert (gate.kind, gate.message) == (GateKind.OPEN, "Gates overridden by bob: hotfix INC-42.")
     paused = GateInputs(budgets=[SPENT], override="bob: hotfix", paused_by="carol")
     assert combined_gate(paused).kind is GateKind.PAUSED
+
+
+HIGH_ROLES = ("engineering-manager", "on-call")
+
+
+def test_a_high_risk_change_waits_for_one_approval_per_role() -> None:
+    waiting = combined_gate(
+        GateInputs(risk="High", roles_needed=HIGH_ROLES, role_approvals=[("on-call", "dana")])
+    )
+    assert waiting.kind is GateKind.APPROVAL
+    assert waiting.message == (
+        "Risk High needs approvals as engineering-manager, on-call; waiting for "
+        "engineering-manager (given: dana as on-call)."
+    )
+    both = [("on-call", "dana"), ("engineering-manager", "carol")]
+    opened = combined_gate(GateInputs(risk="High", roles_needed=HIGH_ROLES, role_approvals=both))
+    assert opened.kind is GateKind.OPEN
+
+
+def test_one_person_fills_one_role_only() -> None:
+    same_person = [("on-call", "dana"), ("engineering-manager", "dana")]
+    gate = combined_gate(
+        GateInputs(risk="High", roles_needed=HIGH_ROLES, role_approvals=same_person)
+    )
+    assert gate.kind is GateKind.APPROVAL
+    assert "waiting for engineering-manager" in gate.message
+
+
+def test_an_approval_in_a_role_the_risk_does_not_need_opens_nothing() -> None:
+    gate = combined_gate(
+        GateInputs(risk="Medium", roles_needed=("peer",), role_approvals=[("on-call", "dana")])
+    )
+    assert gate.kind is GateKind.APPROVAL

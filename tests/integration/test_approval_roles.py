@@ -1,0 +1,138 @@
+"""User story: our operations guide says a High-risk change needs an engineering manager and the
+on-call engineer, two different people. Approvals are annotations that the API server vouches
+for (the chart's ValidatingAdmissionPolicy): people are real users with client certificates
+signed by the cluster's CA, their groups in O=. Someone outside the role, someone naming another
+person, and one person taking a second role are refused by the API server, saying why; the
+change starts once both roles have approved."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from kubernetes import client
+
+from helm import rendered
+from identities import user_kubeconfig
+from polling import eventually
+from resources import adopt_checkout, availability_slo, change_rollout, rollout_status
+from running_operator import RunningOperator
+from slokeeper.localcluster.cluster import LocalCluster
+from slokeeper.localcluster.toolchain import Toolchain
+from slokeeper.simulator.server import TrafficSimulator
+from workloads import set_image
+
+ROLES = {
+    "requiredFor": ["High"],
+    "roles": [
+        {"name": "on-call", "groups": ["oncall"]},
+        {"name": "engineering-manager", "groups": ["managers"]},
+    ],
+    "riskRoles": {"high": ["engineering-manager", "on-call"]},
+}
+PEOPLE = {
+    "erin": ["developers"],
+    "dana": ["oncall"],
+    "frank": ["oncall", "managers"],
+    "carol": ["managers"],
+}
+
+
+@pytest.fixture(scope="module")
+def approval_policy(toolchain: Toolchain, cluster: LocalCluster) -> None:
+    policy = rendered(toolchain, show_only="templates/approval-policy.yaml")
+    cluster.kubectl("apply", "-f", "-", input_text=policy)
+
+
+def kubeconfigs(cluster: LocalCluster, namespace: str, directory: Path) -> dict[str, Path]:
+    """Each person's kubeconfig; their groups may read ChangeRollouts and annotate them here."""
+    cluster.kubectl(
+        "create", "rolebinding", "approvers", "--clusterrole=slokeeper-approver", "-n", namespace,
+        *[f"--group={g}" for g in ("developers", "oncall", "managers")],
+    )  # fmt: skip
+    return {
+        user: user_kubeconfig(cluster, user, groups, directory / f"{user}.kubeconfig")
+        for user, groups in PEOPLE.items()
+    }
+
+
+def annotate_as(
+    kubeconfig: Path, cluster: LocalCluster, namespace: str, key: str, value: str
+) -> Any:
+    return subprocess.run(
+        [str(cluster.toolchain.kubectl), "--kubeconfig", str(kubeconfig), "annotate", "crollout",
+         "checkout", "-n", namespace, "--overwrite", f"slokeeper.dev/{key}={value}"],
+        capture_output=True, text=True, timeout=30, check=False,
+    )  # fmt: skip
+
+
+def approve_with_cli(kubeconfig: Path, namespace: str, role: str, reason: str) -> Any:
+    return subprocess.run(
+        [sys.executable, "-m", "slokeeper.cli.main", "rollout", "approve", "checkout",
+         "-n", namespace, "--role", role, "--reason", reason, "--kubeconfig", str(kubeconfig)],
+        capture_output=True, text=True, timeout=30, check=False,
+    )  # fmt: skip
+
+
+def recorded(status: dict[str, Any]) -> list[tuple[str, str]]:
+    return [
+        (a["by"], a.get("role", "")) for a in (status.get("current") or {}).get("approvals", [])
+    ]
+
+
+def test_approvals_by_role_are_vouched_for_by_the_api_server(
+    approval_policy: None,
+    cluster: LocalCluster,
+    api_client: client.ApiClient,
+    simulator: TrafficSimulator,
+    operator_process: RunningOperator,
+    namespace: str,
+    tmp_path: Path,
+) -> None:
+    people = kubeconfigs(cluster, namespace, tmp_path)
+    rollout = change_rollout(namespace, risk="High", gates={"approval": ROLES})
+    adopt_checkout(cluster, api_client, namespace, availability_slo(namespace), rollout)
+    set_image(cluster, namespace, "1.2")
+    waiting = eventually(
+        lambda: rollout_status(cluster, namespace),
+        lambda s: s.get("phase") == "AwaitingApproval",
+        "the High-risk change waiting for approvals",
+    )
+    assert "waiting for engineering-manager, on-call" in waiting["message"]
+
+    outsider = annotate_as(people["erin"], cluster, namespace, "approve.on-call", "erin")
+    assert outsider.returncode != 0
+    assert "erin (groups: developers, system:authenticated) may not approve as on-call" in (
+        outsider.stderr
+    )
+    impostor = annotate_as(people["dana"], cluster, namespace, "approve.on-call", "carol: ok")
+    assert impostor.returncode != 0
+    assert "an approval must name the person who gives it: you are dana" in impostor.stderr
+
+    first = approve_with_cli(people["frank"], namespace, "on-call", "paged in, looks fine")
+    assert first.returncode == 0, first.stderr
+    after_first = eventually(
+        lambda: rollout_status(cluster, namespace),
+        lambda s: ("frank", "on-call") in recorded(s),
+        "frank's approval as on-call recorded",
+    )
+    assert after_first["phase"] == "AwaitingApproval"
+    assert "waiting for engineering-manager (given: frank as on-call)" in after_first["message"]
+
+    second_role = approve_with_cli(people["frank"], namespace, "engineering-manager", "me too")
+    assert second_role.returncode == 1
+    assert "frank already approves this change in another role" in second_role.stderr
+
+    manager = approve_with_cli(people["carol"], namespace, "engineering-manager", "CHG-12")
+    assert manager.returncode == 0, manager.stderr
+    started = eventually(
+        lambda: rollout_status(cluster, namespace),
+        lambda s: s.get("phase") == "Progressing",
+        "the change started once both roles approved",
+    )
+    assert sorted(recorded(started)) == [("carol", "engineering-manager"), ("frank", "on-call")]
+    reasons = {a["by"]: a["reason"] for a in started["current"]["approvals"]}
+    assert reasons == {"frank": "paged in, looks fine", "carol": "CHG-12"}
