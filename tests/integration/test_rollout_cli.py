@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import yaml
 from kubernetes import client
 
 from polling import eventually
@@ -77,3 +78,22 @@ def test_approve_watch_and_exit_codes(
     missing = slokeeper(cluster.kubeconfig, "abort", "nothing-here", "-n", namespace)
     assert missing.returncode == 1
     assert "not found" in missing.stderr
+
+    history = slokeeper(cluster.kubeconfig, "history", "checkout", "-n", namespace)
+    assert history.returncode == 0, history.stderr
+    rows = history.stdout.splitlines()
+    assert "RolledBack" in rows[1]
+    assert "shop/checkout:1.3-bad" in rows[1]
+    assert "Promoted" in rows[2]
+    assert "shop/checkout:1.2" in rows[2]
+    assert rows[-1] == "All changes: 1 promoted, 1 rolled back, 0 aborted, 0 superseded."
+    as_yaml = yaml.safe_load(
+        slokeeper(cluster.kubeconfig, "history", "checkout", "-n", namespace, "-o", "yaml").stdout
+    )
+    assert [c["outcome"] for c in as_yaml["history"]] == ["RolledBack", "Promoted"]
+    assert as_yaml["changeCounts"] == {
+        "promoted": 1,
+        "rolledBack": 1,
+        "aborted": 0,
+        "superseded": 0,
+    }

@@ -566,6 +566,24 @@ class ChangeOutcome(StrEnum):
     SUPERSEDED = "Superseded"
 
 
+class ChangeCounts(ResourceModel):
+    """Every change that ended here, by outcome: history keeps the last 20, these keep count."""
+
+    promoted: int = Field(default=0, ge=0, description="Changes promoted.")
+    rolled_back: int = Field(default=0, ge=0, description="Changes rolled back on analysis.")
+    aborted: int = Field(default=0, ge=0, description="Changes aborted by a person.")
+    superseded: int = Field(default=0, ge=0, description="Changes replaced by a newer template.")
+
+    def count(self, outcome: ChangeOutcome) -> None:
+        field = {
+            ChangeOutcome.PROMOTED: "promoted",
+            ChangeOutcome.ROLLED_BACK: "rolled_back",
+            ChangeOutcome.ABORTED: "aborted",
+            ChangeOutcome.SUPERSEDED: "superseded",
+        }[outcome]
+        setattr(self, field, getattr(self, field) + 1)
+
+
 class Revision(ResourceModel):
     """A pod template revision, named by its hash and images."""
 
@@ -632,6 +650,9 @@ class ChangeRolloutStatus(ResourceModel):
     current: ChangeRecord | None = Field(default=None, description="The change in progress.")
     history: list[ChangeRecord] = Field(
         default_factory=list, max_length=20, description="Finished changes, newest first."
+    )
+    change_counts: ChangeCounts = Field(
+        default_factory=ChangeCounts, description="Every finished change, by outcome."
     )
     refused_revisions: list[str] = Field(
         default_factory=list,

@@ -15,7 +15,13 @@ from kubernetes.client.exceptions import ApiException
 
 from slokeeper.api.base import GROUP, VERSION
 from slokeeper.api.rollout import ChangeRollout
-from slokeeper.cli.rollout_view import LivePanel, RolloutView, describe, panel
+from slokeeper.cli.rollout_view import (
+    LivePanel,
+    RolloutView,
+    describe,
+    history_table,
+    panel,
+)
 from slokeeper.kube.connection import api_client, default_namespace
 from slokeeper.kube.identity import current_user
 from slokeeper.kube.rollout_commands import (
@@ -51,6 +57,9 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     status.add_argument("-o", "--output", choices=("table", "json", "yaml"), default="table")
     status.add_argument("--timeout", type=float, default=1800.0, help="seconds to watch at most")
     status.set_defaults(run=show_status)
+    history = common("history", "every finished change: outcome, steps, approvals, timing")
+    history.add_argument("-o", "--output", choices=("table", "json", "yaml"), default="table")
+    history.set_defaults(run=show_history)
     for request, help_text in (
         (Request.APPROVE, "approve the change waiting at the gates"),
         (Request.ABORT, "roll the running canary back now"),
@@ -140,6 +149,22 @@ def show_status(args: argparse.Namespace) -> int:
     if args.output != "table":
         _print(status, args.output)
     return EXIT_ROLLED_BACK if status.get("phase") == "RolledBack" else 0
+
+
+def show_history(args: argparse.Namespace) -> int:
+    api, namespace = _connect(args)
+    try:
+        status = _read(api, namespace, args.name).get("status") or {}
+    except ApiException as error:
+        return _fail(error, namespace, args.name)
+    if args.output == "table":
+        print("\n".join(history_table(status)))
+    else:
+        _print(
+            {"history": status.get("history", []), "changeCounts": status.get("changeCounts")},
+            args.output,
+        )
+    return 0
 
 
 def ask(args: argparse.Namespace) -> int:

@@ -4,6 +4,7 @@ on a terminal)."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 
@@ -148,3 +149,52 @@ class LivePanel:
         self._out.write("\n".join(lines) + "\n")
         self._out.flush()
         self._drawn = lines
+
+
+def _duration(start: str | None, end: str | None) -> str:
+    if not start or not end:
+        return "-"
+    seconds = int((datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds())
+    minutes, seconds = divmod(seconds, 60)
+    return f"{minutes}m{seconds:02d}s" if minutes else f"{seconds}s"
+
+
+def history_table(status: dict[str, Any]) -> list[str]:
+    """Every finished change, newest first (``rollout history``), then the counts of all."""
+    header = ("REVISION", "IMAGES", "SEEN", "TOOK", "OUTCOME", "REASON", "STEPS", "APPROVED BY")
+    rows = [header]
+    for change in status.get("history", []):
+        revision = change.get("revision", {})
+        approvals = ", ".join(
+            f"{a.get('by') or 'someone'}" + (f" ({a['role']})" if a.get("role") else "")
+            for a in change.get("approvals", [])
+        )
+        rows.append(
+            (
+                revision.get("templateHash", "")[:8],
+                ", ".join(revision.get("images", [])) or "-",
+                change.get("startedAt", "")[:19].replace("T", " "),
+                _duration(change.get("startedAt"), change.get("finishedAt")),
+                change.get("outcome", "-"),
+                change.get("reason", "-"),
+                str(len(change.get("steps", []))),
+                approvals or "-",
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    lines = [
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    ]
+    counts = status.get("changeCounts") or {}
+    tally = ", ".join(
+        f"{counts.get(key, 0)} {label}"
+        for key, label in (
+            ("promoted", "promoted"),
+            ("rolledBack", "rolled back"),
+            ("aborted", "aborted"),
+            ("superseded", "superseded"),
+        )
+    )
+    lines.append(f"All changes: {tally}.")
+    return lines

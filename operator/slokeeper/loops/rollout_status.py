@@ -183,6 +183,7 @@ def next_status(
     ]
 
     current, history = model.current, list(model.history)
+    counts = model.change_counts
     if current is not None and facts.verdict is not None:
         _record_analysis(current, _analysis(facts.verdict, before.step, now))
     if current is not None and current.revision.template_hash != after.candidate:
@@ -190,7 +191,10 @@ def next_status(
         closing = [d for d in decisions if d.reason != "CanaryStarted"]
         current.decisions = [*current.decisions, *closing][-DECISIONS_KEPT:]
         decisions = [d for d in decisions if d.reason == "CanaryStarted"]
-        history = [_close(current, after, reason, now), *history][:HISTORY_LIMIT]
+        closed = _close(current, after, reason, now)
+        if closed.outcome is not None:
+            counts.count(closed.outcome)
+        history = [closed, *history][:HISTORY_LIMIT]
         current = None
     if after.candidate is not None and current is None:
         images = list(facts.target_images) if after.candidate == facts.target_template else []
@@ -225,6 +229,7 @@ def next_status(
         stable=stable,
         current=current,
         history=history,
+        change_counts=counts,
         refused_revisions=list(after.refused[-REFUSED_LIMIT:]),
     )
     dumped: dict[str, Any] = status.model_dump(by_alias=True, mode="json", exclude_none=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from slokeeper.cli.rollout_view import LivePanel, RolloutView, describe, panel
+from slokeeper.cli.rollout_view import LivePanel, RolloutView, describe, history_table, panel
 
 STEP = {"step": 1, "weight": 25, "canaryWeightPercent": 20}
 PASS = {
@@ -111,3 +111,37 @@ def test_the_live_panel_redraws_in_place_only_when_it_changes() -> None:
     redraw = out.getvalue()[len(first) :]
     assert redraw.startswith(f"\x1b[{len(panel(_rollout(RUNNING)))}F\x1b[J")
     assert "shop/checkout: Succeeded (Promoted)" in redraw
+
+
+def test_history_lists_each_change_with_outcome_timing_and_approvers_then_the_tally() -> None:
+    status = {
+        "history": [
+            {
+                "revision": {"templateHash": "e745237c2ce645b0", "images": ["shop/checkout:1.3"]},
+                "startedAt": "2026-11-26T01:55:02+00:00",
+                "finishedAt": "2026-11-26T01:55:40+00:00",
+                "outcome": "RolledBack",
+                "reason": "AnalysisFailed",
+                "steps": [{"step": 0}],
+                "approvals": [{"by": "carol", "role": "engineering-manager"}],
+            },
+            {
+                "revision": {"templateHash": "00fdf5cdebc9bf73", "images": ["shop/checkout:1.2"]},
+                "startedAt": "2026-11-26T01:50:00+00:00",
+                "finishedAt": "2026-11-26T01:52:05+00:00",
+                "outcome": "Promoted",
+                "reason": "Promoted",
+                "steps": [{"step": 0}, {"step": 1}, {"step": 2}],
+            },
+        ],
+        "changeCounts": {"promoted": 7, "rolledBack": 2},
+    }
+    lines = history_table(status)
+    assert lines[0].split() == [
+        "REVISION", "IMAGES", "SEEN", "TOOK", "OUTCOME", "REASON", "STEPS", "APPROVED", "BY"
+    ]  # fmt: skip
+    assert lines[1].split()[:2] == ["e745237c", "shop/checkout:1.3"]
+    assert "38s    RolledBack  AnalysisFailed  1      carol (engineering-manager)" in lines[1]
+    assert "2m05s" in lines[2]
+    assert lines[2].rstrip().endswith("3      -")
+    assert lines[-1] == "All changes: 7 promoted, 2 rolled back, 0 aborted, 0 superseded."
