@@ -597,6 +597,11 @@ class ChangeRecord(ResourceModel):
     revision: Revision = Field(description="The template that was rolled out.")
     started_at: datetime = Field(description="When the change was detected.")
     finished_at: datetime | None = Field(default=None, description="When it ended.")
+    restored_at: datetime | None = Field(
+        default=None,
+        description="After a rollback: when the canary was gone and every stable replica "
+        "available again (time to restore ends here).",
+    )
     outcome: ChangeOutcome | None = Field(
         default=None, description="How it ended; unset while running."
     )

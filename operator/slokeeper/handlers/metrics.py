@@ -7,12 +7,90 @@ window) and can be switched off for very large installations with ``--no-slo-met
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.registry import Collector
 
 from slokeeper.loops.rollout_loop import TickResult
 from slokeeper.loops.slo_loop import CycleReport
+from slokeeper.rollout.delivery import FinishedChange, delivery_figures
 from slokeeper.rollout.state_machine import Phase
+
+OUTCOMES = {
+    "promoted": "Promoted",
+    "rolledBack": "RolledBack",
+    "aborted": "Aborted",
+    "superseded": "Superseded",
+}
+
+
+def _time(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+class DeliveryRecords(Collector):
+    """The DORA four per ChangeRollout, worked out from its status' change records at scrape
+    time (labels: namespace, rollout, and outcome for the change counter)."""
+
+    def __init__(self) -> None:
+        self._statuses: dict[tuple[str, str], dict[str, Any]] = {}
+
+    def update(self, key: tuple[str, str], status: dict[str, Any] | None) -> None:
+        if status is None:
+            self._statuses.pop(key, None)
+        else:
+            self._statuses[key] = status
+
+    def collect(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
+        labels = ["namespace", "rollout"]
+        changes = CounterMetricFamily(
+            "slokeeper_rollout_changes",
+            "Changes that ended, by outcome (deployment frequency: the Promoted rate).",
+            labels=[*labels, "outcome"],
+        )
+        lead = GaugeMetricFamily(
+            "slokeeper_rollout_lead_time_seconds",
+            "Median time from a template change seen to promoted, over the recent changes.",
+            labels=labels,
+        )
+        failure = GaugeMetricFamily(
+            "slokeeper_rollout_change_failure_ratio",
+            "Changes rolled back or aborted, of all changes that started.",
+            labels=labels,
+        )
+        restore = GaugeMetricFamily(
+            "slokeeper_rollout_time_to_restore_seconds",
+            "Median time from a rollback decision to the stable replicas all available again.",
+            labels=labels,
+        )
+        for (namespace, name), status in sorted(self._statuses.items()):
+            counts = status.get("changeCounts") or {}
+            for key, outcome in OUTCOMES.items():
+                changes.add_metric([namespace, name, outcome], counts.get(key, 0))
+            recent = [
+                FinishedChange(
+                    change.get("outcome", ""),
+                    datetime.fromisoformat(change["startedAt"]),
+                    _time(change.get("finishedAt")),
+                    _time(change.get("restoredAt")),
+                )
+                for change in status.get("history", [])
+            ]
+            figures = delivery_figures(
+                recent, {OUTCOMES[k]: v for k, v in counts.items() if k in OUTCOMES}
+            )
+            for family, value in (
+                (lead, figures.lead_time_seconds),
+                (failure, figures.change_failure_ratio),
+                (restore, figures.time_to_restore_seconds),
+            ):
+                if value is not None:
+                    family.add_metric([namespace, name], value)
+        yield from (changes, lead, failure, restore)
 
 
 class OperatorMetrics:
@@ -68,6 +146,8 @@ class OperatorMetrics:
             ["namespace", "rollout", "phase"],
             registry=self.registry,
         )
+        self.delivery = DeliveryRecords()
+        self.registry.register(self.delivery)
         self.analyses = Counter(
             "slokeeper_rollout_analyses_total",
             "Canary analyses run, by outcome.",
@@ -78,6 +158,8 @@ class OperatorMetrics:
     def observe_rollout(self, key: tuple[str, str], result: TickResult | None) -> None:
         """After a tick; ``None`` when the ChangeRollout is gone (its series go too)."""
         namespace, name = key
+        if result is None or result.status is not None:
+            self.delivery.update(key, result.status if result else None)
         if result is None:
             for phase in Phase:
                 with contextlib.suppress(KeyError):

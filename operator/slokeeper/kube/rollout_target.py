@@ -44,6 +44,7 @@ class TargetView:
     replicas: int
     paused: bool
     rolled_out: bool
+    available: bool = False  # every replica available (paused or not)
 
 
 def read_target(api: client.ApiClient, namespace: str, name: str) -> TargetView:
@@ -64,8 +65,14 @@ def read_target(api: client.ApiClient, namespace: str, name: str) -> TargetView:
         and status.get("availableReplicas", 0) == replicas
         and status.get("replicas", 0) == replicas
     )
+    available = status.get("availableReplicas", 0) >= replicas
     return TargetView(
-        body, template_hash(spec["template"]), replicas, bool(spec.get("paused")), rolled_out
+        body,
+        template_hash(spec["template"]),
+        replicas,
+        bool(spec.get("paused")),
+        rolled_out,
+        available,
     )
 
 

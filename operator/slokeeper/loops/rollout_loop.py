@@ -117,6 +117,7 @@ class TickResult:
     phase: Phase | None
     delay_seconds: float
     analysed: Outcome | None = None
+    status: dict[str, Any] | None = None  # as written this tick: its records feed /metrics
 
 
 def _person(request: PersonRequest, now: datetime) -> PersonAction:
@@ -309,6 +310,7 @@ class RolloutLoop:
             override=override,
             paused=_paused(status, pause, now),
             requests=[(r.value, _person(p, now)) for r, p in requests.items()],
+            restored=not canary.present and target.available,
         )
         new_status = next_status(status, plan, (before, after, actions), facts)
         version = meta["resourceVersion"]
@@ -325,7 +327,7 @@ class RolloutLoop:
         delay = self._delay(spec, after, seen.calendar.next_open, now)
         if after.phase is Phase.PROGRESSING:
             delay = min(delay, _until_next_analysis(spec, new_status, now))
-        return TickResult(after.phase, delay, world.verdict)
+        return TickResult(after.phase, delay, world.verdict, new_status)
 
     def release(self, namespace: str, name: str, body: dict[str, Any]) -> None:
         """The ChangeRollout is being deleted: remove the canary and hand the target back.

@@ -75,6 +75,8 @@ class TickFacts:
     override: PersonAction | None = None
     paused: PersonAction | None = None
     requests: Sequence[tuple[str, PersonAction]] = field(default_factory=tuple)
+    # No canary, and every replica of the target updated and available: service restored.
+    restored: bool = False
 
 
 def _action_name(before: State, after: State) -> str:
@@ -121,6 +123,15 @@ def _record_analysis(record: ChangeRecord, analysis: AnalysisRecord) -> None:
         step.failed_analyses += 1
     else:
         step.inconclusive_analyses += 1
+
+
+def _note_restore(history: list[ChangeRecord], facts: TickFacts) -> None:
+    """A rolled-back change's time to restore ends when the canary is gone and the stable
+    replicas are all available again (measured from the rollback decision, its finishedAt)."""
+    last = history[0] if history else None
+    failed = (ChangeOutcome.ROLLED_BACK, ChangeOutcome.ABORTED)
+    if last is not None and last.outcome in failed and last.restored_at is None and facts.restored:
+        last.restored_at = facts.now
 
 
 def _close(record: ChangeRecord, after: State, reason: str, now: datetime) -> ChangeRecord:
@@ -184,6 +195,7 @@ def next_status(
 
     current, history = model.current, list(model.history)
     counts = model.change_counts
+    _note_restore(history, facts)
     if current is not None and facts.verdict is not None:
         _record_analysis(current, _analysis(facts.verdict, before.step, now))
     if current is not None and current.revision.template_hash != after.candidate:

@@ -50,3 +50,35 @@ def test_alert_thresholds_are_exported_beside_the_burn_rates() -> None:
         'window="1h"} 14.4' in text
     )
     assert 'slokeeper_slo_burn_rate{namespace="shop",slo="checkout",window="1h"} 2.5' in text
+
+
+def test_the_dora_four_per_rollout_come_from_its_change_records() -> None:
+    metrics = OperatorMetrics()
+    status = {
+        "changeCounts": {"promoted": 3, "rolledBack": 1},
+        "history": [
+            {
+                "outcome": "RolledBack",
+                "startedAt": "2026-11-26T02:10:00+00:00",
+                "finishedAt": "2026-11-26T02:10:40+00:00",
+                "restoredAt": "2026-11-26T02:10:52+00:00",
+            },
+            {
+                "outcome": "Promoted",
+                "startedAt": "2026-11-26T02:00:00+00:00",
+                "finishedAt": "2026-11-26T02:05:00+00:00",
+            },
+        ],
+    }
+    metrics.observe_rollout(("shop", "checkout"), TickResult(Phase.ROLLED_BACK, 30.0, None, status))
+    text = exposition(metrics)
+    labels = 'namespace="shop",rollout="checkout"'
+    promoted = 'namespace="shop",outcome="Promoted",rollout="checkout"'
+    rolled_back = 'namespace="shop",outcome="RolledBack",rollout="checkout"'
+    assert f"slokeeper_rollout_changes_total{{{promoted}}} 3.0" in text
+    assert f"slokeeper_rollout_changes_total{{{rolled_back}}} 1.0" in text
+    assert f"slokeeper_rollout_lead_time_seconds{{{labels}}} 300.0" in text
+    assert f"slokeeper_rollout_change_failure_ratio{{{labels}}} 0.25" in text
+    assert f"slokeeper_rollout_time_to_restore_seconds{{{labels}}} 12.0" in text
+    metrics.observe_rollout(("shop", "checkout"), None)
+    assert 'rollout="checkout"' not in exposition(metrics)
