@@ -5,8 +5,10 @@ failing template until asked to retry, and records every step with its analysis 
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
+import requests
 from kubernetes import client
 
 from polling import eventually
@@ -151,6 +153,38 @@ def test_good_is_promoted_bad_rolled_back_and_refused_until_retry(
         lambda images: images == ["shop/checkout:1.4"] * REPLICAS,
         "every pod on 1.4",
     )
+
+    # The DORA four on the operator's /metrics, from these four change records.
+    done = rollout_status(cluster, namespace)
+    rolled_back = [c for c in finished(done) if c["outcome"] == "RolledBack"]
+    restore_times = [
+        (datetime.fromisoformat(c["restoredAt"]) - datetime.fromisoformat(c["finishedAt"]))
+        for c in rolled_back
+    ]
+    assert all(0 <= t.total_seconds() < 30 for t in restore_times), restore_times
+    labels = f'namespace="{namespace}",rollout="checkout"'
+    figures = eventually(
+        lambda: delivery_metrics(operator_process.metrics_url, namespace),
+        lambda seen: seen.get("changes_Promoted") == 2,
+        "DORA figures for the two promoted and two rolled-back changes",
+    )
+    assert figures["changes_RolledBack"] == 2, figures
+    assert figures["change_failure_ratio"] == 0.5
+    assert 0 < figures["lead_time_seconds"] < 300
+    assert 0 <= figures["time_to_restore_seconds"] < 30, labels
+
+
+def delivery_metrics(url: str, namespace: str) -> dict[str, float]:
+    """The slokeeper_rollout_* DORA series of this namespace's checkout rollout."""
+    text = requests.get(url, timeout=5).text
+    found = {}
+    for line in text.splitlines():
+        if line.startswith("slokeeper_rollout_") and f'namespace="{namespace}"' in line:
+            name = line.split("{")[0].removeprefix("slokeeper_rollout_")
+            outcome = line.split('outcome="')[1].split('"')[0] if "outcome=" in line else ""
+            key = f"changes_{outcome}" if name == "changes_total" else name
+            found[key] = float(line.rsplit(" ", 1)[1])
+    return found
 
 
 def test_a_latency_regression_fails_the_latency_slo_and_is_rolled_back(
