@@ -22,6 +22,8 @@ from resources import (
 )
 from running_operator import RunningOperator
 from slokeeper.localcluster.cluster import LocalCluster
+from slokeeper.localcluster.prometheus import PrometheusServer
+from slokeeper.prometheus.client import PrometheusClient
 from slokeeper.simulator.server import TrafficSimulator
 from workloads import deploy_ready, ready_images, ready_replicas, set_image
 
@@ -35,6 +37,7 @@ def finished(status: dict[str, Any]) -> list[dict[str, Any]]:
 
 def test_good_is_promoted_bad_rolled_back_and_refused_until_retry(
     cluster: LocalCluster,
+    prometheus: PrometheusServer,
     api_client: client.ApiClient,
     simulator: TrafficSimulator,
     operator_process: RunningOperator,
@@ -93,6 +96,7 @@ def test_good_is_promoted_bad_rolled_back_and_refused_until_retry(
     # (which reads the canary's first seconds, so not yet the full 200x).
     assert burn["passed"] is False, burn
     assert burn["value"] > 5, burn
+    assert_budget_burned_as_prometheus_says(prometheus, namespace, change)
     eventually(
         lambda: ready_images(core, namespace),
         lambda images: images == ["shop/checkout:1.2"] * REPLICAS,
@@ -172,6 +176,34 @@ def test_good_is_promoted_bad_rolled_back_and_refused_until_retry(
     assert figures["change_failure_ratio"] == 0.5
     assert 0 < figures["lead_time_seconds"] < 300
     assert 0 <= figures["time_to_restore_seconds"] < 30, labels
+
+
+def assert_budget_burned_as_prometheus_says(
+    prometheus: PrometheusServer, namespace: str, change: dict[str, Any]
+) -> None:
+    """The budget the change burned, recomputed here straight from the raw counters at the
+    moment the change ended: its canary's 5xx over the change, against 0.1 % of every request
+    of the SLO's 28-day window."""
+    (burned,) = change["budgetBurned"]
+    assert burned["slo"] == "checkout-availability"
+    ended = datetime.fromisoformat(change["finishedAt"])
+    took = round((ended - datetime.fromisoformat(change["startedAt"])).total_seconds())
+    canary = f'pod=~"checkout-canary-{change["canaryPodTemplateHash"]}-.*"'
+    client = PrometheusClient(prometheus.url)
+    bad = client.query(
+        f'sum(increase(http_requests_total{{namespace="{namespace}",{canary},code=~"5.."}}'
+        f"[{max(60, took)}s]))",
+        ended,
+    )[0].value
+    window = client.query(
+        f'sum(increase(http_requests_total{{namespace="{namespace}"}}[28d]))',
+        ended,
+    )[0].value
+    budget = 0.001 * window
+    assert bad > 0
+    assert abs(burned["canaryBadEvents"] - bad) <= 0.01 * bad, (burned, bad)
+    assert abs(burned["budgetEvents"] - budget) <= 0.01 * budget, (burned, budget)
+    assert abs(burned["burnedRatio"] - bad / budget) <= 0.01 * bad / budget, burned
 
 
 def delivery_metrics(url: str, namespace: str) -> dict[str, float]:

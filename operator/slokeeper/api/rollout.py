@@ -591,10 +591,37 @@ class Revision(ResourceModel):
     images: list[str] = Field(default_factory=list, max_length=32, description="Container images.")
 
 
+class BudgetBurn(ResourceModel):
+    """What a change cost one SLO: its canary's bad events against the SLO's error budget."""
+
+    slo: str = Field(max_length=253, description="The ServiceLevelObjective.")
+    canary_bad_events: float | None = Field(
+        default=None, description="Bad events the canary served while the change ran."
+    )
+    budget_events: float | None = Field(
+        default=None,
+        description="The SLO's error budget in events: allowed error ratio times the events "
+        "over its window, when the change ended.",
+    )
+    burned_ratio: float | None = Field(
+        default=None, description="canaryBadEvents / budgetEvents (0.02 = 2 % of the budget)."
+    )
+
+
 class ChangeRecord(ResourceModel):
     """The record of one change: enough to compute change failure rate and time to restore."""
 
     revision: Revision = Field(description="The template that was rolled out.")
+    canary_pod_template_hash: str | None = Field(
+        default=None,
+        max_length=64,
+        description="pod-template-hash of the change's canary Pods (their names carry it).",
+    )
+    budget_burned: list[BudgetBurn] = Field(
+        default_factory=list,
+        max_length=16,
+        description="Per SLO of the analysis: the error budget the change itself burned.",
+    )
     started_at: datetime = Field(description="When the change was detected.")
     finished_at: datetime | None = Field(default=None, description="When it ended.")
     restored_at: datetime | None = Field(

@@ -19,7 +19,7 @@ from typing import Any, Protocol
 
 from pydantic import ValidationError
 
-from slokeeper.api.rollout import ChangeRollout, ChangeRolloutSpec, PersonAction
+from slokeeper.api.rollout import BudgetBurn, ChangeRollout, ChangeRolloutSpec, PersonAction
 from slokeeper.api.slo import ServiceLevelObjective
 from slokeeper.kube.references import ObjectRef
 from slokeeper.kube.rollout_commands import (
@@ -39,6 +39,8 @@ from slokeeper.loops.rollout_status import (
     problem_status,
     state_from_status,
 )
+from slokeeper.prometheus.canary_evidence import budget_burned, canary_pods
+from slokeeper.prometheus.client import PrometheusUnreachableError, QueryRejectedError
 from slokeeper.prometheus.slo_figures import InstantQueries
 from slokeeper.rollout.analysis import Outcome, Verdict
 from slokeeper.rollout.change_calendar import CalendarVerdict
@@ -57,6 +59,7 @@ from slokeeper.rollout.state_machine import (
     advance,
     canary_weight_percent,
 )
+from slokeeper.slo.calendar import measurement_span
 from slokeeper.slo.durations import duration_seconds
 from slokeeper.slo.objective import Objective, PolicyAction
 
@@ -311,6 +314,12 @@ class RolloutLoop:
             paused=_paused(status, pause, now),
             requests=[(r.value, _person(p, now)) for r, p in requests.items()],
             restored=not canary.present and target.available,
+            canary_pod_template_hash=(
+                canary.pod_template_hash
+                if canary.present and canary.template_hash == after.candidate
+                else None
+            ),
+            budget_burned=self._budget_burned(seen, canary, after),
         )
         new_status = next_status(status, plan, (before, after, actions), facts)
         version = meta["resourceVersion"]
@@ -390,6 +399,47 @@ class RolloutLoop:
         if asked is not None and asked.reason and for_this_template(asked):
             return approvals, _person(asked, now)
         return approvals, None
+
+    def _budget_burned(self, seen: Observed, canary: CanaryView, after: State) -> list[BudgetBurn]:
+        """When this tick ends the change: what its canary cost each SLO of the analysis."""
+        current = seen.status.get("current") or {}
+        candidate = (current.get("revision") or {}).get("templateHash")
+        if not candidate or candidate == after.candidate:
+            return []
+        pod_hash = current.get("canaryPodTemplateHash") or (
+            canary.pod_template_hash if canary.template_hash == candidate else None
+        )
+        if pod_hash is None:
+            return []  # no canary ever ran: nothing was burned
+        started = datetime.fromisoformat(current["startedAt"])
+        change_seconds = max(60.0, round((seen.now - started).total_seconds()))
+        burned = []
+        for check in seen.spec.analysis.slos:
+            objective = _objective(seen.read_slo(check.name))
+            if isinstance(objective, str):
+                continue
+            window = measurement_span(objective.window, seen.now).elapsed_seconds
+            try:
+                bad, budget = budget_burned(
+                    self.prometheus,
+                    objective,
+                    canary_regex=canary_pods(seen.spec.target_ref.name, pod_hash),
+                    change_seconds=change_seconds,
+                    window_seconds=max(60.0, round(window)),
+                    at=seen.now,
+                )
+            except (PrometheusUnreachableError, QueryRejectedError):
+                bad = budget = None
+            ratio = bad / budget if bad is not None and budget else None
+            burned.append(
+                BudgetBurn(
+                    slo=check.name,
+                    canary_bad_events=None if bad is None else round(bad, 3),
+                    budget_events=None if budget is None else round(budget, 3),
+                    burned_ratio=None if ratio is None else round(ratio, 6),
+                )
+            )
+        return burned
 
     def _announce_roles(
         self, owner: ObjectRef, given: list[PersonAction], refused: list[PersonRequest]

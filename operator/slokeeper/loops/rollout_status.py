@@ -15,6 +15,7 @@ from typing import Any
 
 from slokeeper.api.rollout import (
     AnalysisRecord,
+    BudgetBurn,
     ChangeOutcome,
     ChangeRecord,
     ChangeRolloutStatus,
@@ -77,6 +78,8 @@ class TickFacts:
     requests: Sequence[tuple[str, PersonAction]] = field(default_factory=tuple)
     # No canary, and every replica of the target updated and available: service restored.
     restored: bool = False
+    canary_pod_template_hash: str | None = None
+    budget_burned: Sequence[BudgetBurn] = ()  # worked out when the change ends
 
 
 def _action_name(before: State, after: State) -> str:
@@ -203,6 +206,7 @@ def next_status(
         closing = [d for d in decisions if d.reason != "CanaryStarted"]
         current.decisions = [*current.decisions, *closing][-DECISIONS_KEPT:]
         decisions = [d for d in decisions if d.reason == "CanaryStarted"]
+        current.budget_burned = list(facts.budget_burned)
         closed = _close(current, after, reason, now)
         if closed.outcome is not None:
             counts.count(closed.outcome)
@@ -223,6 +227,9 @@ def next_status(
         )
         _follow_steps(current, plan, after, facts)
         current.approvals = [*current.approvals, *facts.approvals][-APPROVALS_KEPT:]
+        current.canary_pod_template_hash = (
+            current.canary_pod_template_hash or facts.canary_pod_template_hash
+        )
         current.override = facts.override or current.override
         current.decisions = [*current.decisions, *decisions][-DECISIONS_KEPT:]
 

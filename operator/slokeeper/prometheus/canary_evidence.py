@@ -9,6 +9,7 @@ loop turns into the QueryInvalid / PrometheusUnreachable outcomes.
 from __future__ import annotations
 
 import math
+from datetime import datetime
 
 from slokeeper.prometheus.client import Sample
 from slokeeper.prometheus.slo_figures import InstantQueries
@@ -25,22 +26,28 @@ def canary_pods(target: str, pod_template_hash: str | None = None) -> str:
     return f"{target}-canary-{pod_template_hash or '.*'}" + ("-.*" if pod_template_hash else "")
 
 
-def _value(client: InstantQueries, query: str) -> float | None:
-    samples: list[Sample] = client.query(query)
+def _value(client: InstantQueries, query: str, at: datetime | None = None) -> float | None:
+    samples: list[Sample] = client.query(query, at)
     if not samples or not math.isfinite(samples[0].value):
         return None
     return samples[0].value
 
 
 def _side(
-    client: InstantQueries, objective: Objective, matchers: str, window_seconds: float
+    client: InstantQueries,
+    objective: Objective,
+    matchers: str,
+    window_seconds: float,
+    at: datetime | None = None,
 ) -> tuple[float | None, float | None]:
     """(errors, requests) of the SLO's SLI on the pods the matchers select."""
-    per_second = _value(client, add_matchers(total_query(objective, window_seconds), matchers))
+    total = total_query(objective, window_seconds)
+    per_second = _value(client, add_matchers(total, matchers) if matchers else total, at)
     if per_second is None:
         return None, None
     requests = per_second * window_seconds
-    ratio = _value(client, add_matchers(error_ratio_query(objective, window_seconds), matchers))
+    ratio_query = error_ratio_query(objective, window_seconds)
+    ratio = _value(client, add_matchers(ratio_query, matchers) if matchers else ratio_query, at)
     return (None if ratio is None else ratio * requests), requests
 
 
@@ -82,3 +89,20 @@ def check_evidence(
     """An extra check's value, with ``{{.canaryPods}}`` and ``{{.namespace}}`` filled in."""
     promql = query.replace("{{.canaryPods}}", canary_regex).replace("{{.namespace}}", namespace)
     return CheckEvidence(name, _value(client, promql), minimum, maximum)
+
+
+def budget_burned(
+    client: InstantQueries,
+    objective: Objective,
+    *,
+    canary_regex: str,
+    change_seconds: float,
+    window_seconds: float,
+    at: datetime,
+) -> tuple[float | None, float | None]:
+    """(canary's bad events over the change, the SLO's budget in events over its window): what
+    the change itself cost, in the SLO's own terms."""
+    canary_errors, _ = _side(client, objective, f'pod=~"{canary_regex}"', change_seconds, at)
+    _, window_events = _side(client, objective, "", window_seconds, at)
+    budget = None if window_events is None else objective.allowed_error_ratio * window_events
+    return canary_errors, budget
