@@ -12,12 +12,12 @@ from lupa import LuaRuntime
 HEALTH_PATCH = (
     Path(__file__).resolve().parents[1] / "manifests" / "argocd" / "argocd-cm-health.yaml"
 )
-KEY = "resource.customizations.health.slokeeper.dev_{kind}"
+GROUPS = {"Deployment": "apps"}  # our own kinds are in slokeeper.dev
 
 
 def health_script(kind: str) -> str:
     data: dict[str, str] = yaml.safe_load(HEALTH_PATCH.read_text())["data"]
-    return data[KEY.format(kind=kind)]
+    return data[f"resource.customizations.health.{GROUPS.get(kind, 'slokeeper.dev')}_{kind}"]
 
 
 def argocd_health(obj: dict[str, Any]) -> tuple[str, str]:

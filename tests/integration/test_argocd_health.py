@@ -2,7 +2,8 @@
 checks we ship (manifests/argocd). Fed the real objects the operator writes in each phase, they
 say what an SRE expects: Healthy at rest, Suspended while a gate holds a change, Progressing
 while a canary runs, Degraded after a rollback until the template changes, and Degraded for an
-SLO whose PromQL is broken."""
+SLO whose PromQL is broken. The guarded Deployment itself says the same (not just "Suspended",
+as Argo CD's built-in check calls any paused Deployment)."""
 
 from __future__ import annotations
 
@@ -63,20 +64,28 @@ def test_argo_cd_health_follows_real_objects_through_each_phase(
         "the SLO evaluated and Healthy",
     )
     assert eventually(rollout, lambda seen: seen[0] == "Healthy", "rollout at rest")
+    deployment = health_of(cluster, "deployment", namespace, "checkout")
+    held = eventually(deployment, lambda seen: seen[0] == "Healthy", "the held Deployment")
+    assert held[1].startswith("held paused by slokeeper on its stable revision, 4/4 available")
 
     ask(cluster, namespace, "paused", by="dave", reason="freeze for the demo")
     set_image(cluster, namespace, "1.3-bad")
     suspended = eventually(rollout, lambda seen: seen[0] == "Suspended", "a paused change")
     assert suspended[2] == "Paused"
+    eventually(deployment, lambda seen: seen[0] == "Suspended", "the Deployment of a held change")
 
     cluster.kubectl("annotate", "crollout", "checkout", "-n", namespace, "slokeeper.dev/paused-")
     progressing = eventually(rollout, lambda seen: seen[0] != "Suspended", "the change resumed")
     assert progressing[0] == "Progressing", progressing
+    canary_running = deployment()
+    assert canary_running[0] in ("Progressing", "Degraded"), canary_running  # it may fail fast
     rolled_back = eventually(
         rollout, lambda seen: seen[2] == "RolledBack", "1.3-bad rolled back", timeout=90
     )
     assert rolled_back[0] == "Degraded"
     assert rolled_back[1].startswith("AnalysisFailed"), rolled_back
+    eventually(deployment, lambda seen: seen[0] == "Degraded", "the rolled-back Deployment")
 
     set_image(cluster, namespace, "1.1")  # the template changes back to stable
     eventually(rollout, lambda seen: seen[0] == "Healthy", "healthy again on stable")
+    eventually(deployment, lambda seen: seen[0] == "Healthy", "the Deployment healthy again")

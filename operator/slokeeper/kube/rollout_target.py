@@ -13,6 +13,7 @@ from typing import Any
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
+from slokeeper.api.base import GROUP
 from slokeeper.kube.canary import (
     TEMPLATE_ANNOTATION,
     TRACK_LABEL,
@@ -176,6 +177,9 @@ def read_canary(api: client.ApiClient, namespace: str, target: str) -> CanaryVie
     )
 
 
+PHASE_ANNOTATION = f"{GROUP}/rollout-phase"
+
+
 class DeploymentWorkload:
     """The rollout loop's view of Deployments: read the target and its canary, apply actions."""
 
@@ -194,3 +198,16 @@ class DeploymentWorkload:
 
     def record(self, owner: ObjectRef, reason: str, message: str, warning: bool = False) -> None:
         self._events.record(owner, reason, message, warning=warning)
+
+    def mark(self, target: TargetView, phase: str | None) -> None:
+        """Say on the target which phase its rollout is in, for tools that see only Deployments
+        (Argo CD's health check): a paused Deployment alone cannot tell a canary from a rollback.
+        ``None`` removes the mark (the ChangeRollout is gone)."""
+        meta = target.body["metadata"]
+        if (meta.get("annotations") or {}).get(PHASE_ANNOTATION) == phase:
+            return
+        client.AppsV1Api(self._api).patch_namespaced_deployment(
+            meta["name"],
+            meta["namespace"],
+            {"metadata": {"annotations": {PHASE_ANNOTATION: phase}}},
+        )

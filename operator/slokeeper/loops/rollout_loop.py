@@ -99,6 +99,10 @@ class Workload(Protocol):
         """Post an Event on the ChangeRollout."""
         ...
 
+    def mark(self, target: TargetView, phase: str | None) -> None:
+        """Annotate the target with the rollout's phase (None: remove it)."""
+        ...
+
 
 @dataclass(frozen=True)
 class Observed:
@@ -333,6 +337,7 @@ class RolloutLoop:
         self._announce(owner, requests, facts, was_paused=bool(status.get("paused")))
         self._announce_roles(owner, given, refused)
         self.workload.apply(owner, target, actions)
+        self.workload.mark(target, after.phase.value)
         delay = self._delay(spec, after, seen.calendar.next_open, now)
         if after.phase is Phase.PROGRESSING:
             delay = min(delay, _until_next_analysis(spec, new_status, now))
@@ -352,6 +357,7 @@ class RolloutLoop:
         except TargetMissingError:
             return
         stable = ((body.get("status") or {}).get("stable") or {}).get("templateHash")
+        self.workload.mark(target, None)
         if stable in (None, target.template_hash):
             self.workload.apply(owner, target, (DeleteCanary(), ResumeTarget()))
             return

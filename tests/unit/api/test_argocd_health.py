@@ -87,3 +87,34 @@ def test_rollout_health_in_each_phase() -> None:
         "Degraded",
         "AnalysisFailed: burn 12 > 2",
     )
+
+
+def deployment(
+    phase: str | None, available: int, *, paused: bool = True, updated: int = 0
+) -> dict[str, Any]:
+    annotations = {"slokeeper.dev/rollout-phase": phase} if phase else {}
+    return {
+        "kind": "Deployment",
+        "metadata": {"name": "checkout", "generation": 2, "annotations": annotations},
+        "spec": {"replicas": 4, "paused": paused},
+        "status": {
+            "observedGeneration": 2,
+            "replicas": 4,
+            "availableReplicas": available,
+            "updatedReplicas": updated,
+        },
+    }
+
+
+def test_a_deployment_held_by_slokeeper_in_each_phase() -> None:
+    assert argocd_health(deployment("Succeeded", 4))[0] == "Healthy"
+    assert argocd_health(deployment("Idle", 3))[0] == "Progressing"
+    assert argocd_health(deployment("Progressing", 4))[0] == "Progressing"
+    assert argocd_health(deployment("AwaitingApproval", 4))[0] == "Suspended"
+    assert argocd_health(deployment("RolledBack", 4))[0] == "Degraded"
+
+
+def test_other_deployments_keep_argo_cds_usual_rules() -> None:
+    assert argocd_health(deployment(None, 4, paused=True, updated=4))[0] == "Suspended"
+    assert argocd_health(deployment(None, 4, paused=False, updated=4))[0] == "Healthy"
+    assert argocd_health(deployment(None, 2, paused=False, updated=4))[0] == "Progressing"

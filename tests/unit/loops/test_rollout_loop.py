@@ -83,6 +83,9 @@ class Cluster:
     def record(self, owner: ObjectRef, reason: str, message: str, warning: bool = False) -> None:
         self.journal.append(f"event:{reason}")
 
+    def mark(self, target: TargetView, phase: str | None) -> None:
+        self.marked = phase
+
 
 class SilentPrometheus:
     """Answers every query with nothing: the canary's traffic has not been scraped yet."""
