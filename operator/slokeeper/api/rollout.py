@@ -373,6 +373,18 @@ class Approval(ResourceModel):
         return self.risk_roles.for_risk(risk) if self.risk_roles else []
 
 
+class DrillGate(ResourceModel):
+    """Changes of these risk levels need a successful rollback drill within a period."""
+
+    required_for: list[Risk] = Field(
+        default_factory=list,
+        max_length=3,
+        description="Risk levels that need a recent successful `slokeeper rollout drill`.",
+        json_schema_extra={"x-kubernetes-list-type": "set"},
+    )
+    within: Duration = Field(default="30d", description="How recent the drill must be.")
+
+
 class Gates(ResourceModel):
     """What must be open before a change may start or be promoted."""
 
@@ -397,6 +409,9 @@ class Gates(ResourceModel):
         default_factory=list, max_length=32, description="Periods in which no change may proceed."
     )
     approval: Approval = Field(default_factory=Approval, description="Manual approval by risk.")
+    drill: DrillGate = Field(
+        default_factory=DrillGate, description="Rollback drills required before risky changes."
+    )
 
     def change_calendar(self) -> ChangeCalendar:
         """The core's view of the change windows and freezes."""
@@ -566,6 +581,25 @@ class ChangeOutcome(StrEnum):
     SUPERSEDED = "Superseded"
 
 
+class DrillRecord(ResourceModel):
+    """One rollback drill: a canary of the stable template, rolled back, time to restore."""
+
+    stage: str = Field(
+        max_length=32, description="Starting, RollingBack, Succeeded, Failed or Interrupted."
+    )
+    started_at: datetime = Field(description="When the drill was asked for.")
+    by: str = Field(default="", max_length=253, description="Who asked for it.")
+    reason: str = Field(default="", max_length=1024, description="Why, as given.")
+    rolled_back_at: datetime | None = Field(default=None, description="The rollback decision.")
+    restored_at: datetime | None = Field(
+        default=None, description="Canary gone and every stable replica available."
+    )
+    time_to_restore_seconds: float | None = Field(
+        default=None, description="restoredAt - rolledBackAt."
+    )
+    message: str = Field(default="", max_length=1024, description="What happened.")
+
+
 class ChangeCounts(ResourceModel):
     """Every change that ended here, by outcome: history keeps the last 20, these keep count."""
 
@@ -690,6 +724,9 @@ class ChangeRolloutStatus(ResourceModel):
         default_factory=list,
         max_length=20,
         description="Template hashes rolled back; not retried until the template changes again.",
+    )
+    drills: list[DrillRecord] = Field(
+        default_factory=list, max_length=10, description="Rollback drills, newest first."
     )
 
 

@@ -66,6 +66,11 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         (Request.PROMOTE, "skip the remaining steps (a freeze still holds it without --force)"),
         (Request.RETRY, "run a refused template again"),
         (Request.OVERRIDE, "let the change past a freeze, a spent budget or a closed window"),
+        (
+            Request.DRILL,
+            "rehearse a rollback: a canary of the stable template, rolled back, time to restore "
+            "recorded",
+        ),
     ):
         asked = common(request.value, help_text)
         asked.add_argument("--reason", required=request is Request.OVERRIDE, default="", help="why")

@@ -1,7 +1,8 @@
 """What people ask of a ChangeRollout, written as annotations on it (what `kubectl annotate` and
 `slokeeper rollout …` set).
 
-``slokeeper.dev/abort``, ``/promote``, ``/retry``, ``/approve`` and ``/override`` are requests: the
+``slokeeper.dev/abort``, ``/promote``, ``/retry``, ``/approve``, ``/override`` and ``/drill`` are
+requests: the
 operator acts on each once, records it (who, when, why) in status and removes the annotation.
 ``slokeeper.dev/paused`` is a state: the rollout stays paused while it is there.
 ``slokeeper.dev/approve.<role>`` is an approval in a role, valued ``<username>`` or
@@ -28,6 +29,7 @@ class Request(StrEnum):
     RETRY = "retry"
     APPROVE = "approve"
     OVERRIDE = "override"
+    DRILL = "drill"
 
 
 PAUSED_ANNOTATION = f"{GROUP}/paused"

@@ -19,7 +19,13 @@ from typing import Any, Protocol
 
 from pydantic import ValidationError
 
-from slokeeper.api.rollout import BudgetBurn, ChangeRollout, ChangeRolloutSpec, PersonAction
+from slokeeper.api.rollout import (
+    BudgetBurn,
+    ChangeRollout,
+    ChangeRolloutSpec,
+    DrillRecord,
+    PersonAction,
+)
 from slokeeper.api.slo import ServiceLevelObjective
 from slokeeper.kube.references import ObjectRef
 from slokeeper.kube.rollout_commands import (
@@ -44,15 +50,20 @@ from slokeeper.prometheus.client import PrometheusUnreachableError, QueryRejecte
 from slokeeper.prometheus.slo_figures import InstantQueries
 from slokeeper.rollout.analysis import Outcome, Verdict
 from slokeeper.rollout.change_calendar import CalendarVerdict
+from slokeeper.rollout.drill import RUNNING as DRILL_RUNNING
+from slokeeper.rollout.drill import Drill, DrillStage, DrillWorld, drill_step, last_success
 from slokeeper.rollout.gates import BudgetStanding, GateInputs, combined_gate
 from slokeeper.rollout.replicas import canary_replicas
 from slokeeper.rollout.state_machine import (
     GATE_PHASES,
+    REST_PHASES,
     Action,
     Command,
     DeleteCanary,
+    EnsureCanary,
     Gate,
     Phase,
+    Plan,
     ResumeTarget,
     State,
     World,
@@ -68,6 +79,7 @@ log = logging.getLogger(__name__)
 REST_RECHECK_SECONDS = 60.0
 GATE_RECHECK_SECONDS = 30.0
 PROMOTION_RECHECK_SECONDS = 5.0
+DRILL_RECHECK_SECONDS = 1.0  # a drill's time to restore is measured to the tick
 
 
 class RolloutObjects(Protocol):
@@ -129,6 +141,120 @@ class TickResult:
 
 def _person(request: PersonRequest, now: datetime) -> PersonAction:
     return PersonAction(by=request.by, at=now, reason=request.reason, role=request.role)
+
+
+def _drill_to_run(  # noqa: PLR0917 - what a drill depends on, each named at the call
+    status: dict[str, Any],
+    asked: PersonRequest | None,
+    before: State,
+    target: TargetView,
+    canary: CanaryView,
+    now: datetime,
+) -> Drill | None:
+    """The drill running, or one asked for now while the rollout rests on its stable template
+    with no canary (otherwise the request is only recorded: nothing to rehearse on)."""
+    running = _running_drill(status)
+    at_rest = (
+        before.phase in REST_PHASES
+        and before.candidate is None
+        and before.stable == target.template_hash
+        and not canary.present
+    )
+    if running is None and asked is not None and at_rest:
+        return Drill(DrillStage.STARTING, now)
+    return running
+
+
+def _drill_tick(  # noqa: PLR0917 - the tick's facts a drill reads
+    drill: Drill | None,
+    asked: PersonRequest | None,
+    transition: tuple[State, State],
+    plan: Plan,
+    workload: tuple[TargetView, CanaryView],
+    status: dict[str, Any],
+    now: datetime,
+) -> tuple[Drill | None, tuple[Action, ...], DrillRecord | None]:
+    before, after = transition
+    target, canary = workload
+    if drill is None or before.stable is None:
+        return drill, (), None
+    drill, actions = drill_step(
+        drill,
+        DrillWorld(
+            now=now,
+            canary=EnsureCanary(before.stable, canary_replicas(target.replicas, plan.weights[0])),
+            canary_ready=canary.present
+            and canary.template_hash == before.stable
+            and canary.ready_replicas >= max(1, canary.replicas),
+            canary_present=canary.present,
+            target_available=target.available,
+            target_on_stable=target.template_hash == before.stable and after.candidate is None,
+        ),
+    )
+    return drill, actions, _drill_record(drill, status, asked)
+
+
+def _drill_of(record: dict[str, Any]) -> Drill:
+    def at(key: str) -> datetime | None:
+        value = record.get(key)
+        return datetime.fromisoformat(value) if value else None
+
+    started = at("startedAt")
+    assert started is not None  # required by the model
+    return Drill(
+        DrillStage(record["stage"]),
+        started,
+        at("rolledBackAt"),
+        at("restoredAt"),
+        record.get("message", ""),
+    )
+
+
+def _running_drill(status: dict[str, Any]) -> Drill | None:
+    drills = status.get("drills") or []
+    if drills and DrillStage(drills[0]["stage"]) in DRILL_RUNNING:
+        return _drill_of(drills[0])
+    return None
+
+
+def _drill_record(drill: Drill, status: dict[str, Any], asked: PersonRequest | None) -> DrillRecord:
+    running = status.get("drills") or []
+    previous = running[0] if running and running[0]["startedAt"] else {}
+    same = bool(previous) and _drill_of(previous).started == drill.started
+    return DrillRecord(
+        stage=drill.stage.value,
+        started_at=drill.started,
+        by=previous.get("by", "") if same else (asked.by if asked else ""),
+        reason=previous.get("reason", "") if same else (asked.reason if asked else ""),
+        rolled_back_at=drill.rolled_back,
+        restored_at=drill.restored,
+        time_to_restore_seconds=(
+            None
+            if drill.time_to_restore_seconds is None
+            else round(drill.time_to_restore_seconds, 3)
+        ),
+        message=drill.message,
+    )
+
+
+def _drill_missing(spec: ChangeRolloutSpec, status: dict[str, Any], now: datetime) -> str | None:
+    """Why a change of this risk may not start for want of a recent rollback drill."""
+    required = spec.gates.drill
+    if spec.risk not in required.required_for:
+        return None
+    within = duration_seconds(required.within)
+    last = last_success([_drill_of(record) for record in status.get("drills") or []])
+    if last is not None and (now - last).total_seconds() <= within:
+        return None
+    ran = (
+        f"the last successful one ran {last:%Y-%m-%d %H:%M} UTC"
+        if last
+        else "none has succeeded yet"
+    )
+    return (
+        f"Risk {spec.risk.value} needs a successful rollback drill within {required.within}; "
+        f"{ran}. Run `slokeeper rollout drill`."
+    )
 
 
 def _role_approvals(
@@ -288,6 +414,8 @@ class RolloutLoop:
         gate = self._gate(seen, facts_approvals, override, pause)
         verdict = self._verdict(seen)
 
+        drill_asked = requests.get(Request.DRILL)
+        drill = _drill_to_run(status, drill_asked, before, target, canary, now)
         world = World(
             target_template=target.template_hash,
             stable_replicas=target.replicas,
@@ -296,9 +424,14 @@ class RolloutLoop:
             verdict_message=verdict.message if verdict else "",
             gate=gate,
             command=_command(requests),
-            canary_present=canary.present,
+            # A drill's canary is the drill's to remove, not a leftover.
+            canary_present=canary.present and drill is None,
         )
         after, actions = advance(plan, before, world, now)
+        drill, drill_actions, drill_record = _drill_tick(
+            drill, drill_asked, (before, after), plan, (target, canary), status, now
+        )
+        actions = (*actions, *drill_actions)
         images = tuple(
             c.get("image", "") for c in target.body["spec"]["template"]["spec"]["containers"]
         )
@@ -324,6 +457,7 @@ class RolloutLoop:
                 else None
             ),
             budget_burned=self._budget_burned(seen, canary, after),
+            drill=drill_record,
         )
         new_status = next_status(status, plan, (before, after, actions), facts)
         version = meta["resourceVersion"]
@@ -332,8 +466,12 @@ class RolloutLoop:
             self.status_written(after.phase)
         # Recorded first, then removed: a restart in between sees the request again, and every
         # request is harmless to repeat in the state it led to.
-        consumed = [annotation(r) for r in requests] + [role_annotation(r) for r in role_approvals]
-        self.objects.remove_annotations(namespace, name, consumed, version)
+        self.objects.remove_annotations(
+            namespace,
+            name,
+            [annotation(r) for r in requests] + [role_annotation(r) for r in role_approvals],
+            version,
+        )
         self._announce(owner, requests, facts, was_paused=bool(status.get("paused")))
         self._announce_roles(owner, given, refused)
         self.workload.apply(owner, target, actions)
@@ -341,6 +479,8 @@ class RolloutLoop:
         delay = self._delay(spec, after, seen.calendar.next_open, now)
         if after.phase is Phase.PROGRESSING:
             delay = min(delay, _until_next_analysis(spec, new_status, now))
+        if drill is not None and drill.stage in DRILL_RUNNING:
+            delay = min(delay, DRILL_RECHECK_SECONDS)
         return TickResult(after.phase, delay, world.verdict, new_status)
 
     def release(self, namespace: str, name: str, body: dict[str, Any]) -> None:
@@ -500,6 +640,7 @@ class RolloutLoop:
                 risk=spec.risk.value,
                 risk_needs_approval=spec.risk in spec.gates.approval.required_for,
                 approved_by=[who or "someone" for who in approved_by],
+                drill_missing=_drill_missing(spec, seen.status, seen.now),
                 roles_needed=spec.gates.approval.roles_for(spec.risk),
                 role_approvals=in_roles,
                 override=override_text,
@@ -545,6 +686,15 @@ class RolloutLoop:
         if facts.paused is None and was_paused:
             self.workload.record(owner, "RolloutResumed", "The pause annotation was removed.")
         for request, person in requests.items():
+            if request is Request.DRILL and facts.drill is None:
+                self.workload.record(
+                    owner,
+                    "DrillRefused",
+                    f"Drill by {person.by or 'someone'} not started: a drill needs the rollout at "
+                    "rest on its stable template, with no canary.",
+                    warning=True,
+                )
+                continue
             if request is Request.OVERRIDE and facts.override is None:
                 self.workload.record(
                     owner,

@@ -20,6 +20,7 @@ from slokeeper.api.rollout import (
     ChangeRecord,
     ChangeRolloutStatus,
     Decision,
+    DrillRecord,
     Measurement,
     PersonAction,
     Revision,
@@ -41,6 +42,7 @@ REFUSED_LIMIT = 20
 ANALYSES_KEPT = 10
 DECISIONS_KEPT = 50
 APPROVALS_KEPT = 16
+DRILLS_KEPT = 10
 _ROLLBACK_OUTCOMES = {"Aborted": ChangeOutcome.ABORTED}
 
 
@@ -80,6 +82,7 @@ class TickFacts:
     restored: bool = False
     canary_pod_template_hash: str | None = None
     budget_burned: Sequence[BudgetBurn] = ()  # worked out when the change ends
+    drill: DrillRecord | None = None  # the drill running (or just finished) this tick
 
 
 def _action_name(before: State, after: State) -> str:
@@ -126,6 +129,15 @@ def _record_analysis(record: ChangeRecord, analysis: AnalysisRecord) -> None:
         step.failed_analyses += 1
     else:
         step.inconclusive_analyses += 1
+
+
+def _with_drill(drills: list[DrillRecord], drill: DrillRecord | None) -> list[DrillRecord]:
+    """The drill of this tick in front: replacing its own earlier record, or new."""
+    if drill is None:
+        return drills
+    if drills and drills[0].started_at == drill.started_at:
+        drills = drills[1:]
+    return [drill, *drills][:DRILLS_KEPT]
 
 
 def _note_restore(history: list[ChangeRecord], facts: TickFacts) -> None:
@@ -249,6 +261,7 @@ def next_status(
         current=current,
         history=history,
         change_counts=counts,
+        drills=_with_drill(list(model.drills), facts.drill),
         refused_revisions=list(after.refused[-REFUSED_LIMIT:]),
     )
     dumped: dict[str, Any] = status.model_dump(by_alias=True, mode="json", exclude_none=True)

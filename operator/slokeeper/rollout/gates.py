@@ -53,6 +53,7 @@ class GateInputs:
     approved_by: Sequence[str] = ()
     override: str | None = None  # "by: reason" of an override given for this template
     paused_by: str | None = None
+    drill_missing: str | None = None  # why the drill gate is closed, if it is
     roles_needed: Sequence[str] = ()  # each must approve, by distinct people
     role_approvals: Sequence[tuple[str, str]] = ()  # (role, by) given for this template
 
@@ -67,7 +68,7 @@ def combined_gate(inputs: GateInputs) -> Gate:
 
 
 def _policy_gate(inputs: GateInputs) -> Gate:
-    """Budgets, freezes, approvals and change windows, in that order."""
+    """Budgets and freezes, drills, approvals and change windows, in that order."""
     frozen = [
         b.describe() + "."
         for b in inputs.budgets
@@ -77,6 +78,8 @@ def _policy_gate(inputs: GateInputs) -> Gate:
         frozen.append(inputs.calendar.message)
     if frozen:
         return Gate(GateKind.FREEZE, " ".join(frozen))
+    if inputs.drill_missing:
+        return Gate(GateKind.DRILL, inputs.drill_missing)
     if inputs.roles_needed:
         missing = _missing_roles(inputs)
         if missing:

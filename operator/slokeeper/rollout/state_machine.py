@@ -67,6 +67,7 @@ class GateKind(StrEnum):
     APPROVAL = "Approval"
     CALENDAR = "Calendar"
     PAUSED = "Paused"
+    DRILL = "Drill"  # a recent rollback drill is required before the change may start
 
 
 @dataclass(frozen=True)
@@ -154,6 +155,7 @@ Result = tuple[State, tuple[Action, ...]]
 
 _GATE_PHASE = {
     GateKind.FREEZE: Phase.BLOCKED,
+    GateKind.DRILL: Phase.BLOCKED,
     GateKind.APPROVAL: Phase.AWAITING_APPROVAL,
     GateKind.CALENDAR: Phase.WAITING_FOR_WINDOW,
     GateKind.PAUSED: Phase.PAUSED,
