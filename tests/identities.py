@@ -18,7 +18,9 @@ from slokeeper.localcluster.cluster import LocalCluster
 
 def user_kubeconfig(cluster: LocalCluster, user: str, groups: list[str], path: Path) -> Path:
     pki = cluster.cluster_dir / "pki"
-    ca_cert = x509.load_pem_x509_certificate((pki / "ca.crt").read_bytes())
+    # The issuer is the CA's subject; read from the admin certificate the CA signed, because
+    # kwok's CA certificate has a serial number RFC 5280 disallows (cryptography warns on it).
+    issuer = x509.load_pem_x509_certificate((pki / "admin.crt").read_bytes()).issuer
     ca_key: Any = serialization.load_pem_private_key((pki / "ca.key").read_bytes(), password=None)
     key = ec.generate_private_key(ec.SECP256R1())
     subject = x509.Name(
@@ -29,7 +31,7 @@ def user_kubeconfig(cluster: LocalCluster, user: str, groups: list[str], path: P
     certificate = (
         x509.CertificateBuilder()
         .subject_name(subject)
-        .issuer_name(ca_cert.subject)
+        .issuer_name(issuer)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - timedelta(minutes=5))
