@@ -23,7 +23,6 @@ from slokeeper.api.rollout import (
     BudgetBurn,
     ChangeRollout,
     ChangeRolloutSpec,
-    DrillRecord,
     PersonAction,
 )
 from slokeeper.api.slo import ServiceLevelObjective
@@ -39,6 +38,8 @@ from slokeeper.kube.rollout_commands import (
 )
 from slokeeper.kube.rollout_target import CanaryView, TargetMissingError, TargetView
 from slokeeper.loops.canary_analysis import analyse_canary
+from slokeeper.loops.role_approvals import person_action, role_approvals
+from slokeeper.loops.rollout_drills import drill_missing, drill_tick, drill_to_run
 from slokeeper.loops.rollout_status import (
     TickFacts,
     next_status,
@@ -51,19 +52,15 @@ from slokeeper.prometheus.slo_figures import InstantQueries
 from slokeeper.rollout.analysis import Outcome, Verdict
 from slokeeper.rollout.change_calendar import CalendarVerdict
 from slokeeper.rollout.drill import RUNNING as DRILL_RUNNING
-from slokeeper.rollout.drill import Drill, DrillStage, DrillWorld, drill_step, last_success
 from slokeeper.rollout.gates import BudgetStanding, GateInputs, combined_gate
 from slokeeper.rollout.replicas import canary_replicas
 from slokeeper.rollout.state_machine import (
     GATE_PHASES,
-    REST_PHASES,
     Action,
     Command,
     DeleteCanary,
-    EnsureCanary,
     Gate,
     Phase,
-    Plan,
     ResumeTarget,
     State,
     World,
@@ -139,155 +136,6 @@ class TickResult:
     status: dict[str, Any] | None = None  # as written this tick: its records feed /metrics
 
 
-def _person(request: PersonRequest, now: datetime) -> PersonAction:
-    return PersonAction(by=request.by, at=now, reason=request.reason, role=request.role)
-
-
-def _drill_to_run(  # noqa: PLR0917 - what a drill depends on, each named at the call
-    status: dict[str, Any],
-    asked: PersonRequest | None,
-    before: State,
-    target: TargetView,
-    canary: CanaryView,
-    now: datetime,
-) -> Drill | None:
-    """The drill running, or one asked for now while the rollout rests on its stable template
-    with no canary (otherwise the request is only recorded: nothing to rehearse on)."""
-    running = _running_drill(status)
-    at_rest = (
-        before.phase in REST_PHASES
-        and before.candidate is None
-        and before.stable == target.template_hash
-        and not canary.present
-    )
-    if running is None and asked is not None and at_rest:
-        return Drill(DrillStage.STARTING, now)
-    return running
-
-
-def _drill_tick(  # noqa: PLR0917 - the tick's facts a drill reads
-    drill: Drill | None,
-    asked: PersonRequest | None,
-    transition: tuple[State, State],
-    plan: Plan,
-    workload: tuple[TargetView, CanaryView],
-    status: dict[str, Any],
-    now: datetime,
-) -> tuple[Drill | None, tuple[Action, ...], DrillRecord | None]:
-    before, after = transition
-    target, canary = workload
-    if drill is None or before.stable is None:
-        return drill, (), None
-    drill, actions = drill_step(
-        drill,
-        DrillWorld(
-            now=now,
-            canary=EnsureCanary(before.stable, canary_replicas(target.replicas, plan.weights[0])),
-            canary_ready=canary.present
-            and canary.template_hash == before.stable
-            and canary.ready_replicas >= max(1, canary.replicas),
-            canary_present=canary.present,
-            target_available=target.available,
-            target_on_stable=target.template_hash == before.stable and after.candidate is None,
-        ),
-    )
-    return drill, actions, _drill_record(drill, status, asked)
-
-
-def _drill_of(record: dict[str, Any]) -> Drill:
-    def at(key: str) -> datetime | None:
-        value = record.get(key)
-        return datetime.fromisoformat(value) if value else None
-
-    started = at("startedAt")
-    assert started is not None  # required by the model
-    return Drill(
-        DrillStage(record["stage"]),
-        started,
-        at("rolledBackAt"),
-        at("restoredAt"),
-        record.get("message", ""),
-    )
-
-
-def _running_drill(status: dict[str, Any]) -> Drill | None:
-    drills = status.get("drills") or []
-    if drills and DrillStage(drills[0]["stage"]) in DRILL_RUNNING:
-        return _drill_of(drills[0])
-    return None
-
-
-def _drill_record(drill: Drill, status: dict[str, Any], asked: PersonRequest | None) -> DrillRecord:
-    running = status.get("drills") or []
-    previous = running[0] if running and running[0]["startedAt"] else {}
-    same = bool(previous) and _drill_of(previous).started == drill.started
-    return DrillRecord(
-        stage=drill.stage.value,
-        started_at=drill.started,
-        by=previous.get("by", "") if same else (asked.by if asked else ""),
-        reason=previous.get("reason", "") if same else (asked.reason if asked else ""),
-        rolled_back_at=drill.rolled_back,
-        restored_at=drill.restored,
-        time_to_restore_seconds=(
-            None
-            if drill.time_to_restore_seconds is None
-            else round(drill.time_to_restore_seconds, 3)
-        ),
-        message=drill.message,
-    )
-
-
-def _drill_missing(spec: ChangeRolloutSpec, status: dict[str, Any], now: datetime) -> str | None:
-    """Why a change of this risk may not start for want of a recent rollback drill."""
-    required = spec.gates.drill
-    if spec.risk not in required.required_for:
-        return None
-    within = duration_seconds(required.within)
-    last = last_success([_drill_of(record) for record in status.get("drills") or []])
-    if last is not None and (now - last).total_seconds() <= within:
-        return None
-    ran = (
-        f"the last successful one ran {last:%Y-%m-%d %H:%M} UTC"
-        if last
-        else "none has succeeded yet"
-    )
-    return (
-        f"Risk {spec.risk.value} needs a successful rollback drill within {required.within}; "
-        f"{ran}. Run `slokeeper rollout drill`."
-    )
-
-
-def _role_approvals(
-    status: dict[str, Any],
-    asked: dict[str, PersonRequest],
-    target: TargetView,
-    before: State,
-    now: datetime,
-) -> tuple[list[PersonAction], list[PersonRequest]]:
-    """Approvals given in a role for the target's template: accepted, and refused because the
-    same person already approved this change in another role."""
-    if not asked or target.template_hash == before.stable:
-        return [], []
-    current = status.get("current") or {}
-    same = (current.get("revision") or {}).get("templateHash") == target.template_hash
-    role_of = {
-        a.get("by", ""): a["role"]
-        for a in (current.get("approvals", []) if same else [])
-        if a.get("role")
-    }
-    recorded = set(role_of.items())
-    accepted, refused = [], []
-    for role, request in sorted(asked.items()):
-        if (request.by, role) in recorded:
-            continue  # recorded before a restart, removed only now
-        if role_of.get(request.by, role) != role:
-            refused.append(request)
-            continue
-        role_of[request.by] = role
-        accepted.append(_person(request, now))
-    return accepted, refused
-
-
 def _paused(
     status: dict[str, Any], pause: PersonRequest | None, now: datetime
 ) -> PersonAction | None:
@@ -297,7 +145,7 @@ def _paused(
     seen = status.get("paused")
     if seen and seen.get("by", "") == pause.by and seen.get("reason", "") == pause.reason:
         return PersonAction.model_validate(seen)
-    return _person(pause, now)
+    return person_action(pause, now)
 
 
 def analysis_period(spec: ChangeRolloutSpec, last: Outcome) -> float:
@@ -395,10 +243,10 @@ class RolloutLoop:
         before = state_from_status(status)
         canary = self.workload.read_canary(namespace, spec.target_ref.name)
         requests = read_requests(meta.get("annotations"))
-        role_approvals = read_role_approvals(meta.get("annotations"))
+        asked_roles = read_role_approvals(meta.get("annotations"))
         pause = read_pause(meta.get("annotations"))
         facts_approvals, override = self._person_gates(status, requests, target, before, now)
-        given, refused = _role_approvals(status, role_approvals, target, before, now)
+        given, refused = role_approvals(status, asked_roles, target, before, now)
         facts_approvals += given
         seen = Observed(
             namespace,
@@ -415,7 +263,7 @@ class RolloutLoop:
         verdict = self._verdict(seen)
 
         drill_asked = requests.get(Request.DRILL)
-        drill = _drill_to_run(status, drill_asked, before, target, canary, now)
+        drill = drill_to_run(status, drill_asked, before, target, canary, now)
         world = World(
             target_template=target.template_hash,
             stable_replicas=target.replicas,
@@ -428,7 +276,7 @@ class RolloutLoop:
             canary_present=canary.present and drill is None,
         )
         after, actions = advance(plan, before, world, now)
-        drill, drill_actions, drill_record = _drill_tick(
+        drill, drill_actions, drill_record = drill_tick(
             drill, drill_asked, (before, after), plan, (target, canary), status, now
         )
         actions = (*actions, *drill_actions)
@@ -449,7 +297,7 @@ class RolloutLoop:
             approvals=facts_approvals,
             override=override,
             paused=_paused(status, pause, now),
-            requests=[(r.value, _person(p, now)) for r, p in requests.items()],
+            requests=[(r.value, person_action(p, now)) for r, p in requests.items()],
             restored=not canary.present and target.available,
             canary_pod_template_hash=(
                 canary.pod_template_hash
@@ -469,7 +317,7 @@ class RolloutLoop:
         self.objects.remove_annotations(
             namespace,
             name,
-            [annotation(r) for r in requests] + [role_annotation(r) for r in role_approvals],
+            [annotation(r) for r in requests] + [role_annotation(r) for r in asked_roles],
             version,
         )
         self._announce(owner, requests, facts, was_paused=bool(status.get("paused")))
@@ -539,11 +387,11 @@ class RolloutLoop:
         approvals = []
         approval = requests.get(Request.APPROVE)
         if approval is not None and for_this_template(approval):
-            approvals.append(_person(approval, now))
+            approvals.append(person_action(approval, now))
         asked = requests.get(Request.OVERRIDE)
         # An override without a reason is not one: the reason is what the postmortem reads.
         if asked is not None and asked.reason and for_this_template(asked):
-            return approvals, _person(asked, now)
+            return approvals, person_action(asked, now)
         return approvals, None
 
     def _budget_burned(self, seen: Observed, canary: CanaryView, after: State) -> list[BudgetBurn]:
@@ -640,7 +488,7 @@ class RolloutLoop:
                 risk=spec.risk.value,
                 risk_needs_approval=spec.risk in spec.gates.approval.required_for,
                 approved_by=[who or "someone" for who in approved_by],
-                drill_missing=_drill_missing(spec, seen.status, seen.now),
+                drill_missing=drill_missing(spec, seen.status, seen.now),
                 roles_needed=spec.gates.approval.roles_for(spec.risk),
                 role_approvals=in_roles,
                 override=override_text,

@@ -1,0 +1,47 @@
+"""Approvals given in a role (``slokeeper.dev/approve.<role>``): which to record for the change
+in progress, and which to refuse because the same person already approved it in another role."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from slokeeper.api.rollout import PersonAction
+from slokeeper.kube.rollout_commands import PersonRequest
+from slokeeper.kube.rollout_target import TargetView
+from slokeeper.rollout.state_machine import State
+
+
+def person_action(request: PersonRequest, now: datetime) -> PersonAction:
+    return PersonAction(by=request.by, at=now, reason=request.reason, role=request.role)
+
+
+def role_approvals(
+    status: dict[str, Any],
+    asked: dict[str, PersonRequest],
+    target: TargetView,
+    before: State,
+    now: datetime,
+) -> tuple[list[PersonAction], list[PersonRequest]]:
+    """Approvals given in a role for the target's template: accepted, and refused because the
+    same person already approved this change in another role."""
+    if not asked or target.template_hash == before.stable:
+        return [], []
+    current = status.get("current") or {}
+    same = (current.get("revision") or {}).get("templateHash") == target.template_hash
+    role_of = {
+        a.get("by", ""): a["role"]
+        for a in (current.get("approvals", []) if same else [])
+        if a.get("role")
+    }
+    recorded = set(role_of.items())
+    accepted, refused = [], []
+    for role, request in sorted(asked.items()):
+        if (request.by, role) in recorded:
+            continue  # recorded before a restart, removed only now
+        if role_of.get(request.by, role) != role:
+            refused.append(request)
+            continue
+        role_of[request.by] = role
+        accepted.append(person_action(request, now))
+    return accepted, refused

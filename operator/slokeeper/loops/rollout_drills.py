@@ -1,0 +1,130 @@
+"""Rollback drills in the rollout loop: when one may start, its tick (the pure steps are in
+``rollout.drill``), its record in status, and the gate that asks for a recent one."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from slokeeper.api.rollout import ChangeRolloutSpec, DrillRecord
+from slokeeper.kube.rollout_commands import PersonRequest
+from slokeeper.kube.rollout_target import CanaryView, TargetView
+from slokeeper.rollout.drill import RUNNING as DRILL_RUNNING
+from slokeeper.rollout.drill import Drill, DrillStage, DrillWorld, drill_step, last_success
+from slokeeper.rollout.replicas import canary_replicas
+from slokeeper.rollout.state_machine import REST_PHASES, Action, EnsureCanary, Plan, State
+from slokeeper.slo.durations import duration_seconds
+
+
+def drill_to_run(  # noqa: PLR0917 - what a drill depends on, each named at the call
+    status: dict[str, Any],
+    asked: PersonRequest | None,
+    before: State,
+    target: TargetView,
+    canary: CanaryView,
+    now: datetime,
+) -> Drill | None:
+    """The drill running, or one asked for now while the rollout rests on its stable template
+    with no canary (otherwise the request is only recorded: nothing to rehearse on)."""
+    running = _running_drill(status)
+    at_rest = (
+        before.phase in REST_PHASES
+        and before.candidate is None
+        and before.stable == target.template_hash
+        and not canary.present
+    )
+    if running is None and asked is not None and at_rest:
+        return Drill(DrillStage.STARTING, now)
+    return running
+
+
+def drill_tick(  # noqa: PLR0917 - the tick's facts a drill reads
+    drill: Drill | None,
+    asked: PersonRequest | None,
+    transition: tuple[State, State],
+    plan: Plan,
+    workload: tuple[TargetView, CanaryView],
+    status: dict[str, Any],
+    now: datetime,
+) -> tuple[Drill | None, tuple[Action, ...], DrillRecord | None]:
+    before, after = transition
+    target, canary = workload
+    if drill is None or before.stable is None:
+        return drill, (), None
+    drill, actions = drill_step(
+        drill,
+        DrillWorld(
+            now=now,
+            canary=EnsureCanary(before.stable, canary_replicas(target.replicas, plan.weights[0])),
+            canary_ready=canary.present
+            and canary.template_hash == before.stable
+            and canary.ready_replicas >= max(1, canary.replicas),
+            canary_present=canary.present,
+            target_available=target.available,
+            target_on_stable=target.template_hash == before.stable and after.candidate is None,
+        ),
+    )
+    return drill, actions, _drill_record(drill, status, asked)
+
+
+def _drill_of(record: dict[str, Any]) -> Drill:
+    def at(key: str) -> datetime | None:
+        value = record.get(key)
+        return datetime.fromisoformat(value) if value else None
+
+    started = at("startedAt")
+    assert started is not None  # required by the model
+    return Drill(
+        DrillStage(record["stage"]),
+        started,
+        at("rolledBackAt"),
+        at("restoredAt"),
+        record.get("message", ""),
+    )
+
+
+def _running_drill(status: dict[str, Any]) -> Drill | None:
+    drills = status.get("drills") or []
+    if drills and DrillStage(drills[0]["stage"]) in DRILL_RUNNING:
+        return _drill_of(drills[0])
+    return None
+
+
+def _drill_record(drill: Drill, status: dict[str, Any], asked: PersonRequest | None) -> DrillRecord:
+    running = status.get("drills") or []
+    previous = running[0] if running and running[0]["startedAt"] else {}
+    same = bool(previous) and _drill_of(previous).started == drill.started
+    return DrillRecord(
+        stage=drill.stage.value,
+        started_at=drill.started,
+        by=previous.get("by", "") if same else (asked.by if asked else ""),
+        reason=previous.get("reason", "") if same else (asked.reason if asked else ""),
+        rolled_back_at=drill.rolled_back,
+        restored_at=drill.restored,
+        time_to_restore_seconds=(
+            None
+            if drill.time_to_restore_seconds is None
+            else round(drill.time_to_restore_seconds, 3)
+        ),
+        message=drill.message,
+    )
+
+
+def drill_missing(spec: ChangeRolloutSpec, status: dict[str, Any], now: datetime) -> str | None:
+    """Why a change of this risk may not start for want of a recent rollback drill."""
+    required = spec.gates.drill
+    if spec.risk not in required.required_for:
+        return None
+    within = duration_seconds(required.within)
+    last = last_success([_drill_of(record) for record in status.get("drills") or []])
+    if last is not None and (now - last).total_seconds() <= within:
+        return None
+    ran = (
+        f"the last successful one ran {last:%Y-%m-%d %H:%M} UTC"
+        if last
+        else "none has succeeded yet"
+    )
+    return (
+        f"Risk {spec.risk.value} needs a successful rollback drill within {required.within}; "
+        f"{ran}. Run `slokeeper rollout drill`."
+    )
