@@ -73,6 +73,7 @@ def test_a_drill_is_required_for_high_risk_and_records_its_time_to_restore(
         timeout=90,
     )
     assert drilled["stage"] == "Succeeded", drilled
+    print(f"drill: time to restore {drilled['timeToRestoreSeconds']}s")  # for the record
     assert drilled["reason"] == "quarterly rehearsal"
     assert drilled["rolledBackAt"] < drilled["restoredAt"]
     assert 0 < drilled["timeToRestoreSeconds"] < 10, drilled

@@ -172,6 +172,7 @@ def test_good_is_promoted_bad_rolled_back_and_refused_until_retry(
         lambda seen: seen.get("changes_Promoted") == 2,
         "DORA figures for the two promoted and two rolled-back changes",
     )
+    print(f"DORA figures: {figures}")
     assert figures["changes_RolledBack"] == 2, figures
     assert figures["change_failure_ratio"] == 0.5
     assert 0 < figures["lead_time_seconds"] < 300
@@ -200,6 +201,7 @@ def assert_budget_burned_as_prometheus_says(
         ended,
     )[0].value
     budget = 0.001 * window
+    print(f"budget burned: operator {burned}, direct bad={bad:.3f} budget={budget:.3f}")
     assert bad > 0
     assert abs(burned["canaryBadEvents"] - bad) <= 0.01 * bad, (burned, bad)
     assert abs(burned["budgetEvents"] - budget) <= 0.01 * budget, (burned, budget)
