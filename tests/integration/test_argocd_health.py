@@ -36,6 +36,13 @@ def health_of(cluster: LocalCluster, kind: str, namespace: str, name: str) -> An
     return observe
 
 
+def kubectl_rollout_status(cluster: LocalCluster, namespace: str) -> str:
+    shown = cluster.kubectl(
+        "rollout", "status", "deployment/checkout", "-n", namespace, "--watch=false"
+    )
+    return shown.stdout
+
+
 def test_argo_cd_health_follows_real_objects_through_each_phase(
     cluster: LocalCluster,
     api_client: client.ApiClient,
@@ -67,6 +74,7 @@ def test_argo_cd_health_follows_real_objects_through_each_phase(
     deployment = health_of(cluster, "deployment", namespace, "checkout")
     held = eventually(deployment, lambda seen: seen[0] == "Healthy", "the held Deployment")
     assert held[1].startswith("held paused by slokeeper on its stable revision, 4/4 available")
+    assert "successfully rolled out" in kubectl_rollout_status(cluster, namespace)
 
     ask(cluster, namespace, "paused", by="dave", reason="freeze for the demo")
     set_image(cluster, namespace, "1.3-bad")
@@ -85,6 +93,9 @@ def test_argo_cd_health_follows_real_objects_through_each_phase(
     assert rolled_back[0] == "Degraded"
     assert rolled_back[1].startswith("AnalysisFailed"), rolled_back
     eventually(deployment, lambda seen: seen[0] == "Degraded", "the rolled-back Deployment")
+    # kubectl does not look at `paused`: the refused template counts as a rollout not yet done.
+    waiting = kubectl_rollout_status(cluster, namespace)
+    assert "0 out of 4 new replicas have been updated" in waiting, waiting
 
     set_image(cluster, namespace, "1.1")  # the template changes back to stable
     eventually(rollout, lambda seen: seen[0] == "Healthy", "healthy again on stable")
