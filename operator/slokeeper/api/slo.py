@@ -347,6 +347,21 @@ class ServiceLevelObjectiveSpec(ResourceModel):
     )
 
 
+class ExhaustionForecast(ResourceModel):
+    """When the error budget runs out if one window's burn rate holds."""
+
+    window: Duration = Field(description="The burn-rate window extrapolated, e.g. 1h.")
+    burn_rate: float = Field(description="Its burn rate.")
+    seconds_left: float | None = Field(
+        default=None,
+        description="Seconds until the budget is spent at that rate (two significant figures); "
+        "absent when it is not being spent.",
+    )
+    before_window_ends: bool = Field(
+        description="Spent before the calendar period ends (rolling: within one window length)."
+    )
+
+
 class WindowBurnRate(ResourceModel):
     """The burn rate measured over one alert window."""
 
@@ -391,6 +406,12 @@ class ServiceLevelObjectiveStatus(ResourceModel):
     )
     burn_rates: list[WindowBurnRate] = Field(
         default_factory=list, max_length=16, description="Burn rate per alert window."
+    )
+    budget_exhaustion: list[ExhaustionForecast] = Field(
+        default_factory=list,
+        max_length=2,
+        description="When the budget runs out at the shortest and the longest alert window's "
+        "burn rate.",
     )
     firing_alerts: list[FiringAlert] = Field(
         default_factory=list, max_length=16, description="Burn-rate alerts whose condition holds."

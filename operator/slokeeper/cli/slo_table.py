@@ -1,4 +1,5 @@
-"""Every SLO on one screen: target, SLI, error budget left as a bar, burn rates, policy action."""
+"""Every SLO on one screen: target, SLI, error budget left as a bar, burn rates, when the budget
+runs out at the current burn, policy action."""
 
 from __future__ import annotations
 
@@ -21,6 +22,28 @@ def _burn_rates(status: dict[str, Any], shown: int = 3) -> str:
     return " ".join(f"{r['window']}={r['burnRate']:g}x" for r in rows[:shown]) or "-"
 
 
+def _span(seconds: float) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.1f}{unit}"
+    return f"{seconds:.0f}s"
+
+
+def runs_out(status: dict[str, Any]) -> str:
+    """The earliest forecast exhaustion that falls before the window ends, e.g. ``in 2.5d (1h)``."""
+    soon = [
+        f
+        for f in status.get("budgetExhaustion") or []
+        if f.get("beforeWindowEnds") and f.get("secondsLeft") is not None
+    ]
+    if not soon:
+        return "-"
+    first = min(soon, key=lambda f: f["secondsLeft"])
+    if first["secondsLeft"] <= 0:
+        return "spent"
+    return f"in {_span(first['secondsLeft'])} ({first['window']})"
+
+
 def _ready(status: dict[str, Any]) -> str:
     ready = next((c for c in status.get("conditions", []) if c["type"] == "Ready"), None)
     if ready is None:
@@ -29,7 +52,12 @@ def _ready(status: dict[str, Any]) -> str:
 
 
 def slo_rows(items: list[dict[str, Any]]) -> list[list[str]]:
-    rows = [["NAMESPACE", "NAME", "TARGET", "SLI", "ERROR BUDGET LEFT", "BURN", "POLICY", "READY"]]
+    rows = [
+        [
+            "NAMESPACE", "NAME", "TARGET", "SLI", "ERROR BUDGET LEFT", "BURN", "RUNS OUT",
+            "POLICY", "READY",
+        ]
+    ]  # fmt: skip
     for item in sorted(items, key=lambda i: (i["metadata"]["namespace"], i["metadata"]["name"])):
         status = item.get("status") or {}
         sli = status.get("sliRatio")
@@ -41,6 +69,7 @@ def slo_rows(items: list[dict[str, Any]]) -> list[list[str]]:
                 f"{sli * 100:.3f}%" if sli is not None else "-",
                 budget_bar(status.get("errorBudgetRemainingRatio")),
                 _burn_rates(status),
+                runs_out(status),
                 status.get("policyAction") or "-",
                 _ready(status),
             ]

@@ -281,6 +281,15 @@ class SLOLoop:
                 "sliRatio": figures.sli_ratio,
                 "errorBudgetRemainingRatio": figures.error_budget_remaining_ratio,
                 "burnRates": [{"window": w, "burnRate": r} for w, r in figures.burn_rates],
+                "budgetExhaustion": [
+                    {
+                        "window": forecast.window,
+                        "burnRate": forecast.burn_rate,
+                        "secondsLeft": forecast.seconds_left,
+                        "beforeWindowEnds": forecast.before_window_ends,
+                    }
+                    for forecast in figures.exhaustion
+                ],
                 "firingAlerts": [
                     {
                         "kind": row.kind.value,

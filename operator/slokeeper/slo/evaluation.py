@@ -14,7 +14,14 @@ from enum import StrEnum
 from slokeeper.slo.budget import burn_rate, error_budget_remaining
 from slokeeper.slo.calendar import Span
 from slokeeper.slo.durations import format_duration
-from slokeeper.slo.objective import AlertKind, BurnRateWindow, Objective, PolicyAction
+from slokeeper.slo.forecast import Exhaustion, exhaustion
+from slokeeper.slo.objective import (
+    AlertKind,
+    BurnRateWindow,
+    CalendarWindow,
+    Objective,
+    PolicyAction,
+)
 from slokeeper.slo.policy import policy_action
 from slokeeper.slo.windows import burn_rate_table
 
@@ -61,6 +68,8 @@ class Figures:
     policy_action: PolicyAction | None = None
     # (severity, long window, burn rate) of each alert, so dashboards draw the lines that page.
     alert_thresholds: tuple[tuple[str, str, float], ...] = ()
+    # When the budget runs out at the shortest and the longest alert window's burn rate.
+    exhaustion: tuple[Exhaustion, ...] = ()
 
     @property
     def firing_kinds(self) -> frozenset[AlertKind]:
@@ -149,6 +158,28 @@ def evaluate(objective: Objective, observation: Observation, span: Span) -> Figu
         firing=firing,
         policy_action=policy_action(objective.budget_policy, remaining),
         alert_thresholds=thresholds,
+        exhaustion=_forecasts(objective, rates, remaining, span),
+    )
+
+
+def _forecasts(
+    objective: Objective, rates: dict[float, float], remaining: float, span: Span
+) -> tuple[Exhaustion, ...]:
+    """Exhaustion at the burn rate of the shortest and of the longest alert window."""
+    table = burn_rate_table(objective)
+    windows = sorted({row.long_seconds for row in table} & rates.keys()) or sorted(rates)
+    chosen = sorted({windows[0], windows[-1]}) if windows else []
+    calendar = isinstance(objective.window, CalendarWindow)
+    return tuple(
+        exhaustion(
+            window=format_duration(window),
+            burn_rate=significant(rates[window], 3),
+            remaining=remaining,
+            budget_seconds=span.length_seconds,
+            now=span.now,
+            period_end=span.end if calendar else None,
+        )
+        for window in chosen
     )
 
 

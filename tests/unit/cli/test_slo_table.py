@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from slokeeper.cli.slo_table import budget_bar, render, slo_rows
+from slokeeper.cli.slo_table import budget_bar, render, runs_out, slo_rows
 
 
 def _slo(name: str, **status: Any) -> dict[str, Any]:
@@ -36,10 +36,33 @@ def test_one_row_per_slo_with_sli_burn_policy_and_readiness() -> None:
     )
     rows = slo_rows([broken, healthy])
     assert rows[1][:4] == ["shop", "checkout-availability", "99.9%", "99.962%"]
-    assert rows[1][5:] == ["5m=0.4x 1h=0.38x", "none", "yes"]
-    assert rows[2][3:] == ["-", budget_bar(None), "-", "-", "NoData"]
+    assert rows[1][5:] == ["5m=0.4x 1h=0.38x", "-", "none", "yes"]
+    assert rows[2][3:] == ["-", budget_bar(None), "-", "-", "-", "NoData"]
     table = render(rows).splitlines()
     assert table[0].split() == [
-        "NAMESPACE", "NAME", "TARGET", "SLI", "ERROR", "BUDGET", "LEFT", "BURN", "POLICY", "READY",
+        "NAMESPACE", "NAME", "TARGET", "SLI", "ERROR", "BUDGET", "LEFT", "BURN", "RUNS", "OUT",
+        "POLICY", "READY",
     ]  # fmt: skip
     assert len({line.index("99.9%") for line in table[1:]}) == 1, "columns line up"
+
+
+def test_the_earliest_exhaustion_before_the_window_ends_is_shown() -> None:
+    burning = {
+        "budgetExhaustion": [
+            {"window": "1h", "burnRate": 6.0, "secondsLeft": 216000, "beforeWindowEnds": True},
+            {"window": "3d", "burnRate": 1.2, "secondsLeft": 1100000, "beforeWindowEnds": True},
+        ]
+    }
+    assert runs_out(burning) == "in 2.5d (1h)"
+    slow = {
+        "budgetExhaustion": [
+            {"window": "3d", "burnRate": 0.2, "secondsLeft": 9e6, "beforeWindowEnds": False}
+        ]
+    }
+    assert runs_out(slow) == "-"
+    spent = {
+        "budgetExhaustion": [
+            {"window": "1h", "burnRate": 3, "secondsLeft": 0, "beforeWindowEnds": True}
+        ]
+    }
+    assert runs_out(spent) == "spent"

@@ -113,3 +113,13 @@ def test_significant_figures() -> None:
     assert significant(14.43) == 14
     assert significant(0.01234) == 0.012
     assert significant(0) == 0
+
+
+def test_the_budget_runs_out_at_the_shortest_and_longest_windows_burn() -> None:
+    # Half the budget spent; burning at 2x over every window: the rest lasts 7.5 of 30 days.
+    figures = evaluate(OBJECTIVE, _observe(0.002, 0.0005), SPAN)
+    assert [f.window for f in figures.exhaustion] == ["1h", "3d"]
+    for forecast in figures.exhaustion:
+        assert forecast.burn_rate == 2.0
+        assert forecast.seconds_left == 650_000  # 7.5 days = 648000 s, two figures
+        assert forecast.before_window_ends
