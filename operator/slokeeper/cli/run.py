@@ -139,8 +139,6 @@ def run(args: argparse.Namespace) -> int:
         crash_after=os.environ.get("SLOKEEPER_TEST_CRASH_AFTER"),
     )
     health = OperatorHealth()
-    if args.health_port:
-        health.serve(args.health_port, args.bind_address)
     election: LeaderElection | None = None
     if args.leader_elect:
         namespace = args.leader_election_namespace or _own_namespace()
@@ -149,7 +147,11 @@ def run(args: argparse.Namespace) -> int:
             api_client(args.kubeconfig), namespace, args.leader_election_id, identity
         )
         health.standby_reason = f"standing by for Lease {namespace}/{args.leader_election_id}"
+    if args.health_port:
+        health.serve(args.health_port, args.bind_address)
+    if election is not None:
         election.wait_until_leader(threading.Event())
+        health.standby_reason = "leading; starting"
         election.keep_renewing(on_lost=_exit_on_lost_lease)
     try:
         kopf.run(
