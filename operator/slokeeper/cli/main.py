@@ -8,7 +8,18 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from slokeeper import __version__
-from slokeeper.cli import crds, dashboard, demo, report, rollout, rules, run, status, validate
+from slokeeper.cli import (
+    crds,
+    dashboard,
+    demo,
+    import_slos,
+    report,
+    rollout,
+    rules,
+    run,
+    status,
+    validate,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -21,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     crds.add_parser(subparsers)
     dashboard.add_parser(subparsers)
     demo.add_parser(subparsers)
+    import_slos.add_parser(subparsers)
     report.add_parser(subparsers)
     rollout.add_parser(subparsers)
     rules.add_parser(subparsers)
