@@ -1,5 +1,5 @@
-"""User story: a team moving from Sloth or Pyrra runs `slokeeper import` and gets SLOs whose rules
-the real promtool accepts, ready to apply."""
+"""User story: a team moving from Sloth, Pyrra or OpenSLO runs `slokeeper import` and gets SLOs
+whose rules the real promtool accepts, ready to apply."""
 
 from __future__ import annotations
 

@@ -229,3 +229,117 @@ def _pyrra_latency(latency: dict[str, Any], out: Converted) -> dict[str, Any] | 
             "threshold": threshold,
         }
     }
+
+
+# --- OpenSLO -----------------------------------------------------------------------------------
+
+CALENDAR_DURATIONS = {"1M": "Month", "1w": "Week", "7d": "Week"}
+
+
+def convert_openslo(
+    document: dict[str, Any], namespace: str, slis: dict[str, dict[str, Any]]
+) -> Converted:
+    """One OpenSLO v1 ``SLO``; ``slis`` are the ``SLI`` documents its indicatorRef may name."""
+    out = Converted()
+    if document.get("kind") != "SLO":
+        return out  # SLI and AlertPolicy documents are read through the SLOs that use them
+    meta, spec = document.get("metadata", {}), document.get("spec", {})
+    indicator_spec = (spec.get("indicator") or {}).get("spec")
+    if indicator_spec is None and spec.get("indicatorRef"):
+        indicator_spec = (slis.get(spec["indicatorRef"]) or {}).get("spec")
+        if indicator_spec is None:
+            out.unmapped.append(
+                f"spec.indicatorRef: SLI {spec['indicatorRef']!r} is in none of the files given; "
+                "this SLO was not converted"
+            )
+            return out
+    indicator = _openslo_indicator(indicator_spec or {}, out)
+    window = _openslo_window(spec.get("timeWindow") or [], out)
+    objectives = spec.get("objectives") or []
+    if indicator is None or window is None or not objectives:
+        if not objectives:
+            out.unmapped.append("spec.objectives: none given; this SLO was not converted")
+        return out
+    first = objectives[0]
+    target = first.get("targetPercent")
+    target = float(target) if target is not None else 100 * float(first["target"])
+    for index in range(1, len(objectives)):
+        out.unmapped.append(
+            f"spec.objectives[{index}]: one target per SLO; convert it as an SLO of its own"
+        )
+    if spec.get("budgetingMethod", "Occurrences") != "Occurrences":
+        out.unmapped.append(
+            f"spec.budgetingMethod: {spec['budgetingMethod']} has no equivalent; the budget "
+            "counts occurrences (events)"
+        )
+    for index, policy in enumerate(spec.get("alertPolicies") or []):
+        name = policy if isinstance(policy, str) else policy.get("metadata", {}).get("name", "")
+        out.unmapped.append(
+            f"spec.alertPolicies[{index}] ({name}): burn-rate alerts are generated from the "
+            "SLO's window (Google SRE Workbook table); the policy is not converted"
+        )
+    slo_spec: dict[str, Any] = {
+        "service": spec.get("service", ""),
+        "target": round(target, 6),
+        "window": window,
+        "indicator": indicator,
+    }
+    if spec.get("description"):
+        slo_spec["description"] = spec["description"]
+    out.slos.append(_slo(namespace, _dns_name(meta.get("name", "slo")), slo_spec))
+    return out
+
+
+def _openslo_query(part: dict[str, Any]) -> str:
+    source = part["metricSource"]
+    if str(source.get("type", "")).lower() != "prometheus":
+        raise ValueError(f"metric source {source.get('type')!r} is not Prometheus")
+    return str(source["spec"]["query"]).strip()
+
+
+def _openslo_indicator(spec: dict[str, Any], out: Converted) -> dict[str, Any] | None:
+    ratio = spec.get("ratioMetric")
+    if ratio is None:
+        kinds = ", ".join(sorted(spec)) or "none"
+        out.unmapped.append(
+            f"SLI spec ({kinds}): only ratioMetric has an equivalent; this SLO was not converted"
+        )
+        return None
+    if not ratio.get("counter", False):
+        out.unmapped.append(
+            "SLI ratioMetric.counter: false: pre-aggregated values leave no window to fill; "
+            "this SLO was not converted"
+        )
+        return None
+    try:
+        converted = {"total": _rate(_openslo_query(ratio["total"]))}
+        if "bad" in ratio:
+            converted["errors"] = _rate(_openslo_query(ratio["bad"]))
+        else:
+            converted["good"] = _rate(_openslo_query(ratio["good"]))
+    except (KeyError, ValueError) as error:
+        out.unmapped.append(f"SLI ratioMetric: {error}; this SLO was not converted")
+        return None
+    return {"ratio": converted}
+
+
+def _openslo_window(windows: list[dict[str, Any]], out: Converted) -> dict[str, Any] | None:
+    if not windows:
+        return {"rolling": PYRRA_DEFAULT_WINDOW}
+    window = windows[0]
+    if window.get("isRolling", False):
+        return {"rolling": window["duration"]}
+    period = CALENDAR_DURATIONS.get(window.get("duration", ""))
+    if period is None:
+        out.unmapped.append(
+            f"spec.timeWindow[0].duration: a calendar {window.get('duration')!r} has no "
+            "equivalent (Month or Week); this SLO was not converted"
+        )
+        return None
+    calendar = window.get("calendar") or {}
+    if calendar.get("startTime"):
+        out.unmapped.append(
+            "spec.timeWindow[0].calendar.startTime: periods start at the calendar month or week "
+            "in the time zone; the start time is not kept"
+        )
+    return {"calendar": period, "timeZone": calendar.get("timeZone", "UTC")}

@@ -98,3 +98,27 @@ def test_a_file_that_is_not_an_slo_definition_fails(
     other.write_text("kind: Deployment\nspec: {replicas: 2}\n")
     assert main(["import", "pyrra", str(other)]) == 1
     assert "not a pyrra SLO definition" in capsys.readouterr().err
+
+
+def test_openslo_slos_with_inline_and_referenced_indicators(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, slos, notes = imported(capsys, "openslo", "openslo.yaml")
+    assert code == 0
+    web, checkout = slos
+    assert web["spec"]["target"] == 99.9
+    assert web["spec"]["window"] == {"rolling": "28d"}
+    assert web["spec"]["indicator"]["ratio"] == {
+        "total": 'sum(rate(http_requests_total{service="web"}[{{.window}}]))',
+        "good": 'sum(rate(http_requests_total{service="web",code!~"5.."}[{{.window}}]))',
+    }
+    assert checkout["spec"]["window"] == {"calendar": "Month", "timeZone": "Europe/Berlin"}
+    assert checkout["spec"]["indicator"]["ratio"]["errors"] == (
+        'sum(rate(http_requests_total{service="checkout",code=~"5.."}[{{.window}}]))'
+    )
+    assert checkout["spec"]["target"] == 99.5
+    for slo in slos:
+        ServiceLevelObjective.model_validate(slo)
+    joined = "\n".join(notes)
+    assert "spec.alertPolicies[0] (web-burn): burn-rate alerts are generated" in joined
+    assert "spec.timeWindow[0].calendar.startTime" in joined
