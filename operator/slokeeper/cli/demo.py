@@ -43,49 +43,33 @@ from slokeeper.localcluster.toolchain import Toolchain
 from slokeeper.prometheus.client import PrometheusClient
 from slokeeper.simulator.server import TrafficSimulator
 
-DEMO_DEPLOYMENT = """\
-apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: checkout
-  namespace: default
-  labels: {app: checkout}
-spec:
-  replicas: 4
-  selector:
-    matchLabels: {app: checkout}
-  template:
-    metadata:
-      labels: {app: checkout}
-    spec:
-      containers:
-        - name: checkout
-          image: shop/checkout:1.1
-"""
-
-
+LOCAL_CONTAINER: dict[str, Any] = {"name": "checkout", "image": "shop/checkout:1.1"}
 # On a real cluster: a tiny image every node can pull; the simulator reads the version from env.
-EXTERNAL_DEPLOYMENT = """\
-apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: checkout
-  namespace: default
-  labels: {app: checkout}
-spec:
-  replicas: 4
-  selector:
-    matchLabels: {app: checkout}
-  template:
-    metadata:
-      labels: {app: checkout}
-    spec:
-      containers:
-        - name: checkout
-          image: registry.k8s.io/pause:3.10
-          env: [{name: VERSION, value: "1.1"}]
-          resources: {requests: {cpu: 1m, memory: 8Mi}}
-"""
+EXTERNAL_CONTAINER: dict[str, Any] = {
+    "name": "checkout",
+    "image": "registry.k8s.io/pause:3.10",
+    "env": [{"name": "VERSION", "value": "1.1"}],
+    "resources": {"requests": {"cpu": "1m", "memory": "8Mi"}},
+}
+
+
+def demo_deployment(container: dict[str, Any]) -> str:
+    """The checkout Deployment the demo guards, 4 replicas of ``container``."""
+    labels = {"app": "checkout"}
+    return yaml.safe_dump(
+        {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"name": "checkout", "namespace": "default", "labels": labels},
+            "spec": {
+                "replicas": 4,
+                "selector": {"matchLabels": labels},
+                "template": {"metadata": {"labels": labels}, "spec": {"containers": [container]}},
+            },
+        }
+    )
+
+
 KIND_CLUSTER = "slokeeper-demo"
 
 
@@ -346,9 +330,8 @@ def _run_on(  # noqa: PLR0917 - the environment the demo just started
 ) -> int:
     external = isinstance(cluster, ExistingCluster)
     install_crds(cluster)
-    cluster.kubectl(
-        "apply", "-f", "-", input_text=EXTERNAL_DEPLOYMENT if external else DEMO_DEPLOYMENT
-    )
+    container = EXTERNAL_CONTAINER if external else LOCAL_CONTAINER
+    cluster.kubectl("apply", "-f", "-", input_text=demo_deployment(container))
     for sample in samples:
         cluster.kubectl("apply", "-f", str(sample))
     print("Waiting for 4 checkout pods to be Ready …", flush=True)

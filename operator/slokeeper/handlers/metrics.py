@@ -42,8 +42,11 @@ class DeliveryRecords(Collector):
     def update(self, key: tuple[str, str], status: dict[str, Any] | None) -> None:
         if status is None:
             self._statuses.pop(key, None)
-        else:
-            self._statuses[key] = status
+        else:  # only the records: a whole status per rollout would be kept for nothing
+            self._statuses[key] = {
+                "changeCounts": status.get("changeCounts"),
+                "history": status.get("history", []),
+            }
 
     def collect(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
         labels = ["namespace", "rollout"]

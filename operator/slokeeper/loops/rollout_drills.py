@@ -91,8 +91,8 @@ def _running_drill(status: dict[str, Any]) -> Drill | None:
 
 
 def _drill_record(drill: Drill, status: dict[str, Any], asked: PersonRequest | None) -> DrillRecord:
-    running = status.get("drills") or []
-    previous = running[0] if running and running[0]["startedAt"] else {}
+    drills = status.get("drills") or []
+    previous = drills[0] if drills else {}
     same = bool(previous) and _drill_of(previous).started == drill.started
     return DrillRecord(
         stage=drill.stage.value,
