@@ -78,8 +78,9 @@ def test_argo_cd_health_follows_real_objects_through_each_phase(
 
     ask(cluster, namespace, "paused", by="dave", reason="freeze for the demo")
     set_image(cluster, namespace, "1.3-bad")
-    suspended = eventually(rollout, lambda seen: seen[0] == "Suspended", "a paused change")
-    assert suspended[2] == "Paused"
+    # Paused at rest is already Suspended; wait for the change itself to be held by the pause.
+    suspended = eventually(rollout, lambda seen: seen[2] == "Paused", "a paused change")
+    assert suspended[0] == "Suspended"
     eventually(deployment, lambda seen: seen[0] == "Suspended", "the Deployment of a held change")
 
     cluster.kubectl("annotate", "crollout", "checkout", "-n", namespace, "slokeeper.dev/paused-")
