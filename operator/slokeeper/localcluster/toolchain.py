@@ -52,6 +52,9 @@ class Toolchain:
     prometheus: Path
     promtool: Path
     prometheus_operator_crds: Path
+    alertmanager: Path
+    victoria_metrics: Path
+    sloth: Path
     kubernetes_version: str
     prometheus_version: str
 
@@ -74,6 +77,9 @@ class Toolchain:
             self.prometheus,
             self.promtool,
             self.prometheus_rule_crd,
+            self.alertmanager,
+            self.victoria_metrics,
+            self.sloth,
         )
 
     @property
@@ -105,6 +111,11 @@ def toolchain_paths(root: Path | None = None) -> Toolchain:
         promtool=prometheus_dir / "promtool",
         prometheus_operator_crds=root
         / f"prometheus-operator-crds-{versions['PROMETHEUS_OPERATOR_VERSION']}",
+        alertmanager=root / f"alertmanager-{versions['ALERTMANAGER_VERSION']}" / "alertmanager",
+        victoria_metrics=root
+        / f"victoriametrics-{versions['VICTORIAMETRICS_VERSION']}"
+        / "victoria-metrics",
+        sloth=root / f"sloth-{versions['SLOTH_VERSION']}" / "sloth",
         kubernetes_version=versions["KUBERNETES_VERSION"],
         prometheus_version=versions["PROMETHEUS_VERSION"],
     )
@@ -120,7 +131,7 @@ def ensure_toolchain(root: Path | None = None) -> Toolchain:
         environment["SLOKEEPER_CACHE"] = str(root)
     print(
         "slokeeper: building the local control plane into "
-        f"{root or cache_root()} (about 15 minutes the first time, a second afterwards)",
+        f"{root or cache_root()} (about 20 minutes the first time, a second afterwards)",
         file=sys.stderr,
         flush=True,
     )

@@ -18,6 +18,9 @@ def test_one_file_pins_every_component() -> None:
         "KWOK_VERSION",
         "HELM_VERSION",
         "PROMETHEUS_VERSION",
+        "ALERTMANAGER_VERSION",
+        "VICTORIAMETRICS_VERSION",
+        "SLOTH_VERSION",
     }
     assert versions["KUBERNETES_VERSION"].startswith("v1.")
 
@@ -30,6 +33,11 @@ def test_binaries_live_in_a_directory_per_version(tmp_path: Path) -> None:
     )
     assert toolchain.etcd.parent.name == f"etcd-{versions['ETCD_VERSION']}"
     assert toolchain.promtool.parent.name == f"prometheus-{versions['PROMETHEUS_VERSION']}"
+    assert toolchain.alertmanager.parent.name == f"alertmanager-{versions['ALERTMANAGER_VERSION']}"
+    assert toolchain.victoria_metrics.parent.name == (
+        f"victoriametrics-{versions['VICTORIAMETRICS_VERSION']}"
+    )
+    assert toolchain.sloth.parent.name == f"sloth-{versions['SLOTH_VERSION']}"
     assert not toolchain.complete
 
 

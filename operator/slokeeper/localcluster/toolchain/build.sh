@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds the local control plane (Kubernetes, etcd, kwok, helm, Prometheus) from the Go module
+# Builds the local control plane (Kubernetes, etcd, kwok, helm, Prometheus, Alertmanager,
+# VictoriaMetrics, and Sloth for comparisons) from the Go module
 # proxy into a cache keyed by version. Idempotent: a component whose binaries are cached and
 # answer --version is skipped, so a warm run takes seconds. Go builds run one at a time, since
 # two in parallel on a 2-core machine only thrash.
@@ -19,6 +20,9 @@ kwok_dir=$cache/kwok-$KWOK_VERSION
 helm_dir=$cache/helm-$HELM_VERSION
 prom_dir=$cache/prometheus-$PROMETHEUS_VERSION
 promop_dir=$cache/prometheus-operator-crds-$PROMETHEUS_OPERATOR_VERSION
+sloth_dir=$cache/sloth-$SLOTH_VERSION
+am_dir=$cache/alertmanager-$ALERTMANAGER_VERSION
+vm_dir=$cache/victoriametrics-$VICTORIAMETRICS_VERSION
 
 if [[ ${1:-} == --print-dir ]]; then
   echo "$cache"
@@ -174,11 +178,70 @@ fetch_prometheus_operator_crds() {
   mark_done "$promop_dir"
 }
 
+build_sloth() {
+  done_marker "$sloth_dir" && { say "sloth $SLOTH_VERSION cached"; return; }
+  say "sloth $SLOTH_VERSION: building (about 2 minutes cold)"
+  mkdir -p "$sloth_dir"
+  GOBIN=$sloth_dir go install -trimpath -ldflags "-s -w" "github.com/slok/sloth/cmd/sloth@$SLOTH_VERSION"
+  "$sloth_dir/sloth" version
+  mark_done "$sloth_dir"
+}
+
+build_alertmanager() {
+  done_marker "$am_dir" && { say "alertmanager $ALERTMANAGER_VERSION cached"; return; }
+  say "alertmanager $ALERTMANAGER_VERSION: building"
+  local module=github.com/prometheus/alertmanager src
+  src=$(go mod download -json "$module@$ALERTMANAGER_VERSION" | sed -n 's/^\s*"Dir": "\(.*\)",$/\1/p')
+  [[ -d $src ]] || { echo "could not download $module@$ALERTMANAGER_VERSION" >&2; exit 1; }
+  # The web UI is embedded from app/dist, which its npm build makes and the module lacks. Only
+  # the API is used here, so a writable copy gets an empty UI.
+  local work=$cache/work/alertmanager-$ALERTMANAGER_VERSION
+  rm -rf "$work" && mkdir -p "$(dirname "$work")" && cp -r "$src" "$work" && chmod -R u+w "$work"
+  mkdir -p "$work/ui/app/dist/elm" "$work/ui/app/dist/mantine"
+  echo '<p>web UI not built</p>' | tee "$work/ui/app/dist/elm/index.html" > "$work/ui/app/dist/mantine/index.html"
+  mkdir -p "$am_dir"
+  (cd "$work" && go build -trimpath \
+    -ldflags "-s -w -X github.com/prometheus/common/version.Version=${ALERTMANAGER_VERSION#v}" \
+    -o "$am_dir/alertmanager" ./cmd/alertmanager)
+  "$am_dir/alertmanager" --version | head -n1
+  mark_done "$am_dir"
+}
+
+build_victoriametrics() {
+  done_marker "$vm_dir" && { say "victoriametrics $VICTORIAMETRICS_VERSION cached"; return; }
+  say "victoriametrics $VICTORIAMETRICS_VERSION: building victoria-metrics (single node)"
+  local work=$cache/work/victoriametrics-$VICTORIAMETRICS_VERSION
+  fresh_module "$work" slokeeper.local/victoriametrics-build
+  local module=github.com/VictoriaMetrics/VictoriaMetrics gomod
+  gomod=$(go mod download -json "$module@$VICTORIAMETRICS_VERSION" | sed -n 's/^\s*"GoMod": "\(.*\)",$/\1/p')
+  [[ -f $gomod ]] || { echo "could not download $module@$VICTORIAMETRICS_VERSION" >&2; exit 1; }
+  # `go install m@v` refuses a module with replace directives; a wrapper module copies them.
+  {
+    echo "module slokeeper.local/victoriametrics-build"
+    echo
+    sed -n 's/^go \(.*\)$/go \1/p' "$gomod" | head -n1
+    echo
+    echo "require $module $VICTORIAMETRICS_VERSION"
+    echo
+    awk '/^replace \($/{inside=1; print; next} inside && /^\)$/{inside=0; print; next} inside || /^replace [^(]/' "$gomod"
+  } > go.mod
+  go get "$module/app/victoria-metrics@$VICTORIAMETRICS_VERSION" >/dev/null 2>&1 \
+    || go get "$module/app/victoria-metrics@$VICTORIAMETRICS_VERSION"
+  mkdir -p "$vm_dir"
+  go build -trimpath -ldflags "-s -w -X $module/lib/buildinfo.Version=victoria-metrics-$VICTORIAMETRICS_VERSION" \
+    -o "$vm_dir/victoria-metrics" "$module/app/victoria-metrics"
+  "$vm_dir/victoria-metrics" -version
+  mark_done "$vm_dir"
+}
+
 build_etcd
 build_kwok
 build_kubernetes
 build_prometheus
 build_helm
 fetch_prometheus_operator_crds
+build_alertmanager
+build_victoriametrics
+build_sloth
 rm -rf "$cache/work"
 say "toolchain ready in $cache ($(( $(date +%s) - started )) s)"
