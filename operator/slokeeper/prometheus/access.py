@@ -1,4 +1,6 @@
-"""How to reach Prometheus: its URL, credentials and CA, as the operator and the CLI are told.
+"""How to reach Prometheus: its URL, credentials, CA and the query parameters a scale-out
+backend takes (partial responses, deduplication: see ``query_params``), as the operator and the
+CLI are told.
 
 Credentials come from files (a mounted Secret), read again whenever the file changes, so a
 rotated token takes effect without a restart. Nothing here puts a secret into a message.
@@ -13,6 +15,12 @@ import requests
 from requests.auth import AuthBase
 
 from slokeeper.prometheus.client import PrometheusClient
+from slokeeper.prometheus.query_params import (
+    Dedup,
+    PartialResponse,
+    QueryParam,
+    backend_query_params,
+)
 
 
 class _FileSecret:
@@ -63,12 +71,21 @@ class PrometheusAccess:
     basic_auth_username: str | None = None
     basic_auth_password_file: Path | None = None
     ca_file: Path | None = None
+    # Safe by default: no SLO figures from a partial answer, one series per HA pair.
+    partial_response: PartialResponse = PartialResponse.DENY
+    dedup: Dedup = Dedup.ON
+    query_params: tuple[QueryParam, ...] = ()
 
     def __post_init__(self) -> None:
         if self.bearer_token_file and self.basic_auth_username:
             raise ValueError("Prometheus takes a bearer token or basic auth, not both")
         if bool(self.basic_auth_username) != bool(self.basic_auth_password_file):
             raise ValueError("basic auth needs both a username and a password file")
+        self.backend_query_params()  # refuses a parameter the client sets itself
+
+    def backend_query_params(self) -> tuple[QueryParam, ...]:
+        """The parameters every query carries."""
+        return backend_query_params(self.partial_response, self.dedup, self.query_params)
 
     def auth(self) -> AuthBase | None:
         if self.bearer_token_file:
@@ -83,4 +100,5 @@ class PrometheusAccess:
             timeout_seconds=self.timeout_seconds,
             verify=str(self.ca_file) if self.ca_file else True,
             auth=self.auth(),
+            query_params=self.backend_query_params(),
         )

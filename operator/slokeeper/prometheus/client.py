@@ -9,7 +9,7 @@ from __future__ import annotations
 import ast
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -74,9 +74,19 @@ class PrometheusClient:
         headers: dict[str, str] | None = None,
         verify: bool | str = True,
         auth: requests.auth.AuthBase | None = None,
+        *,
+        query_params: Sequence[tuple[str, str]] = (),
     ) -> None:
         session = requests.Session()
         session.verify = verify
+        # A backend's own parameters (partial_response=false, dedup=true …) go on every request
+        # the session sends; a request's own (query, time, timeout …) win over them. A name may
+        # repeat (Thanos' replicaLabels): requests sends each value of a list.
+        extra: dict[str, list[str]] = {}
+        for key, value in query_params:
+            extra.setdefault(key, []).append(value)
+        session.params = extra
+        self.query_params = tuple(query_params)
         self.url = url
         self.shown_url = without_credentials(url)
         self.timeout_seconds = timeout_seconds
