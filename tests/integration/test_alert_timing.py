@@ -17,11 +17,11 @@ from typing import Any
 import pytest
 import yaml
 
-from promtool import promtool
+from promtool import promtool, without_annotations
 from slokeeper.api.prometheus_rules import rule_file
 from slokeeper.localcluster.toolchain import Toolchain
 from slokeeper.slo.objective import Objective, RatioIndicator, RollingWindow
-from slokeeper.slo.rules import ALERT_NAMES, RuleGroup, rule_group, slo_labels
+from slokeeper.slo.rules import ALERT_NAMES, rule_group, slo_labels
 from slokeeper.slo.windows import DAY, WORKBOOK_30D
 
 REQUESTS_PER_MINUTE = 600
@@ -89,14 +89,6 @@ def _expected_alert(name: str) -> dict[str, Any]:
     return {"exp_labels": {**slo_labels(OBJECTIVE), "severity": severity, "slokeeper_alert": kind}}
 
 
-def _without_annotations(group: RuleGroup) -> RuleGroup:
-    # Annotations embed the rendered $value; timing is what these tests are about.
-    return RuleGroup(
-        group.name,
-        tuple({k: v for k, v in rule.items() if k != "annotations"} for rule in group.rules),
-    )
-
-
 def _checks(scenario: Scenario) -> list[dict[str, Any]]:
     start = scenario.healthy_minutes
     end = start + scenario.failing_minutes
@@ -139,7 +131,7 @@ def test_burn_rate_alerts_fire_when_the_workbook_says(
     scenario: Scenario, toolchain: Toolchain, tmp_path: Path
 ) -> None:
     rules = tmp_path / "rules.yaml"
-    rules.write_text(yaml.safe_dump(rule_file([_without_annotations(rule_group(OBJECTIVE))])))
+    rules.write_text(yaml.safe_dump(rule_file([without_annotations(rule_group(OBJECTIVE))])))
     checks = _checks(scenario)
     test_file = tmp_path / "test.yaml"
     test_file.write_text(

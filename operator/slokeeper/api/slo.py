@@ -238,6 +238,28 @@ class BurnRateWindow(ResourceModel):
         return self
 
 
+class ForecastAlert(ResourceModel):
+    """A ticket when the budget left would be spent before the window ends at the current rate."""
+
+    enabled: bool = Field(
+        default=False,
+        description="Write the ErrorBudgetExhaustionForecast alert (ticket severity).",
+    )
+    window: Duration | None = Field(
+        default=None,
+        description=(
+            "Whose burn rate to extrapolate, e.g. 1d. Unset: the longest long window of the "
+            "burn-rate table (3d for a 30d window)."
+        ),
+    )
+    for_: Duration = Field(
+        default="30m",
+        alias="for",
+        description="How long the forecast must hold before the alert fires, e.g. 30m; 0s fires "
+        "at once.",
+    )
+
+
 class Alerting(ResourceModel):
     """How burn-rate alerts are written for this SLO."""
 
@@ -265,6 +287,11 @@ class Alerting(ResourceModel):
             "A custom burn-rate table. Unset: the Google SRE Workbook table (page 14.4x over 1h/5m "
             "and 6x over 6h/30m, ticket 3x over 1d/2h and 1x over 3d/6h), scaled to the window."
         ),
+    )
+    forecast: ForecastAlert = Field(
+        default_factory=ForecastAlert,
+        description="An optional ticket when the error budget is forecast to run out before the "
+        "window (calendar: the period) ends.",
     )
 
 
@@ -499,6 +526,13 @@ class ServiceLevelObjective(ResourceModel):
                 page_severity=alerting.severity.page,
                 ticket_severity=alerting.severity.ticket,
                 burn_rates=burn_rates,
+                forecast=objective.ForecastAlert(
+                    enabled=alerting.forecast.enabled,
+                    window_seconds=duration_seconds(alerting.forecast.window)
+                    if alerting.forecast.window
+                    else None,
+                    for_seconds=duration_seconds(alerting.forecast.for_),
+                ),
             ),
             budget_policy=tuple(
                 objective.PolicyThreshold(t.below_percent, objective.PolicyAction(t.action.value))

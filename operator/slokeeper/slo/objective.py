@@ -68,6 +68,15 @@ class BurnRateWindow:
 
 
 @dataclass(frozen=True)
+class ForecastAlert:
+    """A ticket when the budget would run out before the window ends at one window's burn rate."""
+
+    enabled: bool = False
+    window_seconds: float | None = None  # None: the longest long window of the alert table
+    for_seconds: float = 30 * 60
+
+
+@dataclass(frozen=True)
 class Alerting:
     enabled: bool = True
     runbook_url: str | None = None
@@ -76,6 +85,7 @@ class Alerting:
     page_severity: str = "critical"
     ticket_severity: str = "warning"
     burn_rates: tuple[BurnRateWindow, ...] | None = None
+    forecast: ForecastAlert = field(default_factory=ForecastAlert)
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,11 @@ The rule set is deliberately lean; every rule says why it exists:
   For a 30-day window the 1 h error ratio is also an alert window and is recorded once.
 * Two alerts, page and ticket, each the ``or`` of its rows of the burn-rate table. Their value is
   the burn rate over the row's long window, so notifications can show it.
+* With ``alerting.forecast`` on, ``slokeeper_slo_period_error_budget_remaining`` (and, for
+  calendar windows, ``slokeeper_slo_period_time_left_ratio``) and a third alert, a ticket when
+  the budget left would be spent before the window ends at the forecast window's burn rate:
+  ``burn_rate * time_left >= remaining``, time left being the share of the period still ahead
+  (always 1 for a rolling window, whose budget is sized for one window length).
 
 The error ratio wraps the user's queries in ``sum()`` (one series per SLO, whatever they return)
 and treats an absent error series as zero errors: a service with no 5xx yet is healthy, not
@@ -26,10 +31,12 @@ from slokeeper.slo.durations import format_duration
 from slokeeper.slo.objective import (
     AlertKind,
     BurnRateWindow,
+    CalendarWindow,
     LatencyIndicator,
     Objective,
     RatioIndicator,
 )
+from slokeeper.slo.period_promql import period_elapsed_share, period_error_ratio
 from slokeeper.slo.windows import HOUR, alert_windows, burn_rate_table
 
 ERROR_RATIO = "slokeeper_slo_error_ratio"
@@ -37,6 +44,10 @@ REQUESTS_PER_SECOND = "slokeeper_slo_requests_per_second"
 BUDGET_WINDOW_SECONDS = HOUR
 WINDOW_PLACEHOLDER = "{{.window}}"
 ALERT_NAMES = {AlertKind.PAGE: "ErrorBudgetBurnPage", AlertKind.TICKET: "ErrorBudgetBurnTicket"}
+PERIOD_BUDGET_REMAINING = "slokeeper_slo_period_error_budget_remaining"
+PERIOD_TIME_LEFT = "slokeeper_slo_period_time_left_ratio"
+FORECAST_ALERT = "ErrorBudgetExhaustionForecast"
+FORECAST_ALERT_KIND = "forecast"
 
 Rule = dict[str, Any]
 
@@ -127,9 +138,22 @@ def error_ratio_query(objective: Objective, window: float) -> str:
     raise TypeError(f"unknown indicator {indicator!r}")
 
 
+def forecast_window(objective: Objective) -> float | None:
+    """The window whose burn rate the forecast alert extrapolates; None without that alert."""
+    alerting = objective.alerting
+    if not (alerting.enabled and alerting.forecast.enabled):
+        return None
+    if alerting.forecast.window_seconds is not None:
+        return alerting.forecast.window_seconds
+    return max(row.long_seconds for row in burn_rate_table(objective))
+
+
 def recorded_windows(objective: Objective) -> tuple[float, ...]:
     """Windows with an error-ratio rule: the alert windows (if alerting) and the hourly base."""
     windows = set(alert_windows(objective)) if objective.alerting.enabled else set()
+    forecast = forecast_window(objective)
+    if forecast is not None:
+        windows.add(forecast)
     return tuple(sorted(windows | {BUDGET_WINDOW_SECONDS}))
 
 
@@ -150,7 +174,28 @@ def recording_rules(objective: Objective) -> list[Rule]:
             "labels": {**labels, "window": format_duration(BUDGET_WINDOW_SECONDS)},
         }
     )
+    if forecast_window(objective) is not None:
+        rules.extend(_period_rules(objective))
     return rules
+
+
+def _period_rules(objective: Objective) -> list[Rule]:
+    """The budget left over the whole window (calendar: the period so far) and the time left."""
+    labels = slo_labels(objective)
+    hourly = series_selector(objective, BUDGET_WINDOW_SECONDS)
+    errors = f"{ERROR_RATIO}{hourly} * {REQUESTS_PER_SECOND}{hourly}"
+    ratio = period_error_ratio(objective.window, errors, f"{REQUESTS_PER_SECOND}{hourly}")
+    allowed = _number(objective.allowed_error_ratio)
+    window = objective.window
+    if not isinstance(window, CalendarWindow):
+        remaining = f"1 - max without (window) (\n{ratio}\n) / {allowed}"
+        return [{"record": PERIOD_BUDGET_REMAINING, "expr": remaining, "labels": labels}]
+    share = period_elapsed_share(window)
+    remaining = f"1 - max without (window) (\n{ratio}\n) / {allowed} * scalar({share})"
+    return [
+        {"record": PERIOD_BUDGET_REMAINING, "expr": remaining, "labels": labels},
+        {"record": PERIOD_TIME_LEFT, "expr": f"1 - {share}", "labels": labels},
+    ]
 
 
 def _burn_condition(objective: Objective, row: BurnRateWindow) -> str:
@@ -214,7 +259,54 @@ def alerting_rules(objective: Objective) -> list[Rule]:
                 "annotations": annotations,
             }
         )
+    window = forecast_window(objective)
+    if window is not None:
+        rules.append(_forecast_alert(objective, window))
     return rules
+
+
+def _forecast_alert(objective: Objective, window: float) -> Rule:
+    selector = series_selector(objective)
+    allowed = _number(objective.allowed_error_ratio)
+    burn = f"{ERROR_RATIO}{series_selector(objective, window)} / {allowed}"
+    remaining = f"{PERIOD_BUDGET_REMAINING}{selector}"
+    calendar = isinstance(objective.window, CalendarWindow)
+    if calendar:
+        remaining = f"({remaining} / {PERIOD_TIME_LEFT}{selector})"
+    alerting = objective.alerting
+    ends = "the calendar period ends" if calendar else "a window length from now"
+    left = (
+        f'{{{{ with printf "{PERIOD_BUDGET_REMAINING}{{slo=%q,slo_namespace=%q}}" '
+        f"$labels.slo $labels.slo_namespace | query }}}}"
+        f"{{{{ . | first | value | humanizePercentage }}}}{{{{ end }}}}"
+    )
+    annotations = {
+        "summary": (
+            f"{objective.service}: SLO {objective.namespace}/{objective.name} will run out of "
+            f"error budget before {ends}"
+        ),
+        "description": (
+            f'At the burn rate of the last {format_duration(window)} ({{{{ $value | printf "%.2f" '
+            f"}}}}x) the {left} of error budget left is spent before {ends}."
+        ),
+        **dict(alerting.annotations),
+    }
+    if alerting.runbook_url:
+        annotations["runbook_url"] = alerting.runbook_url
+    return {
+        "alert": FORECAST_ALERT,
+        "expr": f"max without (window) (\n  {burn}\n  >= ignoring (window)\n  {remaining}\n)",
+        "for": format_duration(alerting.forecast.for_seconds)
+        if alerting.forecast.for_seconds
+        else "0s",
+        "labels": {
+            **dict(alerting.labels),
+            **slo_labels(objective),
+            "severity": alerting.ticket_severity,
+            "slokeeper_alert": FORECAST_ALERT_KIND,
+        },
+        "annotations": annotations,
+    }
 
 
 def rule_counts(objective: Objective) -> tuple[int, int]:
@@ -222,7 +314,11 @@ def rule_counts(objective: Objective) -> tuple[int, int]:
     kinds = (
         {row.kind for row in burn_rate_table(objective)} if objective.alerting.enabled else set()
     )
-    return len(recorded_windows(objective)) + 1, len(kinds)
+    recording, alerting = len(recorded_windows(objective)) + 1, len(kinds)
+    if forecast_window(objective) is not None:
+        recording += 2 if isinstance(objective.window, CalendarWindow) else 1
+        alerting += 1
+    return recording, alerting
 
 
 def group_name(objective: Objective) -> str:

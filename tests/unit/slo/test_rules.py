@@ -6,6 +6,9 @@ from slokeeper.slo.objective import (
     Alerting,
     AlertKind,
     BurnRateWindow,
+    CalendarPeriod,
+    CalendarWindow,
+    ForecastAlert,
     LatencyIndicator,
     Objective,
     RatioIndicator,
@@ -13,6 +16,9 @@ from slokeeper.slo.objective import (
 )
 from slokeeper.slo.rules import (
     ERROR_RATIO,
+    FORECAST_ALERT,
+    PERIOD_BUDGET_REMAINING,
+    PERIOD_TIME_LEFT,
     REQUESTS_PER_SECOND,
     error_ratio_query,
     le_matcher,
@@ -131,3 +137,57 @@ def test_rule_counts_match_the_rendered_group_without_rendering_it() -> None:
     for objective in (_objective(), _objective(alerting=Alerting(enabled=False))):
         group = rule_group(objective)
         assert rule_counts(objective) == (group.recording_rules, group.alerting_rules)
+
+
+def test_no_forecast_rules_unless_asked() -> None:
+    group = rule_group(_objective())
+    assert FORECAST_ALERT not in {rule.get("alert") for rule in group.rules}
+    assert PERIOD_BUDGET_REMAINING not in {rule.get("record") for rule in group.rules}
+
+
+def test_the_forecast_extrapolates_the_longest_alert_window_by_default() -> None:
+    objective = _objective(alerting=Alerting(forecast=ForecastAlert(enabled=True)))
+    group = rule_group(objective)
+    alert = next(rule for rule in group.rules if rule.get("alert") == FORECAST_ALERT)
+    assert 'window="3d"} / 0.001\n  >= ignoring (window)\n  ' in alert["expr"]
+    assert alert["for"] == "30m"
+    assert alert["labels"]["severity"] == "warning"
+    assert alert["labels"]["slokeeper_alert"] == "forecast"
+    assert (group.recording_rules, group.alerting_rules) == rule_counts(objective)
+
+
+def test_a_forecast_window_outside_the_table_is_recorded_too() -> None:
+    objective = _objective(
+        alerting=Alerting(forecast=ForecastAlert(enabled=True, window_seconds=12 * HOUR))
+    )
+    windows = {rule["labels"].get("window") for rule in rule_group(objective).rules}
+    assert "12h" in windows
+
+
+def test_a_rolling_window_budget_reads_the_whole_window() -> None:
+    objective = _objective(alerting=Alerting(forecast=ForecastAlert(enabled=True)))
+    remaining = next(
+        rule
+        for rule in rule_group(objective).rules
+        if rule.get("record") == PERIOD_BUDGET_REMAINING
+    )
+    assert "[30d:1h]" in remaining["expr"]
+    assert PERIOD_TIME_LEFT not in {rule.get("record") for rule in rule_group(objective).rules}
+
+
+def test_calendar_windows_also_record_the_time_left() -> None:
+    objective = _objective(
+        window=CalendarWindow(CalendarPeriod.WEEK),
+        alerting=Alerting(forecast=ForecastAlert(enabled=True, for_seconds=0)),
+    )
+    group = rule_group(objective)
+    assert PERIOD_TIME_LEFT in {rule.get("record") for rule in group.rules}
+    alert = next(rule for rule in group.rules if rule.get("alert") == FORECAST_ALERT)
+    assert f"/ {PERIOD_TIME_LEFT}" in alert["expr"]
+    assert alert["for"] == "0s"
+    assert (group.recording_rules, group.alerting_rules) == rule_counts(objective)
+
+
+def test_disabled_alerting_writes_no_forecast_either() -> None:
+    objective = _objective(alerting=Alerting(enabled=False, forecast=ForecastAlert(enabled=True)))
+    assert rule_counts(objective) == (2, 0)
