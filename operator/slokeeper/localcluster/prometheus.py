@@ -47,6 +47,8 @@ class PrometheusServer:
     port: int = field(default_factory=free_port)
     jobs: list[ScrapeJob] = field(default_factory=list)
     rule_files: list[Path] = field(default_factory=list)
+    # Where to send every sample (scraped and recorded) as well, e.g. a VictoriaMetrics server.
+    remote_write_urls: list[str] = field(default_factory=list)
     _process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -70,6 +72,8 @@ class PrometheusServer:
             "rule_files": [str(path) for path in self.rule_files],
             "scrape_configs": [job.as_config() for job in self.jobs],
         }
+        if self.remote_write_urls:
+            config["remote_write"] = [{"url": url} for url in self.remote_write_urls]
         self.config_file.write_text(yaml.safe_dump(config, sort_keys=False))
 
     def start(self) -> PrometheusServer:
