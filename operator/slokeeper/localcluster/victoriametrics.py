@@ -9,10 +9,11 @@ Flags are chosen so that a query at a given instant sees what Prometheus sees at
 VictoriaMetrics' defaults differ in three ways that would move SLO figures:
 
 ``-search.latencyOffset=0s``
-    By default an instant query whose ``time`` lies within the last 30 s is evaluated 30 s
-    earlier (samples that recent may still be on their way). The operator pins every query of
-    an evaluation to one instant and ``slokeeper report`` reads again at that instant, so a
-    silent shift would make the two disagree.
+    By default an instant query whose ``time`` lies within the last 30 s is silently evaluated
+    as of 30 s ago (samples that recent may still be on their way). The operator pins every
+    query of an evaluation to one instant and ``slokeeper report`` reads again at that instant,
+    so the shift would make the two disagree. (Per query, ``latency_offset=1ms`` does the same;
+    VictoriaMetrics refuses 0 there.)
 ``-search.maxLookback=5m``
     Prometheus' ``--query.lookback-delta``: an instant selector sees the newest sample of the
     last 5 minutes. VictoriaMetrics otherwise derives the look-back from the samples' spacing,
