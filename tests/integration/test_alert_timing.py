@@ -10,13 +10,13 @@ after it, within the one-minute scrape/evaluation step.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
+from burn_scenarios import HISTORY_MINUTES, Scenario
 from promtool import promtool, without_annotations
 from slokeeper.api.prometheus_rules import rule_file
 from slokeeper.localcluster.toolchain import Toolchain
@@ -24,7 +24,6 @@ from slokeeper.slo.objective import Objective, RatioIndicator, RollingWindow
 from slokeeper.slo.rules import ALERT_NAMES, rule_group, slo_labels
 from slokeeper.slo.windows import DAY, WORKBOOK_30D
 
-REQUESTS_PER_MINUTE = 600
 OBJECTIVE = Objective(
     namespace="shop",
     name="checkout-availability",
@@ -37,50 +36,12 @@ OBJECTIVE = Objective(
     ),
 )
 PAGE, TICKET = ALERT_NAMES.values()
+ALLOWED = OBJECTIVE.allowed_error_ratio
 
 
 def _minutes(text: str) -> int:
     number, unit = int(text[:-1]), text[-1]
     return number * {"m": 1, "h": 60, "d": 1440}[unit]
-
-
-@dataclass(frozen=True)
-class Scenario:
-    id: str
-    error_ratio: float
-    healthy_minutes: int
-    failing_minutes: int
-
-    @property
-    def burn_rate(self) -> float:
-        return self.error_ratio / OBJECTIVE.allowed_error_ratio
-
-    def input_series(self) -> list[dict[str, str]]:
-        errors_per_minute = round(REQUESTS_PER_MINUTE * self.error_ratio, 6)
-        good_per_minute = REQUESTS_PER_MINUTE - errors_per_minute
-        healthy = f"0+{REQUESTS_PER_MINUTE}x{self.healthy_minutes}" if self.healthy_minutes else ""
-        good_start = REQUESTS_PER_MINUTE * self.healthy_minutes
-        failing = self.failing_minutes
-        return [
-            {
-                "series": 'http_requests_total{job="checkout",code="200"}',
-                "values": f"{healthy} {good_start}+{good_per_minute}x{failing}".strip(),
-            },
-            {
-                "series": 'http_requests_total{job="checkout",code="500"}',
-                "values": (f"0x{self.healthy_minutes} " if self.healthy_minutes else "")
-                + f"0+{errors_per_minute}x{failing}",
-            },
-        ]
-
-    def first_firing_minute(self, kind_rows: list[Any]) -> float | None:
-        """The workbook formula: the earliest row whose threshold this burn rate reaches."""
-        times = [
-            row.long_seconds / 60 * row.burn_rate / self.burn_rate
-            for row in kind_rows
-            if self.burn_rate > row.burn_rate
-        ]
-        return min(times) if times else None
 
 
 def _expected_alert(name: str) -> dict[str, Any]:
@@ -95,8 +56,10 @@ def _checks(scenario: Scenario) -> list[dict[str, Any]]:
     checks: list[dict[str, Any]] = []
     for name, kind in ((PAGE, "page"), (TICKET, "ticket")):
         rows = [row for row in WORKBOOK_30D if row.kind.value == kind]
-        first = scenario.first_firing_minute(rows) if scenario.healthy_minutes else None
-        if scenario.healthy_minutes == 0 and scenario.burn_rate > min(r.burn_rate for r in rows):
+        first = scenario.first_firing_minute(rows, ALLOWED) if scenario.healthy_minutes else None
+        if scenario.healthy_minutes == 0 and scenario.burn_rate(ALLOWED) > min(
+            r.burn_rate for r in rows
+        ):
             first = 1  # no history: every window holds only failing traffic from the start
         if first is None:
             for minute in range(start, end + 1, max(1, (end - start) // 12)):
@@ -115,8 +78,7 @@ def _checks(scenario: Scenario) -> list[dict[str, Any]]:
     return checks
 
 
-# The formula assumes every window already holds healthy traffic: three days, the longest one.
-HISTORY = 3 * 1440
+HISTORY = HISTORY_MINUTES
 SCENARIOS = [
     Scenario("a 100% error rate pages within 2 minutes", 1.0, HISTORY, 60),
     Scenario("a 2% error rate (20x) pages at 14.4/20 of the 1h window", 0.02, HISTORY, 240),
@@ -142,7 +104,11 @@ def test_burn_rate_alerts_fire_when_the_workbook_says(
                 "tests": [
                     {
                         "interval": "1m",
-                        "input_series": scenario.input_series(),
+                        "input_series": scenario.input_series(
+                            "http_requests_total",
+                            'job="checkout",code="200"',
+                            'job="checkout",code="500"',
+                        ),
                         "alert_rule_test": checks,
                     }
                 ],
@@ -160,8 +126,8 @@ def test_burn_rate_alerts_fire_when_the_workbook_says(
 def test_the_expected_times_are_the_workbooks() -> None:
     page_rows = [row for row in WORKBOOK_30D if row.kind.value == "page"]
     ticket_rows = [row for row in WORKBOOK_30D if row.kind.value == "ticket"]
-    assert SCENARIOS[0].first_firing_minute(page_rows) == pytest.approx(0.864)
-    assert SCENARIOS[1].first_firing_minute(page_rows) == pytest.approx(43.2)
-    assert SCENARIOS[3].first_firing_minute(page_rows + ticket_rows) is None
-    assert SCENARIOS[4].first_firing_minute(page_rows) is None
-    assert SCENARIOS[4].first_firing_minute(ticket_rows) == pytest.approx(_minutes("36h"))
+    assert SCENARIOS[0].first_firing_minute(page_rows, ALLOWED) == pytest.approx(0.864)
+    assert SCENARIOS[1].first_firing_minute(page_rows, ALLOWED) == pytest.approx(43.2)
+    assert SCENARIOS[3].first_firing_minute(page_rows + ticket_rows, ALLOWED) is None
+    assert SCENARIOS[4].first_firing_minute(page_rows, ALLOWED) is None
+    assert SCENARIOS[4].first_firing_minute(ticket_rows, ALLOWED) == pytest.approx(_minutes("36h"))
