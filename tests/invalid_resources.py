@@ -72,10 +72,11 @@ def _delete(path: str) -> Callable[[Resource], None]:
     return change
 
 
-RATIO, LATENCY, CALENDAR, ROLLOUT = (
+RATIO, LATENCY, CALENDAR, FRESHNESS, ROLLOUT = (
     "slo-ratio.yaml",
     "slo-latency.yaml",
     "slo-calendar.yaml",
+    "slo-freshness.yaml",
     "changerollout.yaml",
 )
 
@@ -88,7 +89,39 @@ INVALID_CASES = [
             "spec.indicator.latency", {"metric": "http_request_duration_seconds", "threshold": 0.3}
         ),
         "spec.indicator",
-        "set exactly one indicator kind: ratio or latency",
+        "set exactly one indicator kind: ratio, latency or freshness",
+    ),
+    InvalidCase(
+        "a freshness SLO with both a timestamp and a lag",
+        FRESHNESS,
+        _set("spec.indicator.freshness.lag", "max(etl_lag_seconds)"),
+        "spec.indicator.freshness",
+        "set exactly one freshness source: timestamp, lag or boolGauge",
+    ),
+    InvalidCase(
+        "a freshness lag without a threshold",
+        FRESHNESS,
+        lambda r: r["spec"]["indicator"].update(freshness={"lag": "max(etl_lag_seconds)"}),
+        "spec.indicator.freshness.threshold",
+        "threshold is required with timestamp or lag, and not allowed with boolGauge",
+        api_message="threshold is required with timestamp or lag",
+    ),
+    InvalidCase(
+        "a bool gauge with a threshold",
+        FRESHNESS,
+        lambda r: r["spec"]["indicator"].update(
+            freshness={"boolGauge": "etl_fresh", "threshold": "15m"}
+        ),
+        "spec.indicator.freshness.threshold",
+        "threshold is required with timestamp or lag, and not allowed with boolGauge",
+        api_message="not allowed with boolGauge",
+    ),
+    InvalidCase(
+        "a freshness query with a window placeholder",
+        FRESHNESS,
+        _set("spec.indicator.freshness.timestamp", "max_over_time(etl_ts[{{.window}}])"),
+        "spec.indicator.freshness.timestamp",
+        "a freshness query is an instant query",
     ),
     InvalidCase(
         "an SLO with both a rolling and a calendar window",

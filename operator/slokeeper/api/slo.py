@@ -118,14 +118,107 @@ class LatencyIndicator(ResourceModel):
     )
 
 
-class Indicator(ResourceModel):
-    """The service level indicator: exactly one of ratio or latency."""
+PromQLInstant = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=4096,
+        json_schema_extra=cel_rules(
+            cel(
+                f"!self.contains('{WINDOW_PLACEHOLDER}')",
+                f"a freshness query is an instant query: it takes no {WINDOW_PLACEHOLDER} range",
+            )
+        ),
+    ),
+]
+
+
+def _forbid_window_placeholder(query: str | None) -> str | None:
+    if query is not None and WINDOW_PLACEHOLDER in query:
+        raise ValueError(
+            f"a freshness query is an instant query: it takes no {WINDOW_PLACEHOLDER} range"
+        )
+    return query
+
+
+class FreshnessIndicator(ResourceModel):
+    """A data-freshness SLI, e.g. "ETL output under 15 minutes old, 99 % of the time".
+
+    Every rule evaluation is one event: bad while the data is stale. Give exactly one source:
+    a timestamp or a lag gauge with a threshold, or a gauge that is already 1 when fresh and
+    0 when stale (Pyrra's bool gauge).
+    """
 
     model_config = ResourceModel.model_config | {
         "json_schema_extra": cel_rules(
             cel(
-                "has(self.ratio) != has(self.latency)",
-                "set exactly one indicator kind: ratio or latency",
+                "[has(self.timestamp), has(self.lag), has(self.boolGauge)]"
+                ".filter(set, set).size() == 1",
+                "set exactly one freshness source: timestamp, lag or boolGauge",
+            ),
+            cel(
+                "has(self.threshold) == !has(self.boolGauge)",
+                "threshold is required with timestamp or lag, and not allowed with boolGauge",
+                ".threshold",
+            ),
+        )
+    }
+
+    timestamp: PromQLInstant | None = Field(
+        default=None,
+        description="PromQL giving the Unix time of the newest data, e.g. "
+        'etl_last_success_timestamp_seconds{job="etl"}; stale when older than threshold. '
+        "Several series: the newest counts.",
+    )
+    lag: PromQLInstant | None = Field(
+        default=None,
+        description="PromQL giving how far behind the data is, in seconds, e.g. "
+        'kafka_consumergroup_lag_seconds{group="etl"}; stale above threshold. Several series: '
+        "the largest counts.",
+    )
+    bool_gauge: PromQLInstant | None = Field(
+        default=None,
+        description="PromQL of a gauge that is 1 when fresh (good) and 0 when stale (bad). "
+        "Several series: each counts for its share, as in Pyrra.",
+    )
+    threshold: Duration | None = Field(
+        default=None, description="Data older (or further behind) than this is stale, e.g. 15m."
+    )
+
+    _instant = field_validator("timestamp", "lag", "bool_gauge")(_forbid_window_placeholder)
+
+    def to_indicator(self) -> objective.FreshnessIndicator:
+        threshold = duration_seconds(self.threshold) if self.threshold else None
+        if self.timestamp is not None:
+            source, query = objective.FreshnessSource.TIMESTAMP, self.timestamp
+        elif self.lag is not None:
+            source, query = objective.FreshnessSource.LAG, self.lag
+        else:
+            assert self.bool_gauge is not None  # the model validator guarantees one
+            source, query = objective.FreshnessSource.BOOL_GAUGE, self.bool_gauge
+        return objective.FreshnessIndicator(source, query, threshold)
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Self:
+        sources = [self.timestamp, self.lag, self.bool_gauge]
+        if sum(source is not None for source in sources) != 1:
+            raise ValueError("set exactly one freshness source: timestamp, lag or boolGauge")
+        if (self.threshold is not None) == (self.bool_gauge is not None):
+            raise ValueError(
+                "threshold is required with timestamp or lag, and not allowed with boolGauge"
+            )
+        return self
+
+
+class Indicator(ResourceModel):
+    """The service level indicator: exactly one of ratio, latency or freshness."""
+
+    model_config = ResourceModel.model_config | {
+        "json_schema_extra": cel_rules(
+            cel(
+                "[has(self.ratio), has(self.latency), has(self.freshness)]"
+                ".filter(set, set).size() == 1",
+                "set exactly one indicator kind: ratio, latency or freshness",
             )
         )
     }
@@ -136,11 +229,14 @@ class Indicator(ResourceModel):
     latency: LatencyIndicator | None = Field(
         default=None, description="A latency threshold on a Prometheus histogram."
     )
+    freshness: FreshnessIndicator | None = Field(
+        default=None, description="How fresh some data is: the share of time it is not stale."
+    )
 
     @model_validator(mode="after")
     def _exactly_one_kind(self) -> Self:
-        if (self.ratio is None) == (self.latency is None):
-            raise ValueError("set exactly one indicator kind: ratio or latency")
+        if sum(kind is not None for kind in (self.ratio, self.latency, self.freshness)) != 1:
+            raise ValueError("set exactly one indicator kind: ratio, latency or freshness")
         return self
 
 
@@ -491,12 +587,14 @@ class ServiceLevelObjective(ResourceModel):
             indicator = objective.RatioIndicator(
                 total=ratio.total, errors=ratio.errors, good=ratio.good
             )
-        else:
-            assert spec.indicator.latency is not None
+        elif spec.indicator.latency is not None:
             latency = spec.indicator.latency
             indicator = objective.LatencyIndicator(
                 metric=latency.metric, threshold=latency.threshold, selector=latency.selector
             )
+        else:
+            assert spec.indicator.freshness is not None  # the model validator guarantees one
+            indicator = spec.indicator.freshness.to_indicator()
         alerting = spec.alerting
         burn_rates = (
             tuple(

@@ -21,7 +21,7 @@ from slokeeper.api.prometheus_rules import dump_yaml
 from slokeeper.api.rollout import ChangeRollout
 from slokeeper.api.slo import ServiceLevelObjective
 from slokeeper.cli.manifest_lines import field_line, field_path
-from slokeeper.slo.rules import error_ratio_query
+from slokeeper.slo.rules import error_ratio_query, stale_query
 
 KINDS: dict[str, type[BaseModel]] = {
     "ServiceLevelObjective": ServiceLevelObjective,
@@ -40,9 +40,14 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 def _queries(model: BaseModel) -> list[tuple[list[str | int], str]]:
     """Each PromQL query an SLO brings, with where it is written: ratio queries one by one (with
-    a 5m window), a latency SLI as the error-ratio query built from it."""
+    a 5m window), a latency SLI as the error-ratio query built from it, a freshness source as
+    the staleness query built from it."""
     if not isinstance(model, ServiceLevelObjective):
         return []
+    freshness = model.spec.indicator.freshness
+    if freshness is not None:
+        source = freshness.to_indicator().source.value
+        return [(["spec", "indicator", "freshness", source], stale_query(freshness.to_indicator()))]
     ratio = model.spec.indicator.ratio
     if ratio is None:
         return [(["spec", "indicator", "latency"], error_ratio_query(model.to_objective(), 300))]

@@ -15,7 +15,18 @@ from slokeeper.prometheus.client import PrometheusUnreachableError, QueryRejecte
 from slokeeper.prometheus.slo_figures import InstantQueries
 from slokeeper.rollout.analysis import Outcome, Verdict, analyse
 from slokeeper.slo.durations import duration_seconds
-from slokeeper.slo.objective import Objective
+from slokeeper.slo.objective import FreshnessIndicator, Objective
+
+
+def _why_unusable(found: Objective | str) -> str | None:
+    if isinstance(found, str):
+        return found
+    if isinstance(found.indicator, FreshnessIndicator):
+        return (
+            "a freshness SLO has no events per pod to compare a canary with; name it in "
+            "gates.sloBudgetPolicies instead, where its budget holds changes"
+        )
+    return None
 
 
 def analyse_canary(
@@ -31,9 +42,9 @@ def analyse_canary(
     analysis = spec.analysis
     regex = analysis.canary_pod_regex or canary_pods(target, pod_template_hash)
     unusable = {
-        check.name: found
+        check.name: why
         for check in analysis.slos
-        if isinstance(found := objectives.get(check.name, "not found"), str)
+        if (why := _why_unusable(objectives.get(check.name, "not found"))) is not None
     }
     if unusable:
         problems = "; ".join(f"ServiceLevelObjective {n}: {why}" for n, why in unusable.items())

@@ -38,6 +38,7 @@ from slokeeper.slo.rules import (
     recorded_windows,
     total_query,
     with_selector,
+    written_queries,
 )
 
 Key = tuple[str, str]
@@ -165,8 +166,7 @@ class SLOFiguresReader:
         Prometheus refuses to load a rule file with one bad expression, and with it every other
         rule in the reload, so a query it rejects must never reach a rules object.
         """
-        shortest = min(recorded_windows(objective))
-        for query in (error_ratio_query(objective, shortest), total_query(objective, shortest)):
+        for query in written_queries(objective, min(recorded_windows(objective))):
             try:
                 self.client.query(query)
             except QueryRejectedError as error:

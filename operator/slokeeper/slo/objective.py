@@ -54,7 +54,22 @@ class LatencyIndicator:
     selector: str = ""
 
 
-Indicator = RatioIndicator | LatencyIndicator
+class FreshnessSource(StrEnum):
+    TIMESTAMP = "timestamp"  # Unix time of the newest data; stale when older than the threshold
+    LAG = "lag"  # seconds behind; stale above the threshold
+    BOOL_GAUGE = "boolGauge"  # 1 fresh (good), 0 stale (bad), as Pyrra's bool gauge
+
+
+@dataclass(frozen=True)
+class FreshnessIndicator:
+    """A time-slice SLI: each rule evaluation is an event, bad when the data is stale."""
+
+    source: FreshnessSource
+    query: str  # an instant PromQL query, no window placeholder
+    threshold_seconds: float | None = None  # for timestamp and lag
+
+
+Indicator = RatioIndicator | LatencyIndicator | FreshnessIndicator
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,11 @@ The rule set is deliberately lean; every rule says why it exists:
   ``burn_rate * time_left >= remaining``, time left being the share of the period still ahead
   (always 1 for a rolling window, whose budget is sized for one window length).
 
+A freshness SLI is a time slice: ``slokeeper_slo_freshness_stale`` records, at every evaluation,
+whether the data is stale (1) or not (0) (for a bool gauge, the share of its series at 0). Each
+window's error ratio is that series' average over the window, and its "requests" are evaluations
+per second, so every hour weighs by how much of it was observed; no metric, no data.
+
 The error ratio wraps the user's queries in ``sum()`` (one series per SLO, whatever they return)
 and treats an absent error series as zero errors: a service with no 5xx yet is healthy, not
 "no data". Only an absent total is no data.
@@ -32,6 +37,8 @@ from slokeeper.slo.objective import (
     AlertKind,
     BurnRateWindow,
     CalendarWindow,
+    FreshnessIndicator,
+    FreshnessSource,
     LatencyIndicator,
     Objective,
     RatioIndicator,
@@ -41,6 +48,7 @@ from slokeeper.slo.windows import HOUR, alert_windows, burn_rate_table
 
 ERROR_RATIO = "slokeeper_slo_error_ratio"
 REQUESTS_PER_SECOND = "slokeeper_slo_requests_per_second"
+FRESHNESS_STALE = "slokeeper_slo_freshness_stale"
 BUDGET_WINDOW_SECONDS = HOUR
 WINDOW_PLACEHOLDER = "{{.window}}"
 ALERT_NAMES = {AlertKind.PAGE: "ErrorBudgetBurnPage", AlertKind.TICKET: "ErrorBudgetBurnTicket"}
@@ -105,10 +113,23 @@ def with_selector(metric: str, selector: str, *extra: str) -> str:
     return f"{metric}{{{','.join(matchers)}}}"
 
 
+def stale_query(indicator: FreshnessIndicator) -> str:
+    """1 while the data is stale, 0 while fresh (a bool gauge: the share of its series at 0)."""
+    threshold = _number(indicator.threshold_seconds or 0)
+    if indicator.source is FreshnessSource.TIMESTAMP:
+        return f"time() - max({indicator.query}) > bool {threshold}"
+    if indicator.source is FreshnessSource.LAG:
+        return f"max({indicator.query}) > bool {threshold}"
+    return f"1 - avg({indicator.query})"
+
+
 def total_query(objective: Objective, window: float) -> str:
     """Events per second over ``window``, as one series."""
     duration = format_duration(window)
     indicator = objective.indicator
+    if isinstance(indicator, FreshnessIndicator):
+        stale = f"{FRESHNESS_STALE}{series_selector(objective)}"
+        return f"count_over_time({stale}[{duration}]) / {_number(window)}"
     if isinstance(indicator, RatioIndicator):
         return f"sum({indicator.total.replace(WINDOW_PLACEHOLDER, duration)})"
     if isinstance(indicator, LatencyIndicator):
@@ -121,6 +142,8 @@ def error_ratio_query(objective: Objective, window: float) -> str:
     """The share of bad events over ``window``, as one series."""
     duration = format_duration(window)
     indicator = objective.indicator
+    if isinstance(indicator, FreshnessIndicator):
+        return f"avg_over_time({FRESHNESS_STALE}{series_selector(objective)}[{duration}])"
     total = total_query(objective, window)
     if isinstance(indicator, RatioIndicator):
         if indicator.errors is not None:
@@ -148,6 +171,13 @@ def forecast_window(objective: Objective) -> float | None:
     return max(row.long_seconds for row in burn_rate_table(objective))
 
 
+def written_queries(objective: Objective, window: float) -> tuple[str, ...]:
+    """The queries built from what the SRE wrote, to try before any rule is written."""
+    if isinstance(objective.indicator, FreshnessIndicator):
+        return (stale_query(objective.indicator),)
+    return (error_ratio_query(objective, window), total_query(objective, window))
+
+
 def recorded_windows(objective: Objective) -> tuple[float, ...]:
     """Windows with an error-ratio rule: the alert windows (if alerting) and the hourly base."""
     windows = set(alert_windows(objective)) if objective.alerting.enabled else set()
@@ -159,7 +189,13 @@ def recorded_windows(objective: Objective) -> tuple[float, ...]:
 
 def recording_rules(objective: Objective) -> list[Rule]:
     labels = slo_labels(objective)
-    rules: list[Rule] = [
+    rules: list[Rule] = []
+    if isinstance(objective.indicator, FreshnessIndicator):
+        # First in the group, so every window's ratio reads this evaluation's sample.
+        rules.append(
+            {"record": FRESHNESS_STALE, "expr": stale_query(objective.indicator), "labels": labels}
+        )
+    rules += [
         {
             "record": ERROR_RATIO,
             "expr": error_ratio_query(objective, window),
@@ -315,6 +351,8 @@ def rule_counts(objective: Objective) -> tuple[int, int]:
         {row.kind for row in burn_rate_table(objective)} if objective.alerting.enabled else set()
     )
     recording, alerting = len(recorded_windows(objective)) + 1, len(kinds)
+    if isinstance(objective.indicator, FreshnessIndicator):
+        recording += 1
     if forecast_window(objective) is not None:
         recording += 2 if isinstance(objective.window, CalendarWindow) else 1
         alerting += 1

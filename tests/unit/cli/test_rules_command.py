@@ -19,6 +19,7 @@ def test_rules_of_the_samples_form_one_rule_file(capsys: pytest.CaptureFixture[s
     # The ChangeRollout sample is skipped; each SLO gets its own group.
     assert names == [
         "slokeeper-default-checkout-monthly",
+        "slokeeper-default-orders-etl-freshness",
         "slokeeper-default-checkout-latency",
         "slokeeper-default-checkout-availability",
     ]

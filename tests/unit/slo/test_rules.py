@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from slokeeper.slo.objective import (
     Alerting,
     AlertKind,
@@ -9,6 +11,8 @@ from slokeeper.slo.objective import (
     CalendarPeriod,
     CalendarWindow,
     ForecastAlert,
+    FreshnessIndicator,
+    FreshnessSource,
     LatencyIndicator,
     Objective,
     RatioIndicator,
@@ -17,6 +21,7 @@ from slokeeper.slo.objective import (
 from slokeeper.slo.rules import (
     ERROR_RATIO,
     FORECAST_ALERT,
+    FRESHNESS_STALE,
     PERIOD_BUDGET_REMAINING,
     PERIOD_TIME_LEFT,
     REQUESTS_PER_SECOND,
@@ -24,6 +29,7 @@ from slokeeper.slo.rules import (
     le_matcher,
     rule_counts,
     rule_group,
+    written_queries,
 )
 from slokeeper.slo.windows import DAY, HOUR
 
@@ -191,3 +197,28 @@ def test_calendar_windows_also_record_the_time_left() -> None:
 def test_disabled_alerting_writes_no_forecast_either() -> None:
     objective = _objective(alerting=Alerting(enabled=False, forecast=ForecastAlert(enabled=True)))
     assert rule_counts(objective) == (2, 0)
+
+
+@pytest.mark.parametrize(
+    ("indicator", "stale"),
+    [
+        (
+            FreshnessIndicator(FreshnessSource.TIMESTAMP, 'etl_ts{job="etl"}', 900),
+            'time() - max(etl_ts{job="etl"}) > bool 900',
+        ),
+        (FreshnessIndicator(FreshnessSource.LAG, "etl_lag", 60), "max(etl_lag) > bool 60"),
+        (FreshnessIndicator(FreshnessSource.BOOL_GAUGE, "etl_fresh"), "1 - avg(etl_fresh)"),
+    ],
+)
+def test_a_freshness_sli_records_staleness_first_and_averages_it(
+    indicator: FreshnessIndicator, stale: str
+) -> None:
+    objective = _objective(indicator=indicator)
+    group = rule_group(objective)
+    first = group.rules[0]
+    assert first["record"] == FRESHNESS_STALE
+    assert first["expr"] == stale
+    assert written_queries(objective, 300) == (stale,)
+    selector = '{slo="checkout-availability",slo_namespace="shop"}'
+    assert error_ratio_query(objective, HOUR) == f"avg_over_time({FRESHNESS_STALE}{selector}[1h])"
+    assert (group.recording_rules, group.alerting_rules) == rule_counts(objective)
