@@ -175,6 +175,15 @@ def convert_pyrra(document: dict[str, Any], namespace: str) -> Converted:
             )
     elif "latency" in indicator:
         converted_indicator = _pyrra_latency(indicator["latency"], out)
+    elif "bool_gauge" in indicator:
+        gauge = indicator["bool_gauge"]
+        # Pyrra counts each series' samples; "1 - avg" of the series at each evaluation is the same.
+        converted_indicator = {"freshness": {"boolGauge": gauge["metric"]}}
+        if gauge.get("grouping"):
+            out.unmapped.append(
+                "spec.indicator.bool_gauge.grouping: one SLO per label value has no equivalent; "
+                "the SLO covers all of them together"
+            )
     else:
         kinds = ", ".join(sorted(indicator)) or "none"
         out.unmapped.append(

@@ -66,12 +66,12 @@ def test_a_sloth_crd_keeps_its_namespace_and_camel_case_fields(
     assert "page_alert.disable: one alert cannot be turned off alone" in "\n".join(notes)
 
 
-def test_pyrra_ratio_and_latency_convert_and_a_bool_gauge_is_reported(
+def test_pyrra_ratio_latency_and_bool_gauge_convert(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     code, slos, notes = imported(capsys, "pyrra", "pyrra.yaml")
     assert code == 0
-    errors, latency = slos
+    errors, latency, gauge = slos
     assert errors["spec"]["indicator"]["ratio"]["errors"] == (
         'sum(rate(prometheus_http_requests_total{job="prometheus-k8s",code=~"5.."}[{{.window}}]))'
     )
@@ -88,7 +88,8 @@ def test_pyrra_ratio_and_latency_convert_and_a_bool_gauge_is_reported(
     joined = "\n".join(notes)
     assert "spec.indicator.ratio.grouping: one SLO per label value has no equivalent" in joined
     assert "spec.alerting.name: alert names are fixed; 'ApiLatencyBudgetBurn'" in joined
-    assert "spec.indicator (bool_gauge): no equivalent indicator kind" in joined
+    assert gauge["spec"]["indicator"] == {"freshness": {"boolGauge": 'etl_last_run_ok{job="etl"}'}}
+    assert gauge["metadata"] == {"name": "etl-fresh", "namespace": "data"}
 
 
 def test_a_file_that_is_not_an_slo_definition_fails(
