@@ -446,6 +446,30 @@ class BudgetPolicy(ResourceModel):
         return thresholds
 
 
+class MaintenanceWindow(ResourceModel):
+    """Planned work: the SLO's alerts are silenced in Alertmanager, its budget still counts."""
+
+    model_config = ResourceModel.model_config | {
+        "json_schema_extra": cel_rules(
+            cel("timestamp(self.end) > timestamp(self.start)", "end must be after start", ".end")
+        )
+    }
+
+    start: datetime = Field(description="Start, RFC 3339 (e.g. 2026-12-06T02:00:00Z).")
+    end: datetime = Field(description="End, RFC 3339; the silence expires then.")
+    reason: str = Field(
+        min_length=1,
+        max_length=1024,
+        description="Why, e.g. the change ticket; shown on the silence, in status and Events.",
+    )
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if self.end <= self.start:
+            raise ValueError("end must be after start")
+        return self
+
+
 class ServiceLevelObjectiveSpec(ResourceModel):
     """What the service promises, how it is measured, and what happens when it is not met."""
 
@@ -467,6 +491,12 @@ class ServiceLevelObjectiveSpec(ResourceModel):
     budget_policy: BudgetPolicy = Field(
         default_factory=BudgetPolicy,
         description="What happens to changes as the error budget runs down.",
+    )
+    maintenance: list[MaintenanceWindow] = Field(
+        default_factory=list,
+        max_length=32,
+        description="Maintenance windows: the SLO's burn-rate and forecast alerts are silenced "
+        "in Alertmanager while one lasts; errors still count against the budget.",
     )
 
 
@@ -513,6 +543,31 @@ class RulesReference(ResourceModel):
     alerting_rules: int = Field(default=0, ge=0, description="Number of alerting rules written.")
 
 
+class MaintenanceState(StrEnum):
+    SCHEDULED = "Scheduled"
+    ACTIVE = "Active"
+    ENDED = "Ended"
+
+
+class MaintenanceStatus(ResourceModel):
+    """One maintenance window as the operator handled it."""
+
+    start: datetime = Field(description="Start of the window.")
+    end: datetime = Field(description="End of the window.")
+    reason: str = Field(description="The window's reason.")
+    state: MaintenanceState = Field(description="Scheduled, Active or Ended.")
+    silence_id: str | None = Field(
+        default=None, description="The Alertmanager silence of the window, once made."
+    )
+    silence_problem: str | None = Field(
+        default=None, description="Why the window is not silenced, if it is not."
+    )
+    budget_spent_ratio: float | None = Field(
+        default=None,
+        description="Share of the whole error budget spent during the window (so far).",
+    )
+
+
 class ServiceLevelObjectiveStatus(ResourceModel):
     """What the operator last measured. Fractions are 0..1; budget remaining may be negative."""
 
@@ -535,6 +590,11 @@ class ServiceLevelObjectiveStatus(ResourceModel):
         max_length=2,
         description="When the budget runs out at the shortest and the longest alert window's "
         "burn rate.",
+    )
+    maintenance: list[MaintenanceStatus] = Field(
+        default_factory=list,
+        max_length=32,
+        description="Each maintenance window: its state, its silence and the budget it cost.",
     )
     firing_alerts: list[FiringAlert] = Field(
         default_factory=list, max_length=16, description="Burn-rate alerts whose condition holds."
@@ -635,5 +695,8 @@ class ServiceLevelObjective(ResourceModel):
             budget_policy=tuple(
                 objective.PolicyThreshold(t.below_percent, objective.PolicyAction(t.action.value))
                 for t in spec.budget_policy.thresholds
+            ),
+            maintenance=tuple(
+                objective.MaintenanceWindow(w.start, w.end, w.reason) for w in spec.maintenance
             ),
         )

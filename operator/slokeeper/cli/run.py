@@ -113,6 +113,12 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
             "(to try change windows and freezes); default the real time"
         ),
     )
+    parser.add_argument(
+        "--alertmanager-url",
+        default=os.environ.get("SLOKEEPER_ALERTMANAGER_URL") or None,
+        help="Alertmanager whose silences cover SLO maintenance windows "
+        "(env SLOKEEPER_ALERTMANAGER_URL; unset: windows are tracked, nothing is silenced)",
+    )
     parser.add_argument("--verbose", action="store_true", help="debug logging")
     parser.set_defaults(run=run)
 
@@ -137,6 +143,7 @@ def run(args: argparse.Namespace) -> int:
         per_slo_metrics=not args.no_slo_metrics,
         clock_start=args.clock_start,
         crash_after=os.environ.get("SLOKEEPER_TEST_CRASH_AFTER"),
+        alertmanager_url=args.alertmanager_url,
     )
     health = OperatorHealth()
     election: LeaderElection | None = None

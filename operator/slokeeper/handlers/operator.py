@@ -20,6 +20,7 @@ from typing import Any
 
 import kopf
 
+from slokeeper.alertmanager.silences import AlertmanagerSilences
 from slokeeper.api.base import GROUP, VERSION
 from slokeeper.handlers.health import HEARTBEAT_SECONDS, OperatorHealth
 from slokeeper.handlers.metrics import OperatorMetrics
@@ -52,6 +53,7 @@ class OperatorConfig:
     per_slo_metrics: bool = True
     clock_start: datetime | None = None
     crash_after: str | None = None  # fault injection for tests: a phase name
+    alertmanager_url: str | None = None  # where maintenance silences are made
 
 
 def crash_after(phase_name: str | None) -> Callable[[Phase], None]:
@@ -150,6 +152,9 @@ async def start(*, settings: kopf.OperatorSettings, memo: Any, **kwargs: Any) ->
         events=EventRecorder(api),
         rules=RulesWriter(api),
         owner=_owner,
+        silences=AlertmanagerSilences(operator_config.alertmanager_url)
+        if operator_config.alertmanager_url
+        else None,
     )
     metrics = OperatorMetrics(per_slo=per_slo_metrics)
 

@@ -20,6 +20,13 @@ from pydantic import ValidationError
 
 from slokeeper.api.slo import ServiceLevelObjective, ServiceLevelObjectiveStatus
 from slokeeper.loops.conditions import ConditionWriter
+from slokeeper.loops.slo_maintenance import (
+    SilencesPort,
+    SilenceView,
+    maintenance_events,
+    maintenance_status,
+    sync_silences,
+)
 from slokeeper.slo.calendar import measurement_span
 from slokeeper.slo.evaluation import (
     Event,
@@ -41,6 +48,10 @@ class FiguresSource(Protocol):
     def read(self, objectives: Sequence[Objective], now: datetime) -> dict[Key, Observation]: ...
 
     def rejected_query(self, objective: Objective) -> str | None: ...
+
+    def error_ratio_between(
+        self, objective: Objective, start: datetime, end: datetime
+    ) -> float | None: ...
 
 
 class StatusSink(Protocol):
@@ -186,9 +197,11 @@ class SLOLoop:
         rules: RulesSink,
         owner: OwnerFactory,
         *,
+        silences: SilencesPort | None = None,
         parallelism: int = 8,
     ) -> None:
         self.parallelism = parallelism
+        self.silences = silences
         self.figures = figures
         self.status = status
         self.events = events
@@ -211,6 +224,8 @@ class SLOLoop:
             needing = [record for record in valid if self._needs_rules(record)]
             list(pool.map(lambda r: self._write_rules(r, objectives[r.key], report), needing))
             observations = self.figures.read(list(objectives.values()), now)
+            had_windows = any(record.status.get("maintenance") for record in valid)
+            silences = sync_silences(self.silences, list(objectives.values()), had_windows, now)
             published = []
             for record in valid:
                 objective = objectives[record.key]
@@ -220,7 +235,10 @@ class SLOLoop:
                 published.append((record, objective, figures))
             list(
                 pool.map(
-                    lambda item: self._publish(item[0], item[1], item[2], now, report), published
+                    lambda item: self._publish(
+                        item[0], item[1], item[2], silences=silences, now=now, report=report
+                    ),
+                    published,
                 )
             )
 
@@ -258,7 +276,13 @@ class SLOLoop:
         report.tally(rules_written=1)
 
     def _status(
-        self, record: SLORecord, objective: Objective, figures: Figures, now: datetime
+        self,
+        record: SLORecord,
+        objective: Objective,
+        figures: Figures,
+        *,
+        silences: SilenceView,
+        now: datetime,
     ) -> dict[str, Any]:
         recording_rules, alerting_rules = rule_counts(objective)
         condition = ConditionWriter(record.status, record.generation, now).condition
@@ -274,6 +298,26 @@ class SLOLoop:
             ),
         ]
         span = measurement_span(objective.window, now)
+        maintenance = maintenance_status(
+            objective,
+            record.status.get("maintenance", []),
+            silences=silences,
+            error_ratio_between=self.figures.error_ratio_between,
+            span=span,
+            now=now,
+        )
+        active = [entry for entry in maintenance if entry["state"] == "Active"]
+        if objective.maintenance:
+            conditions.append(
+                condition(
+                    "InMaintenance",
+                    bool(active),
+                    "MaintenanceActive" if active else "NoMaintenance",
+                    f"Until {active[0]['end'].isoformat()}: {active[0]['reason']}"
+                    if active
+                    else "No maintenance window is open.",
+                )
+            )
         status = ServiceLevelObjectiveStatus.model_validate(
             {
                 "observedGeneration": record.generation,
@@ -290,6 +334,7 @@ class SLOLoop:
                     }
                     for forecast in figures.exhaustion
                 ],
+                "maintenance": maintenance,
                 "firingAlerts": [
                     {
                         "kind": row.kind.value,
@@ -319,12 +364,14 @@ class SLOLoop:
         record: SLORecord,
         objective: Objective,
         figures: Figures,
+        *,
+        silences: SilenceView,
         now: datetime,
         report: CycleReport,
     ) -> None:
         if figures.health is not Health.OK:
             report.count(figures.health.value)
-        status = self._status(record, objective, figures, now)
+        status = self._status(record, objective, figures, silences=silences, now=now)
         if _visible(status) == _visible(record.status):
             return
         try:
@@ -338,6 +385,9 @@ class SLOLoop:
             ServiceLevelObjective.kind_name, record.namespace, record.name, record.uid
         )
         for event in events_between(_figures_from_status(record.status), figures):
+            self._event(owner, event, report)
+        previous_windows = record.status.get("maintenance", [])
+        for event in maintenance_events(previous_windows, status.get("maintenance", [])):
             self._event(owner, event, report)
 
     def _event(self, owner: Any, event: Event, report: CycleReport) -> None:

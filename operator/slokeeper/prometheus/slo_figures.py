@@ -197,6 +197,18 @@ class SLOFiguresReader:
             return Observation(problem=Health.PROMETHEUS_UNREACHABLE, problem_message=str(error))
         return Observation(ratios, span, requests)
 
+    def error_ratio_between(
+        self, objective: Objective, start: datetime, end: datetime
+    ) -> float | None:
+        """The SLO's error ratio from ``start`` to ``end`` (a maintenance window), or None."""
+        seconds = int((end - start).total_seconds())
+        if seconds < 1:
+            return None
+        try:
+            return self._single(error_ratio_query(objective, seconds), end)
+        except (PrometheusUnreachableError, QueryRejectedError):
+            return None
+
     def _single(self, query: str, now: datetime) -> float | None:
         samples: list[Sample] = self.client.query(query, now)
         return _finite(samples[0].value) if samples else None

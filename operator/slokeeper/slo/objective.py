@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 
 
@@ -104,6 +105,15 @@ class Alerting:
 
 
 @dataclass(frozen=True)
+class MaintenanceWindow:
+    """While it lasts, the SLO's alerts are silenced; its errors still count."""
+
+    start: datetime
+    end: datetime
+    reason: str = ""
+
+
+@dataclass(frozen=True)
 class PolicyThreshold:
     below_percent: float
     action: PolicyAction
@@ -121,6 +131,7 @@ class Objective:
     indicator: Indicator
     alerting: Alerting = field(default_factory=Alerting)
     budget_policy: tuple[PolicyThreshold, ...] = ()
+    maintenance: tuple[MaintenanceWindow, ...] = ()
 
     @property
     def allowed_error_ratio(self) -> float:

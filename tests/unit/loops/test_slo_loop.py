@@ -10,6 +10,7 @@ from typing import Any
 from invalid_resources import sample
 from slokeeper.loops.slo_loop import CycleReport, SLOLoop, SLORecord, next_delay, slo_record
 from slokeeper.slo.evaluation import Health, Observation
+from slokeeper.slo.maintenance import Silence, SilenceRequest
 from slokeeper.slo.objective import Objective
 from slokeeper.slo.rules import RuleGroup, recorded_windows
 
@@ -34,6 +35,11 @@ class Figures:
     def rejected_query(self, objective: Objective) -> str | None:
         return self.rejected
 
+    def error_ratio_between(
+        self, objective: Objective, start: datetime, end: datetime
+    ) -> float | None:
+        return self.ratio
+
 
 @dataclass
 class Cluster:
@@ -55,8 +61,12 @@ class Cluster:
         return self.kind
 
 
-def _record(cluster: Cluster, generation: int = 1) -> SLORecord:
+def _record(
+    cluster: Cluster, generation: int = 1, maintenance: list[dict[str, str]] | None = None
+) -> SLORecord:
     body = sample("slo-ratio.yaml")
+    if maintenance is not None:
+        body["spec"]["maintenance"] = maintenance
     key = (body["metadata"]["namespace"], body["metadata"]["name"])
     return slo_record(
         namespace=key[0],
@@ -68,8 +78,15 @@ def _record(cluster: Cluster, generation: int = 1) -> SLORecord:
     )
 
 
-def _loop(figures: Figures, cluster: Cluster) -> SLOLoop:
-    return SLOLoop(figures, cluster, cluster, cluster, lambda kind, ns, name, uid: (kind, ns, name))
+def _loop(figures: Figures, cluster: Cluster, silences: Any = None) -> SLOLoop:
+    return SLOLoop(
+        figures,
+        cluster,
+        cluster,
+        cluster,
+        lambda kind, ns, name, uid: (kind, ns, name),
+        silences=silences,
+    )
 
 
 def test_a_quiet_cycle_writes_nothing() -> None:
@@ -149,3 +166,109 @@ def test_a_spec_the_models_refuse_is_reported_not_evaluated() -> None:
     assert "Mars/Olympus_Mons" in ready["message"]
     assert cluster.rules == []
     assert report.problems == {"InvalidSpec": 1}
+
+
+@dataclass
+class Alertmanager:
+    """Stands in for Alertmanager's silence API."""
+
+    silences: dict[str, Silence] = field(default_factory=dict)
+    requests: dict[str, SilenceRequest] = field(default_factory=dict)
+    down: bool = False
+
+    def list(self) -> list[Silence]:
+        if self.down:
+            raise ConnectionError("Alertmanager at http://am:9093 did not answer")
+        return list(self.silences.values())
+
+    def create(self, request: SilenceRequest) -> str:
+        silence_id = f"s{len(self.silences) + 1}"
+        self.silences[silence_id] = Silence(
+            silence_id, request.comment, request.created_by, "pending"
+        )
+        self.requests[silence_id] = request
+        return silence_id
+
+    def expire(self, silence_id: str) -> None:
+        old = self.silences[silence_id]
+        self.silences[silence_id] = Silence(old.id, old.comment, old.created_by, "expired")
+
+    def live(self) -> list[str]:
+        return [s.id for s in self.silences.values() if s.live]
+
+
+WINDOW = {"start": "2026-11-25T13:00:00Z", "end": "2026-11-25T14:00:00Z", "reason": "CHG-42 db"}
+KEY = ("default", "checkout-availability")
+
+
+def test_a_maintenance_window_is_silenced_ahead_once_and_its_cost_reported() -> None:
+    figures, cluster, alertmanager = Figures(), Cluster(), Alertmanager()
+    loop = _loop(figures, cluster, alertmanager)
+    loop.cycle([_record(cluster, maintenance=[WINDOW])], NOW)
+    (scheduled,) = cluster.statuses[KEY]["maintenance"]
+    assert scheduled["state"] == "Scheduled"
+    assert scheduled["silenceId"] == "s1"
+    request = alertmanager.requests["s1"]
+    assert {(m.name, m.value, m.is_regex) for m in request.matchers} == {
+        ("slo", "checkout-availability", False),
+        ("slo_namespace", "default", False),
+        ("slokeeper_alert", "page|ticket|forecast", True),
+    }
+    assert request.starts_at == datetime(2026, 11, 25, 13, tzinfo=UTC)
+    assert request.comment.startswith("CHG-42 db [slokeeper maintenance default/checkout-")
+
+    # Restarted, the operator finds its silence instead of making another.
+    restarted = _loop(figures, cluster, alertmanager)
+    restarted.cycle([_record(cluster, maintenance=[WINDOW])], NOW.replace(minute=5))
+    assert alertmanager.live() == ["s1"]
+
+    during = NOW.replace(hour=13, minute=30)
+    restarted.cycle([_record(cluster, maintenance=[WINDOW])], during)
+    status = cluster.statuses[KEY]
+    (active,) = status["maintenance"]
+    assert active["state"] == "Active"
+    # Half an hour at 0.5x of a 28-day budget.
+    assert active["budgetSpentRatio"] == round(0.5 * 1800 / (28 * 86400), 5)
+    condition = next(c for c in status["conditions"] if c["type"] == "InMaintenance")
+    assert condition["status"] == "True"
+    assert condition["message"] == "Until 2026-11-25T14:00:00+00:00: CHG-42 db"
+    assert "MaintenanceStarted" in cluster.events
+
+    restarted.cycle([_record(cluster, maintenance=[WINDOW])], NOW.replace(hour=15))
+    (ended,) = cluster.statuses[KEY]["maintenance"]
+    assert ended["state"] == "Ended"
+    assert ended["budgetSpentRatio"] == round(0.5 * 3600 / (28 * 86400), 5)
+    assert cluster.events.count("MaintenanceEnded") == 1
+
+
+def test_a_window_taken_out_of_the_spec_has_its_silence_expired() -> None:
+    figures, cluster, alertmanager = Figures(), Cluster(), Alertmanager()
+    loop = _loop(figures, cluster, alertmanager)
+    loop.cycle([_record(cluster, maintenance=[WINDOW])], NOW)
+    assert alertmanager.live() == ["s1"]
+    moved = {**WINDOW, "start": "2026-11-25T13:30:00Z"}
+    loop.cycle([_record(cluster, maintenance=[moved])], NOW)
+    assert alertmanager.live() == ["s2"]
+    loop.cycle([_record(cluster, maintenance=[])], NOW)
+    assert alertmanager.live() == []
+    assert not cluster.statuses[KEY].get("maintenance")
+
+
+def test_an_unreachable_alertmanager_is_reported_and_the_slo_still_evaluated() -> None:
+    figures, cluster = Figures(), Cluster()
+    loop = _loop(figures, cluster, Alertmanager(down=True))
+    report = loop.cycle([_record(cluster, maintenance=[WINDOW])], NOW.replace(hour=13, minute=1))
+    status = cluster.statuses[KEY]
+    (entry,) = status["maintenance"]
+    assert entry["state"] == "Active"
+    assert "did not answer" in entry["silenceProblem"]
+    assert status["sliRatio"] == 0.9995
+    assert report.status_writes == 1
+    assert "MaintenanceStarted" in cluster.events
+
+
+def test_without_an_alertmanager_a_window_says_it_is_not_silenced() -> None:
+    figures, cluster = Figures(), Cluster()
+    _loop(figures, cluster).cycle([_record(cluster, maintenance=[WINDOW])], NOW)
+    (entry,) = cluster.statuses[KEY]["maintenance"]
+    assert "--alertmanager-url" in entry["silenceProblem"]
