@@ -114,6 +114,16 @@ def read_status(cluster: LocalCluster, kind: str, namespace: str, name: str) -> 
     return found
 
 
+def event_reasons(cluster: LocalCluster, namespace: str, name: str) -> list[str]:
+    """The reasons of the Events posted about one object, oldest first."""
+    listed = cluster.kubectl(
+        "get", "events", "-n", namespace,
+        "--field-selector", f"involvedObject.name={name}",
+        "-o", "jsonpath={.items[*].reason}",
+    )  # fmt: skip
+    return listed.stdout.split()
+
+
 def ready_condition(status: dict[str, Any]) -> dict[str, Any]:
     return next((c for c in status.get("conditions", []) if c["type"] == "Ready"), {})
 

@@ -13,7 +13,13 @@ import yaml
 from prometheus_api_client import PrometheusConnect
 
 from polling import eventually
-from resources import availability_slo, read_status, ready_condition, slo_resource
+from resources import (
+    availability_slo,
+    event_reasons,
+    read_status,
+    ready_condition,
+    slo_resource,
+)
 from running_operator import RunningOperator
 from slokeeper.localcluster.cluster import LocalCluster
 from slokeeper.localcluster.prometheus import PrometheusServer
@@ -120,14 +126,10 @@ def test_slo_status_tells_the_truth_and_a_burst_pages(
     budget = {c["type"]: c for c in strict["conditions"]}["BudgetExhausted"]
     assert budget["status"] == "True"
     reasons = eventually(
-        cluster.kubectl(
-            "get", "events", "-n", namespace,
-            "--field-selector", "involvedObject.name=strict",
-            "-o", "jsonpath={.items[*].reason}",
-        ).stdout.split,
+        lambda: event_reasons(cluster, namespace, "strict"),
         lambda seen: {"BurnRatePageFiring", "BudgetPolicyFreeze"} <= set(seen),
         "Events for the page and the freeze",
-    )  # fmt: skip
+    )
     assert "BurnRatePageFiring" in reasons
 
     # The broken query is reported on its own SLO; the others kept their figures.

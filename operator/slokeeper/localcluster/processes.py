@@ -1,10 +1,14 @@
-"""Small process helpers the local control plane shares: free ports, waiting, log tails."""
+"""Small process helpers the local control plane shares: free ports, waiting, log tails, and
+server processes that are ready when a URL answers."""
 
 from __future__ import annotations
 
 import socket
+import subprocess
 import time
-from collections.abc import Callable
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 
@@ -45,3 +49,47 @@ def wait_until(
         seen = outcome
         time.sleep(interval)
     raise StartError(f"{what} not ready after {timeout:.0f}s; last seen: {seen}")
+
+
+class ServerProcess:
+    """A server binary run in the background, its output in a log file, ready once a URL
+    answers 200; a start that fails or times out raises StartError with the log's tail."""
+
+    def __init__(self, name: str, log_file: Path, ready_url: str) -> None:
+        self.name = name
+        self.log_file = log_file
+        self.ready_url = ready_url
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def start(self, command: Sequence[str], timeout: float = 30) -> None:
+        self.log_file.parent.mkdir(parents=True, exist_ok=True)
+        with self.log_file.open("wb") as log:
+            self._process = subprocess.Popen(list(command), stdout=log, stderr=subprocess.STDOUT)
+        try:
+            wait_until(f"{self.name} {self.ready_url}", self._ready, timeout=timeout)
+        except StartError as error:
+            self.stop()
+            raise StartError(
+                f"{error}\n--- {self.name} log ---\n{log_tail(self.log_file)}"
+            ) from error
+
+    def _ready(self) -> str | None:
+        if self._process is not None and self._process.poll() is not None:
+            code = self._process.returncode
+            raise StartError(f"{self.name} exited with code {code}:\n{log_tail(self.log_file)}")
+        try:
+            with urllib.request.urlopen(self.ready_url, timeout=2) as response:
+                return None if response.status == 200 else f"HTTP {response.status}"
+        except (urllib.error.URLError, ConnectionError, TimeoutError) as error:
+            return str(error)
+
+    def stop(self) -> None:
+        if self._process is None:
+            return
+        self._process.terminate()
+        try:
+            self._process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait(timeout=5)
+        self._process = None

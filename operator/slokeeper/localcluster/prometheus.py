@@ -6,7 +6,6 @@ configuration file and asks Prometheus to reload it (``--web.enable-lifecycle``)
 
 from __future__ import annotations
 
-import subprocess
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
@@ -15,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from slokeeper.localcluster.processes import StartError, free_port, log_tail, wait_until
+from slokeeper.localcluster.processes import ServerProcess, StartError, free_port
 
 
 @dataclass(frozen=True)
@@ -49,7 +48,11 @@ class PrometheusServer:
     rule_files: list[Path] = field(default_factory=list)
     # Where to send every sample (scraped and recorded) as well, e.g. a VictoriaMetrics server.
     remote_write_urls: list[str] = field(default_factory=list)
-    _process: subprocess.Popen[bytes] | None = None
+    # Alertmanagers (host:port) that receive the firing alerts.
+    alertmanagers: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._server = ServerProcess("Prometheus", self.log_file, f"{self.url}/-/ready")
 
     @property
     def url(self) -> str:
@@ -74,42 +77,26 @@ class PrometheusServer:
         }
         if self.remote_write_urls:
             config["remote_write"] = [{"url": url} for url in self.remote_write_urls]
+        if self.alertmanagers:
+            config["alerting"] = {
+                "alertmanagers": [{"static_configs": [{"targets": list(self.alertmanagers)}]}]
+            }
         self.config_file.write_text(yaml.safe_dump(config, sort_keys=False))
 
     def start(self) -> PrometheusServer:
         self.workdir.mkdir(parents=True, exist_ok=True)
         self._write_config()
-        with self.log_file.open("wb") as log:
-            self._process = subprocess.Popen(
-                [
-                    str(self.binary),
-                    f"--config.file={self.config_file}",
-                    f"--storage.tsdb.path={self.workdir / 'data'}",
-                    f"--web.listen-address=127.0.0.1:{self.port}",
-                    "--web.enable-lifecycle",
-                    "--storage.tsdb.retention.time=1d",
-                ],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        try:
-            wait_until("Prometheus /-/ready", self._ready, timeout=30)
-        except StartError as error:
-            self.stop()
-            raise StartError(
-                f"{error}\n--- prometheus log ---\n{log_tail(self.log_file)}"
-            ) from error
+        self._server.start(
+            [
+                str(self.binary),
+                f"--config.file={self.config_file}",
+                f"--storage.tsdb.path={self.workdir / 'data'}",
+                f"--web.listen-address=127.0.0.1:{self.port}",
+                "--web.enable-lifecycle",
+                "--storage.tsdb.retention.time=1d",
+            ]
+        )
         return self
-
-    def _ready(self) -> str | None:
-        if self._process is not None and self._process.poll() is not None:
-            code = self._process.returncode
-            raise StartError(f"Prometheus exited with code {code}:\n{log_tail(self.log_file)}")
-        try:
-            with urllib.request.urlopen(f"{self.url}/-/ready", timeout=2) as response:
-                return None if response.status == 200 else f"HTTP {response.status}"
-        except (urllib.error.URLError, ConnectionError, TimeoutError) as error:
-            return str(error)
 
     def configure(
         self, jobs: list[ScrapeJob] | None = None, rule_files: list[Path] | None = None
@@ -138,15 +125,7 @@ class PrometheusServer:
         self.configure(jobs=[job for job in self.jobs if job.name != name])
 
     def stop(self) -> None:
-        if self._process is None:
-            return
-        self._process.terminate()
-        try:
-            self._process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self._process.kill()
-            self._process.wait(timeout=5)
-        self._process = None
+        self._server.stop()
 
     def __enter__(self) -> PrometheusServer:
         return self.start()

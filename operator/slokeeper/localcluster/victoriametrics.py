@@ -30,13 +30,10 @@ that goes away stops at the same instant in both.
 
 from __future__ import annotations
 
-import subprocess
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from slokeeper.localcluster.processes import StartError, free_port, log_tail, wait_until
+from slokeeper.localcluster.processes import ServerProcess, free_port
 
 # The flags that make VictoriaMetrics answer as Prometheus does at the same instant (see above).
 PROMETHEUS_ALIGNED_FLAGS = (
@@ -54,7 +51,9 @@ class VictoriaMetricsServer:
     workdir: Path
     port: int = field(default_factory=free_port)
     retention: str = "1d"  # the shortest VictoriaMetrics accepts
-    _process: subprocess.Popen[bytes] | None = None
+
+    def __post_init__(self) -> None:
+        self._server = ServerProcess("VictoriaMetrics", self.log_file, f"{self.url}/health")
 
     @property
     def url(self) -> str:
@@ -70,50 +69,21 @@ class VictoriaMetricsServer:
         return self.workdir / "victoria-metrics.log"
 
     def start(self) -> VictoriaMetricsServer:
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        with self.log_file.open("wb") as log:
-            self._process = subprocess.Popen(
-                [
-                    str(self.binary),
-                    f"-httpListenAddr=127.0.0.1:{self.port}",
-                    f"-storageDataPath={self.workdir / 'data'}",
-                    f"-retentionPeriod={self.retention}",
-                    *PROMETHEUS_ALIGNED_FLAGS,
-                    # A test server beside many others: keep its caches small.
-                    "-memory.allowedBytes=256MiB",
-                ],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        try:
-            wait_until("VictoriaMetrics /health", self._ready, timeout=30)
-        except StartError as error:
-            self.stop()
-            raise StartError(
-                f"{error}\n--- victoria-metrics log ---\n{log_tail(self.log_file)}"
-            ) from error
+        self._server.start(
+            [
+                str(self.binary),
+                f"-httpListenAddr=127.0.0.1:{self.port}",
+                f"-storageDataPath={self.workdir / 'data'}",
+                f"-retentionPeriod={self.retention}",
+                *PROMETHEUS_ALIGNED_FLAGS,
+                # A test server beside many others: keep its caches small.
+                "-memory.allowedBytes=256MiB",
+            ]
+        )
         return self
 
-    def _ready(self) -> str | None:
-        if self._process is not None and self._process.poll() is not None:
-            code = self._process.returncode
-            raise StartError(f"VictoriaMetrics exited with code {code}:\n{log_tail(self.log_file)}")
-        try:
-            with urllib.request.urlopen(f"{self.url}/health", timeout=2) as response:
-                return None if response.status == 200 else f"HTTP {response.status}"
-        except (urllib.error.URLError, ConnectionError, TimeoutError) as error:
-            return str(error)
-
     def stop(self) -> None:
-        if self._process is None:
-            return
-        self._process.terminate()
-        try:
-            self._process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self._process.kill()
-            self._process.wait(timeout=5)
-        self._process = None
+        self._server.stop()
 
     def __enter__(self) -> VictoriaMetricsServer:
         return self.start()
