@@ -72,12 +72,13 @@ def _delete(path: str) -> Callable[[Resource], None]:
     return change
 
 
-RATIO, LATENCY, CALENDAR, FRESHNESS, ROLLOUT = (
+RATIO, LATENCY, CALENDAR, FRESHNESS, ROLLOUT, MAINTENANCE = (
     "slo-ratio.yaml",
     "slo-latency.yaml",
     "slo-calendar.yaml",
     "slo-freshness.yaml",
     "changerollout.yaml",
+    "maintenancewindow.yaml",
 )
 
 INVALID_CASES = [
@@ -90,6 +91,25 @@ INVALID_CASES = [
         ),
         "spec.indicator",
         "set exactly one indicator kind: ratio, latency or freshness",
+    ),
+    InvalidCase(
+        "a maintenance window that ends before it starts",
+        MAINTENANCE,
+        _set("spec.end", "2026-12-06T01:00:00Z"),
+        "spec.end",
+        "end must be after start",
+    ),
+    InvalidCase(
+        "a maintenance window on an slo without a reason",
+        RATIO,
+        _set(
+            "spec.maintenance",
+            [{"start": "2026-12-06T02:00:00Z", "end": "2026-12-06T04:00:00Z", "reason": ""}],
+        ),
+        "spec.maintenance[0].reason",
+        "at least 1 character",
+        api_message="spec.maintenance[0].reason in body should be at least 1 chars long",
+        by_cel=False,
     ),
     InvalidCase(
         "a freshness SLO with both a timestamp and a lag",

@@ -27,7 +27,9 @@ def test_the_samples_apply_and_kubectl_shows_the_columns_an_sre_reads_first(
     cluster: LocalCluster, crds_installed: Path
 ) -> None:
     applied = cluster.kubectl("apply", "-f", str(SAMPLES))
-    assert applied.stdout.count("created") + applied.stdout.count("unchanged") == 4, applied.stdout
+    samples = len(list(SAMPLES.glob("*.yaml")))
+    applied_count = applied.stdout.count("created") + applied.stdout.count("unchanged")
+    assert applied_count == samples == 6, applied.stdout
 
     slos = cluster.kubectl("get", "slo", "-n", "default").stdout
     assert _header(slos) == [
@@ -62,6 +64,10 @@ def test_the_samples_apply_and_kubectl_shows_the_columns_an_sre_reads_first(
     by_category = cluster.kubectl("get", "slokeeper", "-n", "default", "-o", "name").stdout.split()
     assert "servicelevelobjective.slokeeper.dev/checkout-latency" in by_category
     assert "changerollout.slokeeper.dev/checkout" in by_category
+    assert "maintenancewindow.slokeeper.dev/db-upgrade" in by_category
+
+    windows = cluster.kubectl("get", "mw", "-n", "default").stdout
+    assert _header(windows) == ["NAME", "START", "END", "REASON", "AGE"]
 
 
 def test_kubectl_explain_documents_every_field(cluster: LocalCluster, crds_installed: Path) -> None:

@@ -149,3 +149,65 @@ def test_a_maintenance_window_silences_its_slos_pages_and_nothing_else(
         )
         assert "MaintenanceStarted" in reasons
         print(f"silence {silence_id}; window: {ended['maintenance'][0]}")
+
+
+def test_a_namespace_maintenance_window_silences_the_slos_it_selects_until_deleted(
+    cluster: LocalCluster,
+    prometheus: PrometheusServer,
+    alertmanager: AlertmanagerServer,
+    crds_installed: Path,
+    solo_namespace: str,
+    tmp_path: Path,
+) -> None:
+    namespace = solo_namespace
+    covered = availability_slo(namespace, "checkout-covered", 99.9)
+    covered["metadata"]["labels"] = {"tier": "checkout"}
+    other = availability_slo(namespace, "search-other", 99.9)
+    now = datetime.now(UTC).replace(microsecond=0)
+    window = {
+        "apiVersion": "slokeeper.dev/v1alpha1",
+        "kind": "MaintenanceWindow",
+        "metadata": {"name": "db-upgrade", "namespace": namespace},
+        "spec": {
+            "start": _iso(now),
+            "end": _iso(now + timedelta(hours=2)),
+            "reason": "CHG-4712 PostgreSQL upgrade",
+            "sloSelector": {"matchLabels": {"tier": "checkout"}},
+        },
+    }
+    with running_operator(
+        cluster.kubeconfig,
+        prometheus.url,
+        tmp_path / "operator.log",
+        namespaces=(namespace,),
+        extra_args=("--alertmanager-url", alertmanager.url),
+    ):
+        cluster.kubectl("apply", "-f", "-", input_text=yaml.safe_dump_all([covered, other, window]))
+        status = eventually(
+            lambda: read_status(cluster, "slo", namespace, "checkout-covered"),
+            lambda seen: any(w.get("silenceId") for w in seen.get("maintenance", [])),
+            "the namespace window's silence in the covered SLO's status",
+            timeout=60,
+        )
+        (entry,) = status["maintenance"]
+        assert entry["reason"] == "MaintenanceWindow db-upgrade: CHG-4712 PostgreSQL upgrade"
+        silence_url = f"{alertmanager.url}/api/v2/silence/{entry['silenceId']}"
+        silence = requests.get(silence_url, timeout=5).json()
+        assert silence["status"]["state"] == "active"
+        assert {m["name"]: m["value"] for m in silence["matchers"]}["slo"] == "checkout-covered"
+        assert not read_status(cluster, "slo", namespace, "search-other").get("maintenance")
+
+        # Called off: the silence goes at once, not two hours later.
+        cluster.kubectl("delete", "maintenancewindow", "db-upgrade", "-n", namespace)
+        eventually(
+            lambda: requests.get(silence_url, timeout=5).json()["status"]["state"],
+            lambda state: state == "expired",
+            "the silence to be expired once the MaintenanceWindow is deleted",
+            timeout=60,
+        )
+        eventually(
+            lambda: read_status(cluster, "slo", namespace, "checkout-covered"),
+            lambda seen: not seen.get("maintenance"),
+            "the window to leave the covered SLO's status",
+            timeout=30,
+        )

@@ -51,6 +51,10 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 - apiGroups: [slokeeper.dev]
   resources: [servicelevelobjectives/status]
   verbs: [patch]
+# index: namespace-wide maintenance windows, read only
+- apiGroups: [slokeeper.dev]
+  resources: [maintenancewindows]
+  verbs: [list, watch]
 # rollout loop: read ChangeRollouts, remove consumed request annotations and keep kopf's
 # finalizer (rollout_resource.py, kopf), write their status guarded by resourceVersion
 - apiGroups: [slokeeper.dev]

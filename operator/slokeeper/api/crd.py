@@ -11,6 +11,11 @@ from typing import Any
 from pydantic import BaseModel
 
 from slokeeper.api.base import GROUP, VERSION
+from slokeeper.api.maintenance import (
+    MaintenanceWindowSpec,
+    MaintenanceWindowStatus,
+    NamespaceMaintenanceWindow,
+)
 from slokeeper.api.openapi import JSONSchema, structural_schema
 from slokeeper.api.rollout import ChangeRollout, ChangeRolloutSpec, ChangeRolloutStatus
 from slokeeper.api.slo import (
@@ -113,7 +118,26 @@ CHANGE_ROLLOUT = ResourceKind(
     ),
 )
 
-RESOURCE_KINDS = (SERVICE_LEVEL_OBJECTIVE, CHANGE_ROLLOUT)
+MAINTENANCE_WINDOW = ResourceKind(
+    kind=NamespaceMaintenanceWindow.kind_name,
+    plural=NamespaceMaintenanceWindow.plural,
+    singular=NamespaceMaintenanceWindow.singular,
+    short_names=NamespaceMaintenanceWindow.short_names,
+    spec=MaintenanceWindowSpec,
+    status=MaintenanceWindowStatus,
+    description=(
+        "Planned maintenance for the SLOs of a namespace: their burn-rate alerts are silenced in "
+        "Alertmanager while it lasts; their budgets still count every error."
+    ),
+    columns=(
+        PrinterColumn("Start", ".spec.start", "date", "When the window opens."),
+        PrinterColumn("End", ".spec.end", "date", "When it closes."),
+        PrinterColumn("Reason", ".spec.reason", "string", "Why."),
+        PrinterColumn("Age", ".metadata.creationTimestamp", "date", "Age of the object."),
+    ),
+)
+
+RESOURCE_KINDS = (SERVICE_LEVEL_OBJECTIVE, CHANGE_ROLLOUT, MAINTENANCE_WINDOW)
 
 
 def _root_schema(resource: ResourceKind) -> JSONSchema:

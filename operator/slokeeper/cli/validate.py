@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from slokeeper.api.maintenance import NamespaceMaintenanceWindow
 from slokeeper.api.prometheus_rules import dump_yaml
 from slokeeper.api.rollout import ChangeRollout
 from slokeeper.api.slo import ServiceLevelObjective
@@ -26,6 +27,7 @@ from slokeeper.slo.rules import error_ratio_query, stale_query
 KINDS: dict[str, type[BaseModel]] = {
     "ServiceLevelObjective": ServiceLevelObjective,
     "ChangeRollout": ChangeRollout,
+    "MaintenanceWindow": NamespaceMaintenanceWindow,
 }
 
 

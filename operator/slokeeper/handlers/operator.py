@@ -22,6 +22,7 @@ import kopf
 
 from slokeeper.alertmanager.silences import AlertmanagerSilences
 from slokeeper.api.base import GROUP, VERSION
+from slokeeper.api.maintenance import NamespaceMaintenanceWindow
 from slokeeper.handlers.health import HEARTBEAT_SECONDS, OperatorHealth
 from slokeeper.handlers.metrics import OperatorMetrics
 from slokeeper.handlers.rollouts import RolloutScheduler
@@ -35,10 +36,13 @@ from slokeeper.kube.rules_objects import RulesWriter
 from slokeeper.kube.slo_status import SLOStatusWriter
 from slokeeper.loops.rollout_loop import RolloutLoop
 from slokeeper.loops.slo_loop import SLOLoop, SLORecord, next_delay, slo_record
+from slokeeper.loops.slo_maintenance import with_shared_windows
 from slokeeper.prometheus.access import PrometheusAccess
 from slokeeper.prometheus.client import PrometheusClient
 from slokeeper.prometheus.slo_figures import SLOFiguresReader
 from slokeeper.rollout.state_machine import Phase
+from slokeeper.slo.maintenance import SharedWindow
+from slokeeper.slo.objective import MaintenanceWindow
 
 log = logging.getLogger("slokeeper")
 
@@ -96,6 +100,24 @@ async def slo_index(
             generation=int(meta.get("generation", 0)),
             spec=body["spec"],
             status=status,
+            labels=meta.get("labels"),
+        )
+    }
+
+
+@kopf.index(GROUP, VERSION, "maintenancewindows")
+async def maintenance_index(
+    *, namespace: str | None, name: str, body: Any, **_: Any
+) -> dict[str, SharedWindow]:
+    """Each namespace's MaintenanceWindow objects (the API server has validated them)."""
+    window = NamespaceMaintenanceWindow.model_validate(
+        {"metadata": {"name": name, "namespace": namespace}, "spec": dict(body["spec"])}
+    ).spec
+    return {
+        namespace or "default": SharedWindow(
+            name,
+            MaintenanceWindow(window.start, window.end, window.reason),
+            tuple(sorted(window.slo_selector.match_labels.items())),
         )
     }
 
@@ -107,6 +129,8 @@ def _owner(kind: str, namespace: str, name: str, uid: str) -> ObjectRef:
 async def _run_slo_loop(
     loop: SLOLoop,
     index: kopf.Index[Any, Any],
+    maintenance: kopf.Index[Any, Any],
+    *,
     interval: float,
     metrics: OperatorMetrics,
     prometheus: PrometheusClient,
@@ -114,6 +138,8 @@ async def _run_slo_loop(
     failures = 0
     while True:
         records = [record for store in list(index.values()) for record in list(store)]
+        shared = {namespace: list(store) for namespace, store in list(maintenance.items())}
+        records = with_shared_windows(records, shared)
         delay = interval
         try:
             queries_before = prometheus.queries
@@ -162,7 +188,12 @@ async def start(*, settings: kopf.OperatorSettings, memo: Any, **kwargs: Any) ->
         metrics.serve(operator_config.metrics_port, operator_config.metrics_address)
     memo["slo_task"] = asyncio.create_task(
         _run_slo_loop(
-            loop, kwargs["slo_index"], operator_config.interval_seconds, metrics, prometheus
+            loop,
+            kwargs["slo_index"],
+            kwargs["maintenance_index"],
+            interval=operator_config.interval_seconds,
+            metrics=metrics,
+            prometheus=prometheus,
         )
     )
     events = EventRecorder(api)

@@ -87,6 +87,7 @@ class SLORecord:
     objective: Objective | None
     invalid: str | None
     status: dict[str, Any]
+    labels: tuple[tuple[str, str], ...] = ()
 
     @property
     def key(self) -> Key:
@@ -94,7 +95,14 @@ class SLORecord:
 
 
 def slo_record(
-    *, namespace: str, name: str, uid: str, generation: int, spec: Any, status: Any
+    *,
+    namespace: str,
+    name: str,
+    uid: str,
+    generation: int,
+    spec: Any,
+    status: Any,
+    labels: Any = None,
 ) -> SLORecord:
     """Parse an SLO once, when the watch reports it, instead of every cycle."""
     body = {"metadata": {"name": name, "namespace": namespace}, "spec": dict(spec)}
@@ -107,7 +115,16 @@ def slo_record(
             f"{'.'.join(str(p) for p in problem['loc'])}: {problem['msg']}"
             for problem in error.errors()
         )
-    return SLORecord(namespace, name, uid, generation, objective, invalid, dict(status))
+    return SLORecord(
+        namespace,
+        name,
+        uid,
+        generation,
+        objective,
+        invalid,
+        dict(status),
+        tuple(sorted(dict(labels or {}).items())),
+    )
 
 
 @dataclass

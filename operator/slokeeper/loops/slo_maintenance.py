@@ -8,24 +8,29 @@ creates and expires them through the Alertmanager port, and turns the result int
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from slokeeper.slo.calendar import Span
 from slokeeper.slo.evaluation import Event
 from slokeeper.slo.maintenance import (
+    SharedWindow,
     Silence,
     SilenceRequest,
     WindowState,
     budget_spent,
+    covering,
     marker,
     plan_silences,
     silence_request,
     window_state,
 )
 from slokeeper.slo.objective import MaintenanceWindow, Objective
+
+if TYPE_CHECKING:
+    from slokeeper.loops.slo_loop import SLORecord
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +99,24 @@ def sync_silences(
             )
             view.problem = str(error)
     return view
+
+
+def with_shared_windows(
+    records: Sequence[SLORecord], shared: Mapping[str, Sequence[SharedWindow]]
+) -> list[SLORecord]:
+    """Each SLO with the MaintenanceWindow objects of its namespace that select it added to its
+    own windows."""
+    merged = []
+    for record in records:
+        windows = covering(dict(record.labels), shared.get(record.namespace, ()))
+        if windows and record.objective is not None:
+            objective = replace(
+                record.objective, maintenance=record.objective.maintenance + windows
+            )
+            merged.append(replace(record, objective=objective))
+        else:
+            merged.append(record)
+    return merged
 
 
 def _key(entry: dict[str, Any]) -> tuple[datetime, datetime]:

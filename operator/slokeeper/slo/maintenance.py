@@ -126,6 +126,33 @@ def plan_silences(
     return SilencePlan(create, tuple(expire), found)
 
 
+@dataclass(frozen=True)
+class SharedWindow:
+    """A MaintenanceWindow object: one window for the SLOs of its namespace it selects."""
+
+    name: str
+    window: MaintenanceWindow
+    match_labels: tuple[tuple[str, str], ...] = ()
+
+    def covers(self, labels: Mapping[str, str]) -> bool:
+        return all(labels.get(key) == value for key, value in self.match_labels)
+
+
+def covering(
+    labels: Mapping[str, str], shared: Iterable[SharedWindow]
+) -> tuple[MaintenanceWindow, ...]:
+    """The shared windows that cover an SLO with these labels, each reason naming its object."""
+    return tuple(
+        MaintenanceWindow(
+            item.window.start,
+            item.window.end,
+            f"MaintenanceWindow {item.name}: {item.window.reason}",
+        )
+        for item in sorted(shared, key=lambda item: (item.window.start, item.name))
+        if item.covers(labels)
+    )
+
+
 def budget_spent(window_error_ratio: float, allowed_error_ratio: float, share: float) -> float:
     """Share of the whole budget spent in a window: its burn rate times its share of the SLO
     window (a 1 h window at 10x in a 30 d SLO spends 10/720 of the budget)."""

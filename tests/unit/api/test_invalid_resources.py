@@ -6,14 +6,10 @@ import pytest
 from pydantic import BaseModel, ValidationError
 
 from invalid_resources import INVALID_CASES, InvalidCase
-from slokeeper.api.rollout import ChangeRollout
-from slokeeper.api.slo import ServiceLevelObjective
 from slokeeper.cli.manifest_lines import field_path
+from slokeeper.cli.validate import KINDS
 
-MODELS: dict[str, type[BaseModel]] = {
-    "ServiceLevelObjective": ServiceLevelObjective,
-    "ChangeRollout": ChangeRollout,
-}
+MODELS: dict[str, type[BaseModel]] = KINDS
 
 
 @pytest.mark.parametrize("case", INVALID_CASES, ids=lambda case: case.id)

@@ -10,13 +10,13 @@ from pydantic import ValidationError
 from invalid_resources import SAMPLES, sample
 from slokeeper.api.rollout import ChangeRollout, ChangeRolloutSpec, NoDataAction, Risk
 from slokeeper.api.slo import PolicyAction, ServiceLevelObjective, ServiceLevelObjectiveSpec
+from slokeeper.cli.validate import KINDS
 
 
 @pytest.mark.parametrize("name", sorted(path.name for path in SAMPLES.glob("*.yaml")))
 def test_every_sample_is_a_valid_resource(name: str) -> None:
     resource = sample(name)
-    model = {"ServiceLevelObjective": ServiceLevelObjective, "ChangeRollout": ChangeRollout}
-    parsed = model[resource["kind"]].model_validate(resource)
+    parsed = KINDS[resource["kind"]].model_validate(resource)
     assert parsed.metadata.name == resource["metadata"]["name"]
 
 

@@ -9,9 +9,10 @@ from typing import Any
 
 from invalid_resources import sample
 from slokeeper.loops.slo_loop import CycleReport, SLOLoop, SLORecord, next_delay, slo_record
+from slokeeper.loops.slo_maintenance import with_shared_windows
 from slokeeper.slo.evaluation import Health, Observation
-from slokeeper.slo.maintenance import Silence, SilenceRequest
-from slokeeper.slo.objective import Objective
+from slokeeper.slo.maintenance import SharedWindow, Silence, SilenceRequest
+from slokeeper.slo.objective import MaintenanceWindow, Objective
 from slokeeper.slo.rules import RuleGroup, recorded_windows
 
 NOW = datetime(2026, 11, 25, 12, tzinfo=UTC)
@@ -272,3 +273,21 @@ def test_without_an_alertmanager_a_window_says_it_is_not_silenced() -> None:
     _loop(figures, cluster).cycle([_record(cluster, maintenance=[WINDOW])], NOW)
     (entry,) = cluster.statuses[KEY]["maintenance"]
     assert "--alertmanager-url" in entry["silenceProblem"]
+
+
+def test_a_namespace_window_is_merged_into_the_slos_it_selects() -> None:
+    figures, cluster, alertmanager = Figures(), Cluster(), Alertmanager()
+    shared = SharedWindow(
+        "db-upgrade",
+        MaintenanceWindow(
+            datetime(2026, 11, 25, 13, tzinfo=UTC), datetime(2026, 11, 25, 14, tzinfo=UTC), "CHG-7"
+        ),
+    )
+    (record,) = with_shared_windows([_record(cluster)], {"default": [shared]})
+    _loop(figures, cluster, alertmanager).cycle([record], NOW)
+    (entry,) = cluster.statuses[KEY]["maintenance"]
+    assert entry["reason"] == "MaintenanceWindow db-upgrade: CHG-7"
+    assert entry["silenceId"] == "s1"
+    (other,) = with_shared_windows([_record(cluster)], {"elsewhere": [shared]})
+    assert other.objective is not None
+    assert other.objective.maintenance == ()

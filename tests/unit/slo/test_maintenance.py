@@ -7,9 +7,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from slokeeper.slo.maintenance import (
+    SharedWindow,
     Silence,
     WindowState,
     budget_spent,
+    covering,
     marker,
     plan_silences,
     window_state,
@@ -61,3 +63,18 @@ def test_our_duplicates_and_stale_silences_are_expired_others_left_alone() -> No
 
 def test_budget_spent_is_burn_rate_times_share_of_the_window() -> None:
     assert budget_spent(0.01, 0.001, 1 / 720) == pytest.approx(10 / 720)
+
+
+def test_a_shared_window_covers_the_slos_its_selector_matches() -> None:
+    shared = [
+        SharedWindow("db-upgrade", OPEN, (("tier", "checkout"),)),
+        SharedWindow("dc-move", ENDED),  # no selector: every SLO of the namespace
+    ]
+    covered = covering({"tier": "checkout", "team": "shop"}, shared)
+    assert [window.reason for window in covered] == [
+        "MaintenanceWindow dc-move: CHG-0",
+        "MaintenanceWindow db-upgrade: CHG-1",
+    ]
+    assert [w.reason for w in covering({"tier": "search"}, shared)] == [
+        "MaintenanceWindow dc-move: CHG-0"
+    ]
