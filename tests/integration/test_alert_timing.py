@@ -14,11 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from burn_scenarios import HISTORY_MINUTES, Scenario
-from promtool import promtool, without_annotations
-from slokeeper.api.prometheus_rules import rule_file
+from promtool import replay, write_rule_file
 from slokeeper.localcluster.toolchain import Toolchain
 from slokeeper.slo.objective import Objective, RatioIndicator, RollingWindow
 from slokeeper.slo.rules import ALERT_NAMES, rule_group, slo_labels
@@ -92,30 +90,15 @@ SCENARIOS = [
 def test_burn_rate_alerts_fire_when_the_workbook_says(
     scenario: Scenario, toolchain: Toolchain, tmp_path: Path
 ) -> None:
-    rules = tmp_path / "rules.yaml"
-    rules.write_text(yaml.safe_dump(rule_file([without_annotations(rule_group(OBJECTIVE))])))
     checks = _checks(scenario)
-    test_file = tmp_path / "test.yaml"
-    test_file.write_text(
-        yaml.safe_dump(
-            {
-                "rule_files": [str(rules)],
-                "evaluation_interval": "1m",
-                "tests": [
-                    {
-                        "interval": "1m",
-                        "input_series": scenario.input_series(
-                            "http_requests_total",
-                            'job="checkout",code="200"',
-                            'job="checkout",code="500"',
-                        ),
-                        "alert_rule_test": checks,
-                    }
-                ],
-            }
-        )
+    tested = replay(
+        toolchain.promtool,
+        write_rule_file(tmp_path / "rules.yaml", rule_group(OBJECTIVE)),
+        input_series=scenario.input_series(
+            "http_requests_total", 'job="checkout",code="200"', 'job="checkout",code="500"'
+        ),
+        checks={"alert_rule_test": checks},
     )
-    tested = promtool(toolchain.promtool, "test", "rules", str(test_file))
     timeline = ", ".join(
         f"{check['alertname']}@{check['eval_time']}={'on' if check['exp_alerts'] else 'off'}"
         for check in checks

@@ -17,7 +17,7 @@ import yaml
 from prometheus_api_client import PrometheusConnect
 
 from polling import eventually
-from resources import read_status, ready_condition, slo_resource
+from resources import availability_slo, read_status, ready_condition
 from running_operator import RunningOperator
 from slokeeper.localcluster.cluster import LocalCluster
 from slokeeper.localcluster.prometheus import PrometheusServer
@@ -33,27 +33,10 @@ FORECAST_WINDOW = "6m"  # the longest long window of the workbook table scaled t
 
 
 def _slo(namespace: str, name: str, target: float) -> dict[str, Any]:
-    selector = f'namespace="{namespace}"'
-    return slo_resource(
-        namespace,
-        name,
-        {
-            "service": "checkout",
-            "target": target,
-            "window": {"rolling": "1h"},
-            "indicator": {
-                "ratio": {
-                    "errors": f'sum(rate(http_requests_total{{{selector},code=~"5.."}}'
-                    "[{{.window}}]))",
-                    "total": f"sum(rate(http_requests_total{{{selector}}}[{{{{.window}}}}]))",
-                }
-            },
-            "alerting": {
-                "runbookUrl": "https://runbooks.example.com/checkout",
-                "forecast": {"enabled": True, "for": "10s"},
-            },
-        },
-    )
+    slo = availability_slo(namespace, name, target)
+    slo["spec"]["window"] = {"rolling": "1h"}
+    slo["spec"]["alerting"]["forecast"] = {"enabled": True, "for": "10s"}
+    return slo
 
 
 def _forecast(status: dict[str, Any]) -> dict[str, Any]:

@@ -16,10 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
-from promtool import promtool, without_annotations
-from slokeeper.api.prometheus_rules import rule_file
+from promtool import replay, write_rule_file
 from slokeeper.localcluster.toolchain import Toolchain
 from slokeeper.slo.budget import error_budget_remaining
 from slokeeper.slo.calendar import calendar_period
@@ -144,21 +142,14 @@ def _close_to(metric: str, case: Case, expected: float) -> dict[str, Any]:
 
 
 def _run(toolchain: Toolchain, tmp_path: Path, case: Case, checks: dict[str, Any]) -> Any:
-    rules = tmp_path / "rules.yaml"
-    rules.write_text(yaml.safe_dump(rule_file([without_annotations(rule_group(case.objective))])))
-    test_file = tmp_path / "test.yaml"
-    test_file.write_text(
-        yaml.safe_dump(
-            {
-                "rule_files": [str(rules)],
-                "evaluation_interval": "1h",
-                "tests": [
-                    {"interval": f"{STEP_MINUTES}m", "input_series": case.input_series(), **checks}
-                ],
-            }
-        )
+    return replay(
+        toolchain.promtool,
+        write_rule_file(tmp_path / "rules.yaml", rule_group(case.objective)),
+        input_series=case.input_series(),
+        checks=checks,
+        interval=f"{STEP_MINUTES}m",
+        evaluation_interval="1h",
     )
-    return promtool(toolchain.promtool, "test", "rules", str(test_file))
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)

@@ -13,10 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
-from promtool import promtool, without_annotations
-from slokeeper.api.prometheus_rules import rule_file
+from promtool import replay, write_rule_file
 from slokeeper.localcluster.toolchain import Toolchain
 from slokeeper.slo.objective import (
     AlertKind,
@@ -120,23 +118,10 @@ def test_a_stall_burns_the_freshness_budget_minute_by_minute(
             },
         ],
     }
-    rules = tmp_path / "rules.yaml"
-    rules.write_text(yaml.safe_dump(rule_file([without_annotations(rule_group(objective))])))
-    test_file = tmp_path / "test.yaml"
-    test_file.write_text(
-        yaml.safe_dump(
-            {
-                "rule_files": [str(rules)],
-                "evaluation_interval": "1m",
-                "tests": [
-                    {
-                        "interval": "1m",
-                        "input_series": [{"series": source.query, "values": source.values}],
-                        **checks,
-                    }
-                ],
-            }
-        )
+    tested = replay(
+        toolchain.promtool,
+        write_rule_file(tmp_path / "rules.yaml", rule_group(objective)),
+        input_series=[{"series": source.query, "values": source.values}],
+        checks=checks,
     )
-    tested = promtool(toolchain.promtool, "test", "rules", str(test_file))
     assert tested.returncode == 0, f"{tested.stdout}{tested.stderr}"

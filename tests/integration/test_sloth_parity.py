@@ -18,8 +18,7 @@ import pytest
 import yaml
 
 from burn_scenarios import HISTORY_MINUTES, Scenario
-from promtool import promtool, without_annotations
-from slokeeper.api.prometheus_rules import rule_file
+from promtool import replay, write_rule_file
 from slokeeper.api.slo import ServiceLevelObjective
 from slokeeper.cli.migration import convert_sloth
 from slokeeper.localcluster.toolchain import Toolchain
@@ -68,7 +67,6 @@ def _first_firing_minutes(
     fails and is reported, in order).
     """
     end = scenario.healthy_minutes + scenario.failing_minutes
-    test_file = rules.with_suffix(".test.yaml")
     # Sloth keeps its recording rules and its alerts in separate groups; promtool's default order
     # may run the alerts first, on the previous minute's recordings (a real Prometheus runs groups
     # on independent timers, so there the lag is anything up to one interval). In file order the
@@ -82,25 +80,15 @@ def _first_firing_minutes(
         }
         for selector in selectors.values()
     ]
-    test_file.write_text(
-        yaml.safe_dump(
-            {
-                "rule_files": [str(rules)],
-                "evaluation_interval": "1m",
-                "group_eval_order": group_order,
-                "tests": [
-                    {
-                        "interval": "1m",
-                        "input_series": scenario.input_series(
-                            COUNTER, 'job="myservice",code="200"', 'job="myservice",code="500"'
-                        ),
-                        "promql_expr_test": questions,
-                    }
-                ],
-            }
-        )
+    tested = replay(
+        toolchain.promtool,
+        rules,
+        input_series=scenario.input_series(
+            COUNTER, 'job="myservice",code="200"', 'job="myservice",code="500"'
+        ),
+        checks={"promql_expr_test": questions},
+        group_eval_order=group_order,
     )
-    tested = promtool(toolchain.promtool, "test", "rules", str(test_file))
     output = tested.stdout + tested.stderr
     answers = [float(value) for value in FIRST_FIRING.findall(output)]
     assert len(answers) == len(questions), f"unexpected promtool output:\n{output}"
@@ -116,7 +104,7 @@ def test_slokeeper_pages_and_tickets_when_sloth_does(
 ) -> None:
     objective = _our_objective()
     ours = tmp_path / "slokeeper-rules.yaml"
-    ours.write_text(yaml.safe_dump(rule_file([without_annotations(rule_group(objective))])))
+    write_rule_file(ours, rule_group(objective))
     ours_fired = _first_firing_minutes(
         toolchain,
         ours,

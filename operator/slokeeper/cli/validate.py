@@ -32,7 +32,9 @@ KINDS: dict[str, type[BaseModel]] = {
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser("validate", help="check SLO, ChangeRollout and MaintenanceWindow manifests")
+    parser = subparsers.add_parser(
+        "validate", help="check SLO, ChangeRollout and MaintenanceWindow manifests"
+    )
     parser.add_argument("files", nargs="+", type=Path, help="YAML files")
     parser.add_argument(
         "--promtool", type=Path, help="promtool to check the PromQL with (default: on $PATH)"
