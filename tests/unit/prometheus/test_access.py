@@ -4,54 +4,20 @@ query on, and no message shows a secret."""
 from __future__ import annotations
 
 import base64
-import json
 import os
-import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
 from slokeeper.prometheus.access import PrometheusAccess
 from slokeeper.prometheus.client import PrometheusUnreachableError, without_credentials
-
-
-class Recorder:
-    def __init__(self) -> None:
-        self.authorizations: list[str] = []
-
-
-@pytest.fixture
-def prometheus_stub() -> Iterator[tuple[str, Recorder]]:
-    recorder = Recorder()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            recorder.authorizations.append(self.headers.get("Authorization", ""))
-            self.rfile.read(int(self.headers.get("Content-Length", 0)))
-            body = json.dumps(
-                {"status": "success", "data": {"resultType": "vector", "result": []}}
-            ).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *_: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}", recorder
-    server.shutdown()
+from stub_prometheus import StubPrometheus
 
 
 def test_a_rotated_bearer_token_is_sent_from_the_next_query_on(
-    prometheus_stub: tuple[str, Recorder], tmp_path: Path
+    stub_prometheus: StubPrometheus, tmp_path: Path
 ) -> None:
-    url, recorder = prometheus_stub
+    url = stub_prometheus.url
     token = tmp_path / "token"
     token.write_text("first-token\n")
     client = PrometheusAccess(url, bearer_token_file=token).client()
@@ -61,13 +27,13 @@ def test_a_rotated_bearer_token_is_sent_from_the_next_query_on(
     stat = token.stat()
     os.utime(token, (stat.st_atime, stat.st_mtime + 5))
     client.query("up")
-    assert recorder.authorizations == ["Bearer first-token", "Bearer second-token"]
+    assert stub_prometheus.authorizations == ["Bearer first-token", "Bearer second-token"]
 
 
 def test_basic_auth_reads_its_password_from_a_file(
-    prometheus_stub: tuple[str, Recorder], tmp_path: Path
+    stub_prometheus: StubPrometheus, tmp_path: Path
 ) -> None:
-    url, recorder = prometheus_stub
+    url = stub_prometheus.url
     password = tmp_path / "password"
     password.write_text("s3cret")
     access = PrometheusAccess(
@@ -75,7 +41,7 @@ def test_basic_auth_reads_its_password_from_a_file(
     )
     access.client().query("up")
     expected = base64.b64encode(b"slokeeper:s3cret").decode()
-    assert recorder.authorizations == [f"Basic {expected}"]
+    assert stub_prometheus.authorizations == [f"Basic {expected}"]
 
 
 def test_token_and_basic_auth_together_are_refused(tmp_path: Path) -> None:

@@ -5,12 +5,7 @@ environment, safe by default, and sent with every query the client makes."""
 from __future__ import annotations
 
 import argparse
-import json
-import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
@@ -23,6 +18,7 @@ from slokeeper.prometheus.query_params import (
     parse_query_param,
     parse_query_params,
 )
+from stub_prometheus import StubPrometheus
 
 SAFE_DEFAULTS = (("partial_response", "false"), ("deny_partial_response", "1"), ("dedup", "true"))
 
@@ -140,39 +136,10 @@ def test_a_bad_flag_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None
     assert "query parameter 'timeout' is slokeeper's own" in capsys.readouterr().err
 
 
-@pytest.fixture
-def recorded_queries() -> Iterator[tuple[str, list[tuple[str, list[tuple[str, str]]]]]]:
-    """A stub Prometheus API recording each request's path and query-string parameters."""
-    seen: list[tuple[str, list[tuple[str, str]]]] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            url = urlsplit(self.path)
-            seen.append((url.path, parse_qsl(url.query, keep_blank_values=True)))
-            self.rfile.read(int(self.headers.get("Content-Length", 0)))
-            result_type = "matrix" if url.path.endswith("query_range") else "vector"
-            body = json.dumps(
-                {"status": "success", "data": {"resultType": result_type, "result": []}}
-            ).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *_: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}", seen
-    server.shutdown()
-
-
 def test_every_instant_and_range_query_carries_the_parameters(
-    recorded_queries: tuple[str, list[tuple[str, list[tuple[str, str]]]]],
+    stub_prometheus: StubPrometheus,
 ) -> None:
-    url, seen = recorded_queries
+    url = stub_prometheus.url
     access = PrometheusAccess(
         url,
         timeout_seconds=3,
@@ -183,7 +150,7 @@ def test_every_instant_and_range_query_carries_the_parameters(
     client.query("up")
     client.query("up", at=at)
     client.query_range("up", at.replace(hour=11), at, 60)
-    assert [path for path, _ in seen] == ["/api/v1/query", "/api/v1/query", "/api/v1/query_range"]
+    assert stub_prometheus.paths == ["/api/v1/query", "/api/v1/query", "/api/v1/query_range"]
     backend = [
         ("partial_response", "false"),
         ("deny_partial_response", "1"),
@@ -191,20 +158,21 @@ def test_every_instant_and_range_query_carries_the_parameters(
         ("replicaLabels", "b"),
         ("dedup", "false"),
     ]
-    for _, params in seen:
+    seen = stub_prometheus.params
+    for params in seen:
         assert [p for p in params if p[0] not in {"query", "time", "start", "end", "step"}] == [
             *backend,
             ("timeout", "3000ms"),
         ], params
-    assert ("time", f"{at.timestamp():.3f}") in seen[1][1]
-    assert ("query", "up") in seen[2][1]
-    assert ("step", "60s") in seen[2][1]
+    assert ("time", f"{at.timestamp():.3f}") in seen[1]
+    assert ("query", "up") in seen[2]
+    assert ("step", "60s") in seen[2]
 
 
 def test_a_client_made_without_parameters_sends_only_prometheus_own(
-    recorded_queries: tuple[str, list[tuple[str, list[tuple[str, str]]]]],
+    stub_prometheus: StubPrometheus,
 ) -> None:
-    url, seen = recorded_queries
+    url = stub_prometheus.url
     access = PrometheusAccess(
         url,
         timeout_seconds=3,
@@ -212,4 +180,4 @@ def test_a_client_made_without_parameters_sends_only_prometheus_own(
         dedup=Dedup.BACKEND_DEFAULT,
     )
     access.client().query("up")
-    assert {key for key, _ in seen[0][1]} == {"query", "timeout"}
+    assert {key for key, _ in stub_prometheus.params[0]} == {"query", "timeout"}
