@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from slokeeper.slo.calendar import Span
-from slokeeper.slo.evaluation import Event
+from slokeeper.slo.evaluation import Event, significant
 from slokeeper.slo.maintenance import (
     SharedWindow,
     Silence,
@@ -175,15 +175,21 @@ def _budget_spent(
 ) -> float | None:
     if state is WindowState.SCHEDULED:
         return None
-    if state is WindowState.ENDED and old.get("state") == WindowState.ENDED.value:
-        spent: float | None = old.get("budgetSpentRatio")
-        return spent  # measured once when the window ended
+    spent: float | None = old.get("budgetSpentRatio")
+    if (
+        state is WindowState.ENDED
+        and old.get("state") == WindowState.ENDED.value
+        and spent is not None
+    ):
+        return spent  # measured once when the window ended (again if Prometheus did not answer)
     until = min(now, window.end)
     ratio = error_ratio_between(objective, window.start, until)
     if ratio is None:
         return None
     share = (until - window.start).total_seconds() / span.length_seconds
-    return round(budget_spent(ratio, objective.allowed_error_ratio, share), 5)
+    # Two significant figures, like the forecasts: an open window's cost grows every cycle, and
+    # status is rewritten only when what an SRE reads changes.
+    return significant(budget_spent(ratio, objective.allowed_error_ratio, share), 2)
 
 
 def maintenance_events(
