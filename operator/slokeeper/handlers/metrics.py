@@ -15,8 +15,8 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, star
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from slokeeper.loops.rollout_loop import TickResult
-from slokeeper.loops.slo_loop import CycleReport
+from slokeeper.loops.rollout.loop import TickResult
+from slokeeper.loops.slo.loop import CycleReport
 from slokeeper.rollout.delivery import FinishedChange, delivery_figures
 from slokeeper.rollout.state_machine import Phase
 

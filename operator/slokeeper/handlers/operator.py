@@ -34,9 +34,10 @@ from slokeeper.kube.rollout_resource import RolloutStore
 from slokeeper.kube.rollout_target import DeploymentWorkload
 from slokeeper.kube.rules_objects import RulesWriter
 from slokeeper.kube.slo_status import SLOStatusWriter
-from slokeeper.loops.rollout_loop import RolloutLoop
-from slokeeper.loops.slo_loop import SLOLoop, SLORecord, next_delay, slo_record
-from slokeeper.loops.slo_maintenance import with_shared_windows
+from slokeeper.loops.rollout.loop import RolloutLoop
+from slokeeper.loops.slo.loop import SLOLoop, next_delay
+from slokeeper.loops.slo.maintenance import with_shared_windows
+from slokeeper.loops.slo.record import SLORecord, slo_record
 from slokeeper.prometheus.access import PrometheusAccess
 from slokeeper.prometheus.client import PrometheusClient
 from slokeeper.prometheus.slo_figures import SLOFiguresReader

@@ -22,7 +22,7 @@ from kubernetes.client.exceptions import ApiException
 from slokeeper.api.base import GROUP, VERSION
 from slokeeper.api.rollout import ChangeRollout
 from slokeeper.kube.rollout_resource import is_conflict
-from slokeeper.loops.rollout_loop import RolloutLoop, TickResult
+from slokeeper.loops.rollout.loop import RolloutLoop, TickResult
 
 log = logging.getLogger("slokeeper.rollouts")
 Key = tuple[str, str]

@@ -6,8 +6,8 @@ from __future__ import annotations
 from prometheus_client import generate_latest
 
 from slokeeper.handlers.metrics import OperatorMetrics
-from slokeeper.loops.rollout_loop import TickResult
-from slokeeper.loops.slo_loop import CycleReport
+from slokeeper.loops.rollout.loop import TickResult
+from slokeeper.loops.slo.loop import CycleReport
 from slokeeper.rollout.analysis import Outcome
 from slokeeper.rollout.state_machine import Phase
 from slokeeper.slo.evaluation import Figures, Health

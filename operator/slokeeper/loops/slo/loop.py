@@ -16,17 +16,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from pydantic import ValidationError
-
 from slokeeper.api.slo import ServiceLevelObjective, ServiceLevelObjectiveStatus
 from slokeeper.loops.conditions import ConditionWriter
-from slokeeper.loops.slo_maintenance import (
+from slokeeper.loops.slo.maintenance import (
     SilencesPort,
     SilenceView,
     maintenance_events,
     maintenance_status,
     sync_silences,
 )
+from slokeeper.loops.slo.record import Key, SLORecord
 from slokeeper.slo.calendar import measurement_span
 from slokeeper.slo.evaluation import (
     Event,
@@ -41,7 +40,6 @@ from slokeeper.slo.objective import AlertKind, Objective, PolicyAction
 from slokeeper.slo.rules import RuleGroup, rule_counts, rule_group
 
 log = logging.getLogger(__name__)
-Key = tuple[str, str]
 
 
 class FiguresSource(Protocol):
@@ -73,58 +71,6 @@ class RulesSink(Protocol):
 
 class OwnerFactory(Protocol):
     def __call__(self, kind: str, namespace: str, name: str, uid: str) -> Any: ...
-
-
-@dataclass(frozen=True)
-class SLORecord:
-    """What the operator keeps of one SLO between cycles (from the watch): the spec already
-    parsed into the core's Objective (or why it could not be), and the status as last seen."""
-
-    namespace: str
-    name: str
-    uid: str
-    generation: int
-    objective: Objective | None
-    invalid: str | None
-    status: dict[str, Any]
-    labels: tuple[tuple[str, str], ...] = ()
-
-    @property
-    def key(self) -> Key:
-        return (self.namespace, self.name)
-
-
-def slo_record(
-    *,
-    namespace: str,
-    name: str,
-    uid: str,
-    generation: int,
-    spec: Any,
-    status: Any,
-    labels: Any = None,
-) -> SLORecord:
-    """Parse an SLO once, when the watch reports it, instead of every cycle."""
-    body = {"metadata": {"name": name, "namespace": namespace}, "spec": dict(spec)}
-    try:
-        objective: Objective | None = ServiceLevelObjective.model_validate(body).to_objective()
-        invalid = None
-    except ValidationError as error:
-        objective = None
-        invalid = "; ".join(
-            f"{'.'.join(str(p) for p in problem['loc'])}: {problem['msg']}"
-            for problem in error.errors()
-        )
-    return SLORecord(
-        namespace,
-        name,
-        uid,
-        generation,
-        objective,
-        invalid,
-        dict(status),
-        tuple(sorted(dict(labels or {}).items())),
-    )
 
 
 @dataclass

@@ -10,7 +10,7 @@ from typing import Any
 from slokeeper.kube.canary import template_hash
 from slokeeper.kube.references import ObjectRef
 from slokeeper.kube.rollout_target import CanaryView, TargetView
-from slokeeper.loops.rollout_loop import RolloutLoop
+from slokeeper.loops.rollout.loop import RolloutLoop
 from slokeeper.prometheus.client import Sample
 from slokeeper.rollout.state_machine import Action, Phase
 

@@ -11,8 +11,9 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
+from slokeeper.loops.slo.record import SLORecord
 from slokeeper.slo.calendar import Span
 from slokeeper.slo.evaluation import Event, significant
 from slokeeper.slo.maintenance import (
@@ -28,9 +29,6 @@ from slokeeper.slo.maintenance import (
     window_state,
 )
 from slokeeper.slo.objective import MaintenanceWindow, Objective
-
-if TYPE_CHECKING:
-    from slokeeper.loops.slo_loop import SLORecord
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ import yaml
 
 from slokeeper.api.rollout import ChangeRollout
 from slokeeper.api.slo import ServiceLevelObjective
-from slokeeper.loops.canary_analysis import analyse_canary
+from slokeeper.prometheus.canary_analysis import analyse_canary
 from slokeeper.prometheus.client import Sample
 from slokeeper.rollout.analysis import Outcome
 

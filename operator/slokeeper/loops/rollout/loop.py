@@ -37,15 +37,15 @@ from slokeeper.kube.rollout_commands import (
     role_annotation,
 )
 from slokeeper.kube.rollout_target import CanaryView, TargetMissingError, TargetView
-from slokeeper.loops.canary_analysis import analyse_canary
-from slokeeper.loops.role_approvals import person_action, role_approvals
-from slokeeper.loops.rollout_drills import drill_missing, drill_tick, drill_to_run
-from slokeeper.loops.rollout_status import (
+from slokeeper.loops.rollout.drills import drill_missing, drill_tick, drill_to_run
+from slokeeper.loops.rollout.role_approvals import person_action, role_approvals
+from slokeeper.loops.rollout.status import (
     TickFacts,
     next_status,
     problem_status,
     state_from_status,
 )
+from slokeeper.prometheus.canary_analysis import analyse_canary
 from slokeeper.prometheus.canary_evidence import budget_burned, canary_pods
 from slokeeper.prometheus.client import PrometheusUnreachableError, QueryRejectedError
 from slokeeper.prometheus.slo_figures import InstantQueries

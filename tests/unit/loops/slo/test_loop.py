@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 
 from invalid_resources import sample
-from slokeeper.loops.slo_loop import CycleReport, SLOLoop, SLORecord, next_delay, slo_record
-from slokeeper.loops.slo_maintenance import with_shared_windows
+from slokeeper.loops.slo.loop import CycleReport, SLOLoop, next_delay
+from slokeeper.loops.slo.maintenance import with_shared_windows
+from slokeeper.loops.slo.record import SLORecord, slo_record
 from slokeeper.slo.evaluation import Health, Observation
 from slokeeper.slo.maintenance import SharedWindow, Silence, SilenceRequest
 from slokeeper.slo.objective import MaintenanceWindow, Objective

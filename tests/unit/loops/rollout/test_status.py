@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from slokeeper.api.rollout import ChangeRolloutStatus, PersonAction
-from slokeeper.loops.rollout_status import TickFacts, next_status, state_from_status
+from slokeeper.loops.rollout.status import TickFacts, next_status, state_from_status
 from slokeeper.rollout.analysis import Measurement, Outcome, Verdict
 from slokeeper.rollout.state_machine import Command, Phase, Plan, State, World, advance
 
