@@ -9,8 +9,8 @@ import json
 from kubernetes import client
 
 from polling import eventually
+from slokeeper.api.references import ObjectRef
 from slokeeper.kube.canary import canary_deployment
-from slokeeper.kube.references import ObjectRef
 from slokeeper.localcluster.cluster import LocalCluster
 from workloads import deploy_ready, ready_replicas
 

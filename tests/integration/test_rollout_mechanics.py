@@ -14,9 +14,9 @@ from kubernetes import client
 
 from invalid_resources import sample
 from polling import eventually
+from slokeeper.api.references import ObjectRef
 from slokeeper.kube.canary import canary_name
 from slokeeper.kube.events import EventRecorder
-from slokeeper.kube.references import ObjectRef
 from slokeeper.kube.rollout_target import TargetActions, read_target
 from slokeeper.localcluster.cluster import LocalCluster
 from slokeeper.rollout.analysis import Outcome

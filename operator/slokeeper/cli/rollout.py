@@ -26,13 +26,13 @@ from slokeeper.kube.connection import api_client, default_namespace
 from slokeeper.kube.identity import current_user
 from slokeeper.kube.rollout_commands import (
     PAUSED_ANNOTATION,
-    Request,
     annotation,
     request_value,
     role_annotation,
     role_approval_value,
 )
 from slokeeper.kube.rollout_resource import set_annotation
+from slokeeper.rollout.requests import Request
 
 # Exit codes: 0 done (or asked), 1 the ChangeRollout or API failed us, 3 the change was rolled
 # back (what a CI pipeline waiting with --watch needs to tell apart).

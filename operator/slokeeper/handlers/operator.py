@@ -23,13 +23,13 @@ import kopf
 from slokeeper.alertmanager.silences import AlertmanagerSilences
 from slokeeper.api.base import GROUP, VERSION
 from slokeeper.api.maintenance import NamespaceMaintenanceWindow
+from slokeeper.api.references import ObjectRef
 from slokeeper.handlers.health import HEARTBEAT_SECONDS, OperatorHealth
 from slokeeper.handlers.metrics import OperatorMetrics
 from slokeeper.handlers.rollouts import RolloutScheduler
 from slokeeper.handlers.settings import configure
 from slokeeper.kube.connection import api_client
 from slokeeper.kube.events import EventRecorder
-from slokeeper.kube.references import ObjectRef
 from slokeeper.kube.rollout_resource import RolloutStore
 from slokeeper.kube.rollout_target import DeploymentWorkload
 from slokeeper.kube.rules_objects import RulesWriter

@@ -13,7 +13,7 @@ import hashlib
 import json
 from typing import Any
 
-from slokeeper.kube.references import ObjectRef
+from slokeeper.api.references import ObjectRef
 
 TRACK_LABEL = "slokeeper.dev/track"
 TEMPLATE_ANNOTATION = "slokeeper.dev/template-hash"

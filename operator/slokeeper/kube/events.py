@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
-from slokeeper.kube.references import ObjectRef
+from slokeeper.api.references import ObjectRef
 
 log = logging.getLogger(__name__)
 COMPONENT = "slokeeper"

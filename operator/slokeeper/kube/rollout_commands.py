@@ -16,21 +16,10 @@ A value is either a JSON object ``{"by": "alice", "reason": "INC-42", "force": t
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
 
 from slokeeper.api.base import GROUP
-
-
-class Request(StrEnum):
-    ABORT = "abort"
-    PROMOTE = "promote"
-    RETRY = "retry"
-    APPROVE = "approve"
-    OVERRIDE = "override"
-    DRILL = "drill"
-
+from slokeeper.rollout.requests import PersonRequest, Request
 
 PAUSED_ANNOTATION = f"{GROUP}/paused"
 ROLE_APPROVAL_PREFIX = f"{GROUP}/approve."
@@ -38,21 +27,6 @@ ROLE_APPROVAL_PREFIX = f"{GROUP}/approve."
 
 def annotation(request: Request) -> str:
     return f"{GROUP}/{request.value}"
-
-
-@dataclass(frozen=True)
-class PersonRequest:
-    request: Request | None  # None: the pause annotation
-    by: str = ""
-    reason: str = ""
-    force: bool = False
-    revision: str | None = None
-    role: str | None = None
-
-    def signed(self) -> str:
-        """``by: reason`` as Events and gate messages show it."""
-        who = self.by or "someone"
-        return f"{who}: {self.reason}" if self.reason else who
 
 
 def _parse(request: Request | None, value: str) -> PersonRequest:

@@ -7,13 +7,13 @@ canary already gone. Applying an action twice, or again after a restart, changes
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
 from slokeeper.api.base import GROUP
+from slokeeper.api.references import ObjectRef
 from slokeeper.kube.canary import (
     TEMPLATE_ANNOTATION,
     TRACK_LABEL,
@@ -21,7 +21,6 @@ from slokeeper.kube.canary import (
     canary_name,
     template_hash,
 )
-from slokeeper.kube.references import ObjectRef
 from slokeeper.rollout.state_machine import (
     Action,
     DeleteCanary,
@@ -30,22 +29,7 @@ from slokeeper.rollout.state_machine import (
     PauseTarget,
     ResumeTarget,
 )
-
-
-class TargetMissingError(LookupError):
-    """The guarded Deployment does not exist (a condition on the ChangeRollout, not a crash)."""
-
-
-@dataclass(frozen=True)
-class TargetView:
-    """What the rollout loop needs to know about the guarded Deployment."""
-
-    body: dict[str, Any]
-    template_hash: str
-    replicas: int
-    paused: bool
-    rolled_out: bool
-    available: bool = False  # every replica available (paused or not)
+from slokeeper.rollout.workload import CanaryView, TargetMissingError, TargetView
 
 
 def read_target(api: client.ApiClient, namespace: str, name: str) -> TargetView:
@@ -134,15 +118,6 @@ class TargetActions:
             return
         wanted["metadata"]["resourceVersion"] = current.metadata.resource_version
         self._apps.replace_namespaced_deployment(name, namespace, wanted)
-
-
-@dataclass(frozen=True)
-class CanaryView:
-    present: bool
-    template_hash: str | None = None
-    replicas: int = 0
-    ready_replicas: int = 0
-    pod_template_hash: str | None = None  # of the canary's current ReplicaSet
 
 
 def read_canary(api: client.ApiClient, namespace: str, target: str) -> CanaryView:

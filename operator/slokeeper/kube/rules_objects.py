@@ -12,7 +12,7 @@ from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
 from slokeeper.api.prometheus_rules import dump_yaml, prometheus_rule, rule_file
-from slokeeper.kube.references import ObjectRef
+from slokeeper.api.references import ObjectRef
 from slokeeper.slo.objective import Objective
 from slokeeper.slo.rules import RuleGroup
 

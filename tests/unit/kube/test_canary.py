@@ -5,13 +5,13 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from slokeeper.api.references import ObjectRef
 from slokeeper.kube.canary import (
     TEMPLATE_ANNOTATION,
     TRACK_LABEL,
     canary_deployment,
     template_hash,
 )
-from slokeeper.kube.references import ObjectRef
 
 TARGET: dict[str, Any] = {
     "metadata": {"name": "checkout", "namespace": "shop", "labels": {"app": "checkout"}},

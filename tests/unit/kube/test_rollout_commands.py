@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from slokeeper.kube.rollout_commands import (
     PAUSED_ANNOTATION,
-    Request,
     annotation,
     read_pause,
     read_requests,
@@ -13,6 +12,7 @@ from slokeeper.kube.rollout_commands import (
     role_annotation,
     role_approval_value,
 )
+from slokeeper.rollout.requests import Request
 
 
 def test_what_the_cli_writes_the_operator_reads() -> None:

@@ -7,12 +7,12 @@ from datetime import datetime
 from typing import Any
 
 from slokeeper.api.rollout import ChangeRolloutSpec, DrillRecord
-from slokeeper.kube.rollout_commands import PersonRequest
-from slokeeper.kube.rollout_target import CanaryView, TargetView
 from slokeeper.rollout.drill import RUNNING as DRILL_RUNNING
 from slokeeper.rollout.drill import Drill, DrillStage, DrillWorld, drill_step, last_success
 from slokeeper.rollout.replicas import canary_replicas
+from slokeeper.rollout.requests import PersonRequest
 from slokeeper.rollout.state_machine import REST_PHASES, Action, EnsureCanary, Plan, State
+from slokeeper.rollout.workload import CanaryView, TargetView
 from slokeeper.slo.durations import duration_seconds
 
 

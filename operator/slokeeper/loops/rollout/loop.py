@@ -19,6 +19,7 @@ from typing import Any, Protocol
 
 from pydantic import ValidationError
 
+from slokeeper.api.references import ObjectRef
 from slokeeper.api.rollout import (
     BudgetBurn,
     ChangeRollout,
@@ -26,17 +27,13 @@ from slokeeper.api.rollout import (
     PersonAction,
 )
 from slokeeper.api.slo import ServiceLevelObjective
-from slokeeper.kube.references import ObjectRef
 from slokeeper.kube.rollout_commands import (
-    PersonRequest,
-    Request,
     annotation,
     read_pause,
     read_requests,
     read_role_approvals,
     role_annotation,
 )
-from slokeeper.kube.rollout_target import CanaryView, TargetMissingError, TargetView
 from slokeeper.loops.rollout.drills import drill_missing, drill_tick, drill_to_run
 from slokeeper.loops.rollout.role_approvals import person_action, role_approvals
 from slokeeper.loops.rollout.status import (
@@ -54,6 +51,7 @@ from slokeeper.rollout.change_calendar import CalendarVerdict
 from slokeeper.rollout.drill import RUNNING as DRILL_RUNNING
 from slokeeper.rollout.gates import BudgetStanding, GateInputs, combined_gate
 from slokeeper.rollout.replicas import canary_replicas
+from slokeeper.rollout.requests import PersonRequest, Request
 from slokeeper.rollout.state_machine import (
     GATE_PHASES,
     Action,
@@ -67,6 +65,7 @@ from slokeeper.rollout.state_machine import (
     advance,
     canary_weight_percent,
 )
+from slokeeper.rollout.workload import CanaryView, TargetMissingError, TargetView
 from slokeeper.slo.calendar import measurement_span
 from slokeeper.slo.durations import duration_seconds
 from slokeeper.slo.objective import Objective, PolicyAction

@@ -7,9 +7,9 @@ from datetime import datetime
 from typing import Any
 
 from slokeeper.api.rollout import PersonAction
-from slokeeper.kube.rollout_commands import PersonRequest
-from slokeeper.kube.rollout_target import TargetView
+from slokeeper.rollout.requests import PersonRequest
 from slokeeper.rollout.state_machine import State
+from slokeeper.rollout.workload import TargetView
 
 
 def person_action(request: PersonRequest, now: datetime) -> PersonAction:

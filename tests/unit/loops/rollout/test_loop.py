@@ -7,12 +7,12 @@ import copy
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from slokeeper.api.references import ObjectRef
 from slokeeper.kube.canary import template_hash
-from slokeeper.kube.references import ObjectRef
-from slokeeper.kube.rollout_target import CanaryView, TargetView
 from slokeeper.loops.rollout.loop import RolloutLoop
 from slokeeper.prometheus.client import Sample
 from slokeeper.rollout.state_machine import Action, Phase
+from slokeeper.rollout.workload import CanaryView, TargetView
 
 STABLE = {"spec": {"containers": [{"name": "checkout", "image": "shop/checkout:1.1"}]}}
 CANDIDATE = {"spec": {"containers": [{"name": "checkout", "image": "shop/checkout:1.2"}]}}
