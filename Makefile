@@ -20,11 +20,13 @@ setup: $(BIN)/.installed toolchain ## install the package and build the local co
 toolchain: ## build Kubernetes, etcd, kwok, helm and Prometheus into ~/.cache/slokeeper (once)
 	bash $(TOOLCHAIN)
 
-lint: $(BIN)/.installed ## ruff, mypy --strict, import layers, CRDs current
-	$(BIN)/ruff check operator tests bench manifests
-	$(BIN)/ruff format --check operator tests bench manifests
+lint: $(BIN)/.installed ## ruff, mypy --strict, import layers, module/function sizes and cycles, CRDs current
+	$(BIN)/ruff check operator tests bench manifests lint
+	$(BIN)/ruff format --check operator tests bench manifests lint
 	$(BIN)/mypy
+	$(BIN)/mypy lint
 	$(BIN)/lint-imports
+	$(BIN)/python lint/structure.py
 	$(BIN)/slokeeper crds --check
 	$(BIN)/slokeeper crds --check --output-dir charts/slokeeper/crds
 
