@@ -18,11 +18,8 @@ from slokeeper.api.maintenance import (
 )
 from slokeeper.api.openapi import JSONSchema, structural_schema
 from slokeeper.api.rollout import ChangeRollout, ChangeRolloutSpec, ChangeRolloutStatus
-from slokeeper.api.slo import (
-    ServiceLevelObjective,
-    ServiceLevelObjectiveSpec,
-    ServiceLevelObjectiveStatus,
-)
+from slokeeper.api.slo import ServiceLevelObjective, ServiceLevelObjectiveSpec
+from slokeeper.api.slo_status import ServiceLevelObjectiveStatus
 
 CATEGORY = "slokeeper"
 READY = '.status.conditions[?(@.type=="Ready")].status'

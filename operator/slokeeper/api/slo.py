@@ -1,7 +1,9 @@
-"""The ServiceLevelObjective resource: what an SRE declares and what the operator reports back.
+"""The ServiceLevelObjective resource: what an SRE declares and how it converts to the core's view.
 
-CEL rules sit beside the fields they guard (so the API server refuses bad input with the field's
-name), and each has a pydantic validator that says the same, so offline tools (`slokeeper rules`,
+The spec is here (window, alerting, budget policy, maintenance); the indicator is in
+``api.slo_indicator`` and the status the operator writes back in ``api.slo_status``. CEL rules sit
+beside the fields they guard (so the API server refuses bad input with the field's name), and each
+has a pydantic validator that says the same, so offline tools (`slokeeper rules`,
 `slokeeper validate`) refuse exactly what the API server refuses.
 """
 
@@ -9,240 +11,24 @@ from __future__ import annotations
 
 import zoneinfo
 from datetime import datetime
-from enum import StrEnum
 from itertools import pairwise
-from typing import Annotated, ClassVar, Self
+from typing import ClassVar, Self
 
 from pydantic import Field, field_validator, model_validator
 
 from slokeeper.api.base import (
     API_VERSION,
-    Conditions,
     Duration,
     ObjectMeta,
     ResourceModel,
     cel,
     cel_rules,
 )
+from slokeeper.api.slo_indicator import Indicator
+from slokeeper.api.slo_status import ServiceLevelObjectiveStatus
 from slokeeper.slo import objective
 from slokeeper.slo.durations import duration_seconds
-
-WINDOW_PLACEHOLDER = "{{.window}}"
-
-PromQLTemplate = Annotated[
-    str,
-    Field(
-        min_length=1,
-        max_length=4096,
-        json_schema_extra=cel_rules(
-            cel(
-                f"self.contains('{WINDOW_PLACEHOLDER}')",
-                f"the query must use the {WINDOW_PLACEHOLDER} placeholder as its range, "
-                f"e.g. sum(rate(http_requests_total[{WINDOW_PLACEHOLDER}]))",
-            )
-        ),
-    ),
-]
-
-
-def _require_window_placeholder(query: str | None) -> str | None:
-    if query is not None and WINDOW_PLACEHOLDER not in query:
-        raise ValueError(
-            f"the query must use the {WINDOW_PLACEHOLDER} placeholder as its range, "
-            f"e.g. sum(rate(http_requests_total[{WINDOW_PLACEHOLDER}]))"
-        )
-    return query
-
-
-class RatioIndicator(ResourceModel):
-    """An SLI as a ratio of events: errors (or good events) over all events."""
-
-    model_config = ResourceModel.model_config | {
-        "json_schema_extra": cel_rules(
-            cel(
-                "has(self.errors) != has(self.good)",
-                "set exactly one of errors or good",
-            )
-        )
-    }
-
-    errors: PromQLTemplate | None = Field(
-        default=None,
-        description=(
-            "PromQL counting bad events over {{.window}}, e.g. "
-            'sum(rate(http_requests_total{job="checkout",code=~"5.."}[{{.window}}])).'
-        ),
-    )
-    good: PromQLTemplate | None = Field(
-        default=None,
-        description="PromQL counting good events over {{.window}}; use instead of errors.",
-    )
-    total: PromQLTemplate = Field(
-        description=(
-            "PromQL counting all events over {{.window}}, e.g. "
-            'sum(rate(http_requests_total{job="checkout"}[{{.window}}])).'
-        ),
-    )
-
-    _placeholders = field_validator("errors", "good", "total")(_require_window_placeholder)
-
-    @model_validator(mode="after")
-    def _exactly_one_numerator(self) -> Self:
-        if (self.errors is None) == (self.good is None):
-            raise ValueError("set exactly one of errors or good")
-        return self
-
-
-class LatencyIndicator(ResourceModel):
-    """An SLI from a Prometheus histogram: the share of requests faster than a threshold."""
-
-    metric: str = Field(
-        pattern=r"^[a-zA-Z_:][a-zA-Z0-9_:]*$",
-        max_length=256,
-        description=(
-            "Histogram base name without suffix, e.g. http_request_duration_seconds; the "
-            "operator reads its _bucket and _count series."
-        ),
-    )
-    selector: str = Field(
-        default="",
-        max_length=2048,
-        description='Label matchers without braces, e.g. job="checkout",route!="/health".',
-    )
-    threshold: float = Field(
-        gt=0,
-        description=(
-            "Requests at or below this value (in the histogram's unit, seconds for *_seconds) "
-            "are good. Must be one of the histogram's bucket boundaries (an `le` value)."
-        ),
-    )
-
-
-PromQLInstant = Annotated[
-    str,
-    Field(
-        min_length=1,
-        max_length=4096,
-        json_schema_extra=cel_rules(
-            cel(
-                f"!self.contains('{WINDOW_PLACEHOLDER}')",
-                f"a freshness query is an instant query: it takes no {WINDOW_PLACEHOLDER} range",
-            )
-        ),
-    ),
-]
-
-
-def _forbid_window_placeholder(query: str | None) -> str | None:
-    if query is not None and WINDOW_PLACEHOLDER in query:
-        raise ValueError(
-            f"a freshness query is an instant query: it takes no {WINDOW_PLACEHOLDER} range"
-        )
-    return query
-
-
-class FreshnessIndicator(ResourceModel):
-    """A data-freshness SLI, e.g. "ETL output under 15 minutes old, 99 % of the time".
-
-    Every rule evaluation is one event: bad while the data is stale. Give exactly one source:
-    a timestamp or a lag gauge with a threshold, or a gauge that is already 1 when fresh and
-    0 when stale (Pyrra's bool gauge).
-    """
-
-    model_config = ResourceModel.model_config | {
-        "json_schema_extra": cel_rules(
-            cel(
-                "[has(self.timestamp), has(self.lag), has(self.boolGauge)]"
-                ".filter(set, set).size() == 1",
-                "set exactly one freshness source: timestamp, lag or boolGauge",
-            ),
-            cel(
-                "has(self.threshold) == !has(self.boolGauge)",
-                "threshold is required with timestamp or lag, and not allowed with boolGauge",
-                ".threshold",
-            ),
-        )
-    }
-
-    timestamp: PromQLInstant | None = Field(
-        default=None,
-        description="PromQL giving the Unix time of the newest data, e.g. "
-        'etl_last_success_timestamp_seconds{job="etl"}; stale when older than threshold. '
-        "Several series: the newest counts.",
-    )
-    lag: PromQLInstant | None = Field(
-        default=None,
-        description="PromQL giving how far behind the data is, in seconds, e.g. "
-        'kafka_consumergroup_lag_seconds{group="etl"}; stale above threshold. Several series: '
-        "the largest counts.",
-    )
-    bool_gauge: PromQLInstant | None = Field(
-        default=None,
-        description="PromQL of a gauge that is 1 when fresh (good) and 0 when stale (bad). "
-        "Several series: each counts for its share, as in Pyrra.",
-    )
-    threshold: Duration | None = Field(
-        default=None, description="Data older (or further behind) than this is stale, e.g. 15m."
-    )
-
-    _instant = field_validator("timestamp", "lag", "bool_gauge")(_forbid_window_placeholder)
-
-    def to_indicator(self) -> objective.FreshnessIndicator:
-        threshold = duration_seconds(self.threshold) if self.threshold else None
-        if self.timestamp is not None:
-            source, query = objective.FreshnessSource.TIMESTAMP, self.timestamp
-        elif self.lag is not None:
-            source, query = objective.FreshnessSource.LAG, self.lag
-        else:
-            assert self.bool_gauge is not None  # the model validator guarantees one
-            source, query = objective.FreshnessSource.BOOL_GAUGE, self.bool_gauge
-        return objective.FreshnessIndicator(source, query, threshold)
-
-    @model_validator(mode="after")
-    def _one_source(self) -> Self:
-        sources = [self.timestamp, self.lag, self.bool_gauge]
-        if sum(source is not None for source in sources) != 1:
-            raise ValueError("set exactly one freshness source: timestamp, lag or boolGauge")
-        if (self.threshold is not None) == (self.bool_gauge is not None):
-            raise ValueError(
-                "threshold is required with timestamp or lag, and not allowed with boolGauge"
-            )
-        return self
-
-
-class Indicator(ResourceModel):
-    """The service level indicator: exactly one of ratio, latency or freshness."""
-
-    model_config = ResourceModel.model_config | {
-        "json_schema_extra": cel_rules(
-            cel(
-                "[has(self.ratio), has(self.latency), has(self.freshness)]"
-                ".filter(set, set).size() == 1",
-                "set exactly one indicator kind: ratio, latency or freshness",
-            )
-        )
-    }
-
-    ratio: RatioIndicator | None = Field(
-        default=None, description="Errors (or good events) over total events, as PromQL."
-    )
-    latency: LatencyIndicator | None = Field(
-        default=None, description="A latency threshold on a Prometheus histogram."
-    )
-    freshness: FreshnessIndicator | None = Field(
-        default=None, description="How fresh some data is: the share of time it is not stale."
-    )
-
-    @model_validator(mode="after")
-    def _exactly_one_kind(self) -> Self:
-        if sum(kind is not None for kind in (self.ratio, self.latency, self.freshness)) != 1:
-            raise ValueError("set exactly one indicator kind: ratio, latency or freshness")
-        return self
-
-
-class CalendarPeriod(StrEnum):
-    MONTH = "Month"
-    WEEK = "Week"
+from slokeeper.slo.objective import AlertKind, CalendarPeriod, PolicyAction
 
 
 class Window(ResourceModel):
@@ -288,6 +74,12 @@ class Window(ResourceModel):
                 raise ValueError(f"unknown time zone {self.time_zone!r}") from error
         return self
 
+    def to_window(self) -> objective.Window:
+        if self.rolling is not None:
+            return objective.RollingWindow(duration_seconds(self.rolling))
+        assert self.calendar is not None  # the model validator guarantees one of them
+        return objective.CalendarWindow(self.calendar, self.time_zone or "UTC")
+
 
 class Severity(ResourceModel):
     """The severity labels put on page and ticket alerts, as the Alertmanager routes expect."""
@@ -298,11 +90,6 @@ class Severity(ResourceModel):
     ticket: str = Field(
         default="warning", max_length=63, description="severity label of ticket alerts."
     )
-
-
-class AlertKind(StrEnum):
-    PAGE = "page"
-    TICKET = "ticket"
 
 
 class BurnRateWindow(ResourceModel):
@@ -333,6 +120,14 @@ class BurnRateWindow(ResourceModel):
             raise ValueError("shortWindow must be shorter than longWindow")
         return self
 
+    def to_row(self) -> objective.BurnRateWindow:
+        return objective.BurnRateWindow(
+            self.kind,
+            long_seconds=duration_seconds(self.long_window),
+            short_seconds=duration_seconds(self.short_window),
+            burn_rate=self.burn_rate,
+        )
+
 
 class ForecastAlert(ResourceModel):
     """A ticket when the budget left would be spent before the window ends at the current rate."""
@@ -354,6 +149,13 @@ class ForecastAlert(ResourceModel):
         description="How long the forecast must hold before the alert fires, e.g. 30m; 0s fires "
         "at once.",
     )
+
+    def to_forecast(self) -> objective.ForecastAlert:
+        return objective.ForecastAlert(
+            enabled=self.enabled,
+            window_seconds=duration_seconds(self.window) if self.window else None,
+            for_seconds=duration_seconds(self.for_),
+        )
 
 
 class Alerting(ResourceModel):
@@ -390,11 +192,17 @@ class Alerting(ResourceModel):
         "window (calendar: the period) ends.",
     )
 
-
-class PolicyAction(StrEnum):
-    NONE = "none"
-    REQUIRE_APPROVAL = "requireApproval"
-    FREEZE = "freeze"
+    def to_alerting(self) -> objective.Alerting:
+        return objective.Alerting(
+            enabled=self.enabled,
+            runbook_url=self.runbook_url,
+            labels=tuple(sorted(self.labels.items())),
+            annotations=tuple(sorted(self.annotations.items())),
+            page_severity=self.severity.page,
+            ticket_severity=self.severity.ticket,
+            burn_rates=tuple(row.to_row() for row in self.burn_rates) if self.burn_rates else None,
+            forecast=self.forecast.to_forecast(),
+        )
 
 
 class BudgetPolicyThreshold(ResourceModel):
@@ -445,6 +253,12 @@ class BudgetPolicy(ResourceModel):
             )
         return thresholds
 
+    def to_thresholds(self) -> tuple[objective.PolicyThreshold, ...]:
+        return tuple(
+            objective.PolicyThreshold(threshold.below_percent, threshold.action)
+            for threshold in self.thresholds
+        )
+
 
 class MaintenanceWindow(ResourceModel):
     """Planned work: the SLO's alerts are silenced in Alertmanager, its budget still counts."""
@@ -468,6 +282,9 @@ class MaintenanceWindow(ResourceModel):
         if self.end <= self.start:
             raise ValueError("end must be after start")
         return self
+
+    def to_window(self) -> objective.MaintenanceWindow:
+        return objective.MaintenanceWindow(self.start, self.end, self.reason)
 
 
 class ServiceLevelObjectiveSpec(ResourceModel):
@@ -500,120 +317,6 @@ class ServiceLevelObjectiveSpec(ResourceModel):
     )
 
 
-class ExhaustionForecast(ResourceModel):
-    """When the error budget runs out if one window's burn rate holds."""
-
-    window: Duration = Field(description="The burn-rate window extrapolated, e.g. 1h.")
-    burn_rate: float = Field(description="Its burn rate.")
-    seconds_left: float | None = Field(
-        default=None,
-        description="Seconds until the budget is spent at that rate (two significant figures); "
-        "absent when it is not being spent.",
-    )
-    before_window_ends: bool = Field(
-        description="Spent before the calendar period ends (rolling: within one window length)."
-    )
-
-
-class WindowBurnRate(ResourceModel):
-    """The burn rate measured over one alert window."""
-
-    window: Duration = Field(description="The window, e.g. 1h.")
-    burn_rate: float = Field(
-        description="Error rate over the window divided by the allowed error rate."
-    )
-
-
-class FiringAlert(ResourceModel):
-    """A burn-rate alert whose condition holds at the last evaluation."""
-
-    kind: AlertKind = Field(description="page or ticket.")
-    long_window: Duration = Field(description="Long window of the firing row.")
-    short_window: Duration = Field(description="Short window of the firing row.")
-    burn_rate_threshold: float = Field(description="Burn-rate factor of the firing row.")
-    since: datetime | None = Field(default=None, description="When the condition was first seen.")
-
-
-class RulesReference(ResourceModel):
-    """Where the generated Prometheus rules were written."""
-
-    kind: str = Field(description="PrometheusRule or ConfigMap.")
-    name: str = Field(description="Name of the object, in the SLO's namespace.")
-    recording_rules: int = Field(default=0, ge=0, description="Number of recording rules written.")
-    alerting_rules: int = Field(default=0, ge=0, description="Number of alerting rules written.")
-
-
-class MaintenanceState(StrEnum):
-    SCHEDULED = "Scheduled"
-    ACTIVE = "Active"
-    ENDED = "Ended"
-
-
-class MaintenanceStatus(ResourceModel):
-    """One maintenance window as the operator handled it."""
-
-    start: datetime = Field(description="Start of the window.")
-    end: datetime = Field(description="End of the window.")
-    reason: str = Field(description="The window's reason.")
-    state: MaintenanceState = Field(description="Scheduled, Active or Ended.")
-    silence_id: str | None = Field(
-        default=None, description="The Alertmanager silence of the window, once made."
-    )
-    silence_problem: str | None = Field(
-        default=None, description="Why the window is not silenced, if it is not."
-    )
-    budget_spent_ratio: float | None = Field(
-        default=None,
-        description="Share of the whole error budget spent during the window (so far).",
-    )
-
-
-class ServiceLevelObjectiveStatus(ResourceModel):
-    """What the operator last measured. Fractions are 0..1; budget remaining may be negative."""
-
-    observed_generation: int | None = Field(
-        default=None, description="The .metadata.generation this status describes."
-    )
-    conditions: Conditions = Field(default_factory=list)
-    sli_ratio: float | None = Field(
-        default=None, description="Measured SLI over the window, as a fraction (0.9993 = 99.93%)."
-    )
-    error_budget_remaining_ratio: float | None = Field(
-        default=None,
-        description="Share of the error budget left (1 untouched, 0 spent, below 0 overspent).",
-    )
-    burn_rates: list[WindowBurnRate] = Field(
-        default_factory=list, max_length=16, description="Burn rate per alert window."
-    )
-    budget_exhaustion: list[ExhaustionForecast] = Field(
-        default_factory=list,
-        max_length=2,
-        description="When the budget runs out at the shortest and the longest alert window's "
-        "burn rate.",
-    )
-    maintenance: list[MaintenanceStatus] = Field(
-        default_factory=list,
-        max_length=32,
-        description="Each maintenance window: its state, its silence and the budget it cost.",
-    )
-    firing_alerts: list[FiringAlert] = Field(
-        default_factory=list, max_length=16, description="Burn-rate alerts whose condition holds."
-    )
-    policy_action: PolicyAction | None = Field(
-        default=None, description="Budget-policy action in force for changes to this service."
-    )
-    period_start: datetime | None = Field(
-        default=None, description="Start of the window the figures cover."
-    )
-    period_end: datetime | None = Field(
-        default=None, description="End of the calendar period (calendar windows only)."
-    )
-    last_evaluation_time: datetime | None = Field(
-        default=None, description="When the figures were last read from Prometheus."
-    )
-    rules: RulesReference | None = Field(default=None, description="The generated rules object.")
-
-
 class ServiceLevelObjective(ResourceModel):
     """A ServiceLevelObjective as stored in the API server."""
 
@@ -631,72 +334,17 @@ class ServiceLevelObjective(ResourceModel):
     status: ServiceLevelObjectiveStatus | None = None
 
     def to_objective(self) -> objective.Objective:
-        """The core's view of this resource (the one place the model meets the core)."""
+        """The core's view of this resource (the one place the model meets the core); each part
+        of the spec converts itself."""
         spec = self.spec
-        window: objective.Window
-        if spec.window.rolling is not None:
-            window = objective.RollingWindow(duration_seconds(spec.window.rolling))
-        else:
-            assert spec.window.calendar is not None  # the model validator guarantees one of them
-            window = objective.CalendarWindow(
-                objective.CalendarPeriod(spec.window.calendar.value), spec.window.time_zone or "UTC"
-            )
-        indicator: objective.Indicator
-        if spec.indicator.ratio is not None:
-            ratio = spec.indicator.ratio
-            indicator = objective.RatioIndicator(
-                total=ratio.total, errors=ratio.errors, good=ratio.good
-            )
-        elif spec.indicator.latency is not None:
-            latency = spec.indicator.latency
-            indicator = objective.LatencyIndicator(
-                metric=latency.metric, threshold=latency.threshold, selector=latency.selector
-            )
-        else:
-            assert spec.indicator.freshness is not None  # the model validator guarantees one
-            indicator = spec.indicator.freshness.to_indicator()
-        alerting = spec.alerting
-        burn_rates = (
-            tuple(
-                objective.BurnRateWindow(
-                    objective.AlertKind(row.kind.value),
-                    long_seconds=duration_seconds(row.long_window),
-                    short_seconds=duration_seconds(row.short_window),
-                    burn_rate=row.burn_rate,
-                )
-                for row in alerting.burn_rates
-            )
-            if alerting.burn_rates
-            else None
-        )
         return objective.Objective(
             namespace=self.metadata.namespace or "default",
             name=self.metadata.name,
             service=spec.service,
             target_percent=spec.target,
-            window=window,
-            indicator=indicator,
-            alerting=objective.Alerting(
-                enabled=alerting.enabled,
-                runbook_url=alerting.runbook_url,
-                labels=tuple(sorted(alerting.labels.items())),
-                annotations=tuple(sorted(alerting.annotations.items())),
-                page_severity=alerting.severity.page,
-                ticket_severity=alerting.severity.ticket,
-                burn_rates=burn_rates,
-                forecast=objective.ForecastAlert(
-                    enabled=alerting.forecast.enabled,
-                    window_seconds=duration_seconds(alerting.forecast.window)
-                    if alerting.forecast.window
-                    else None,
-                    for_seconds=duration_seconds(alerting.forecast.for_),
-                ),
-            ),
-            budget_policy=tuple(
-                objective.PolicyThreshold(t.below_percent, objective.PolicyAction(t.action.value))
-                for t in spec.budget_policy.thresholds
-            ),
-            maintenance=tuple(
-                objective.MaintenanceWindow(w.start, w.end, w.reason) for w in spec.maintenance
-            ),
+            window=spec.window.to_window(),
+            indicator=spec.indicator.to_indicator(),
+            alerting=spec.alerting.to_alerting(),
+            budget_policy=spec.budget_policy.to_thresholds(),
+            maintenance=tuple(window.to_window() for window in spec.maintenance),
         )

@@ -9,8 +9,9 @@ from pydantic import ValidationError
 
 from invalid_resources import SAMPLES, sample
 from slokeeper.api.rollout import ChangeRollout, ChangeRolloutSpec, NoDataAction, Risk
-from slokeeper.api.slo import PolicyAction, ServiceLevelObjective, ServiceLevelObjectiveSpec
+from slokeeper.api.slo import ServiceLevelObjective, ServiceLevelObjectiveSpec
 from slokeeper.cli.validate import KINDS
+from slokeeper.slo.objective import PolicyAction
 
 
 @pytest.mark.parametrize("name", sorted(path.name for path in SAMPLES.glob("*.yaml")))

@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from slokeeper.api.slo import ServiceLevelObjective, ServiceLevelObjectiveStatus
+from slokeeper.api.slo import ServiceLevelObjective
+from slokeeper.api.slo_status import ServiceLevelObjectiveStatus
 from slokeeper.loops.conditions import ConditionWriter
 from slokeeper.loops.slo.maintenance import (
     SilencesPort,
