@@ -68,9 +68,10 @@ def _variable(name: str, label: str, query: str, *, multi: bool) -> dict[str, An
     }
 
 
-def dashboard() -> dict[str, Any]:
+def _slo_panels() -> list[dict[str, Any]]:
+    """Budget left (now and over time), burn rate against the alert thresholds, firing alerts."""
     budget = f"slokeeper_slo_error_budget_remaining_ratio{{{SLO_SELECTOR}}}"
-    panels = [
+    return [
         _panel(
             1, "Error budget left", "stat", (0, 0, 8, 8),
             [_target(budget, "{{namespace}}/{{slo}}")],
@@ -108,6 +109,12 @@ def dashboard() -> dict[str, Any]:
                 'ALERTS{alertstate="firing", slo_namespace=~"$namespace", slo=~"$slo"}', ""
             ), "format": "table", "instant": True}],
         ),
+    ]  # fmt: skip
+
+
+def _rollout_and_operator_panels() -> list[dict[str, Any]]:
+    """Rollout phases, canary analyses by outcome, and the operator's own cycle and problems."""
+    return [
         _panel(
             5, "Rollout phase", "state-timeline", (12, 17, 12, 8),
             [_target(
@@ -135,6 +142,25 @@ def dashboard() -> dict[str, Any]:
             ],
         ),
     ]  # fmt: skip
+
+
+def _templating() -> dict[str, Any]:
+    """The Prometheus data source, then namespace and SLO (both multi-valued, "All" by default)."""
+    return {
+        "list": [
+            {"name": "datasource", "label": "Prometheus", "type": "datasource",
+             "query": "prometheus", "current": {}},
+            _variable("namespace", "Namespace",
+                      "label_values(slokeeper_slo_error_budget_remaining_ratio, namespace)",
+                      multi=True),
+            _variable("slo", "SLO",
+                      "label_values(slokeeper_slo_error_budget_remaining_ratio"
+                      '{namespace=~"$namespace"}, slo)', multi=True),
+        ]
+    }  # fmt: skip
+
+
+def dashboard() -> dict[str, Any]:
     return {
         "uid": "slokeeper-slos",
         "title": "slokeeper: SLOs, error budgets and rollouts",
@@ -144,20 +170,9 @@ def dashboard() -> dict[str, Any]:
         "editable": True,
         "time": {"from": "now-7d", "to": "now"},
         "refresh": "1m",
-        "templating": {
-            "list": [
-                {"name": "datasource", "label": "Prometheus", "type": "datasource",
-                 "query": "prometheus", "current": {}},
-                _variable("namespace", "Namespace",
-                          "label_values(slokeeper_slo_error_budget_remaining_ratio, namespace)",
-                          multi=True),
-                _variable("slo", "SLO",
-                          "label_values(slokeeper_slo_error_budget_remaining_ratio"
-                          '{namespace=~"$namespace"}, slo)', multi=True),
-            ]
-        },
-        "panels": panels,
-    }  # fmt: skip
+        "templating": _templating(),
+        "panels": [*_slo_panels(), *_rollout_and_operator_panels()],
+    }
 
 
 def rendered() -> str:
