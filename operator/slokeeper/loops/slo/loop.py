@@ -17,28 +17,31 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from slokeeper.api.slo import ServiceLevelObjective
-from slokeeper.api.slo_status import ServiceLevelObjectiveStatus
 from slokeeper.loops.conditions import ConditionWriter
 from slokeeper.loops.slo.maintenance import (
     SilencesPort,
     SilenceView,
     maintenance_events,
-    maintenance_status,
     sync_silences,
 )
 from slokeeper.loops.slo.record import Key, SLORecord
+from slokeeper.loops.slo.status import (
+    SLOStatusInputs,
+    figures_from_status,
+    slo_status,
+    visible,
+)
 from slokeeper.slo.calendar import measurement_span
 from slokeeper.slo.evaluation import (
     Event,
     Figures,
-    FiringRow,
     Health,
     Observation,
     evaluate,
     events_between,
 )
-from slokeeper.slo.objective import AlertKind, Objective, PolicyAction
-from slokeeper.slo.rules import RuleGroup, rule_counts, rule_group
+from slokeeper.slo.objective import Objective
+from slokeeper.slo.rules import RuleGroup, rule_group
 
 log = logging.getLogger(__name__)
 
@@ -113,43 +116,6 @@ def next_delay(interval: float, report: CycleReport, failed_before: int) -> tupl
         return interval, 0
     failed = failed_before + 1
     return min(MAX_BACKOFF_SECONDS, interval * 2 ** min(failed, 10)), failed
-
-
-# Status fields that change only when the figures do; timestamps are left out of comparisons.
-
-_VOLATILE = ("lastEvaluationTime", "lastTransitionTime")
-
-
-def _visible(status: dict[str, Any]) -> Any:
-    """The part of a status an SRE reads, for deciding whether a write is needed."""
-    if isinstance(status, dict):
-        return {k: _visible(v) for k, v in status.items() if k not in _VOLATILE}
-    if isinstance(status, list):
-        return [_visible(item) for item in status]
-    return status
-
-
-def _figures_from_status(status: dict[str, Any]) -> Figures | None:
-    """What the previous status showed, so a restarted operator does not repeat its Events."""
-    ready = next((c for c in status.get("conditions", []) if c.get("type") == "Ready"), None)
-    if ready is None:
-        return None
-    try:
-        health = Health(ready.get("reason", ""))
-    except ValueError:
-        return None
-    action = status.get("policyAction")
-    firing = tuple(
-        FiringRow(AlertKind(a["kind"]), a["longWindow"], a["shortWindow"], a["burnRateThreshold"])
-        for a in status.get("firingAlerts", [])
-    )
-    return Figures(
-        health,
-        ready.get("message", ""),
-        policy_action=PolicyAction(action) if action else None,
-        firing=firing,
-        error_budget_remaining_ratio=status.get("errorBudgetRemainingRatio"),
-    )
 
 
 class SLOLoop:
@@ -248,80 +214,13 @@ class SLOLoop:
         silences: SilenceView,
         now: datetime,
     ) -> dict[str, Any]:
-        recording_rules, alerting_rules = rule_counts(objective)
-        condition = ConditionWriter(record.status, record.generation, now).condition
-
-        exhausted = figures.budget_exhausted
-        conditions = [
-            condition("Ready", figures.health is Health.OK, figures.health.value, figures.message),
-            condition(
-                "BudgetExhausted",
-                exhausted,
-                "BudgetExhausted" if exhausted else "BudgetLeft",
-                "The error budget is spent." if exhausted else "Error budget left.",
-            ),
-        ]
-        span = measurement_span(objective.window, now)
-        maintenance = maintenance_status(
+        return slo_status(
+            record,
             objective,
-            record.status.get("maintenance", []),
-            silences=silences,
-            error_ratio_between=self.figures.error_ratio_between,
-            span=span,
-            now=now,
+            figures,
+            SLOStatusInputs(self.rules.kind, silences, self.figures.error_ratio_between),
+            now,
         )
-        active = [entry for entry in maintenance if entry["state"] == "Active"]
-        if objective.maintenance:
-            conditions.append(
-                condition(
-                    "InMaintenance",
-                    bool(active),
-                    "MaintenanceActive" if active else "NoMaintenance",
-                    f"Until {active[0]['end'].isoformat()}: {active[0]['reason']}"
-                    if active
-                    else "No maintenance window is open.",
-                )
-            )
-        status = ServiceLevelObjectiveStatus.model_validate(
-            {
-                "observedGeneration": record.generation,
-                "conditions": conditions,
-                "sliRatio": figures.sli_ratio,
-                "errorBudgetRemainingRatio": figures.error_budget_remaining_ratio,
-                "burnRates": [{"window": w, "burnRate": r} for w, r in figures.burn_rates],
-                "budgetExhaustion": [
-                    {
-                        "window": forecast.window,
-                        "burnRate": forecast.burn_rate,
-                        "secondsLeft": forecast.seconds_left,
-                        "beforeWindowEnds": forecast.before_window_ends,
-                    }
-                    for forecast in figures.exhaustion
-                ],
-                "maintenance": maintenance,
-                "firingAlerts": [
-                    {
-                        "kind": row.kind.value,
-                        "longWindow": row.long_window,
-                        "shortWindow": row.short_window,
-                        "burnRateThreshold": row.burn_rate_threshold,
-                    }
-                    for row in figures.firing
-                ],
-                "policyAction": figures.policy_action.value if figures.policy_action else None,
-                "periodStart": span.start if span.elapsed_share < 1 else None,
-                "periodEnd": span.end if span.elapsed_share < 1 else None,
-                "lastEvaluationTime": now,
-                "rules": {
-                    "kind": self.rules.kind,
-                    "name": f"{objective.name}-slo",
-                    "recordingRules": recording_rules,
-                    "alertingRules": alerting_rules,
-                },
-            }
-        )
-        dumped: dict[str, Any] = status.model_dump(by_alias=True, mode="json", exclude_none=True)
-        return dumped
 
     def _publish(
         self,
@@ -336,7 +235,7 @@ class SLOLoop:
         if figures.health is not Health.OK:
             report.count(figures.health.value)
         status = self._status(record, objective, figures, silences=silences, now=now)
-        if _visible(status) == _visible(record.status):
+        if visible(status) == visible(record.status):
             return
         try:
             self.status.write(record.namespace, record.name, status)
@@ -348,7 +247,7 @@ class SLOLoop:
         owner = self.owner(
             ServiceLevelObjective.kind_name, record.namespace, record.name, record.uid
         )
-        for event in events_between(_figures_from_status(record.status), figures):
+        for event in events_between(figures_from_status(record.status), figures):
             self._event(owner, event, report)
         previous_windows = record.status.get("maintenance", [])
         for event in maintenance_events(previous_windows, status.get("maintenance", [])):
@@ -368,7 +267,7 @@ class SLOLoop:
             ],
         }
         report.count("InvalidSpec")
-        if _visible(status) == _visible(record.status):
+        if visible(status) == visible(record.status):
             return
         self.status.write(record.namespace, record.name, status)
         report.tally(status_writes=1)

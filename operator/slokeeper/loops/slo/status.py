@@ -1,0 +1,161 @@
+"""One SLO's status as an SRE reads it: conditions, figures, forecasts, maintenance windows and
+the rules written; and what of a status counts as visible when deciding whether to write it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from slokeeper.api.slo_status import ServiceLevelObjectiveStatus
+from slokeeper.loops.conditions import ConditionWriter
+from slokeeper.loops.slo.maintenance import SilenceView, WindowErrorRatio, maintenance_status
+from slokeeper.loops.slo.record import SLORecord
+from slokeeper.slo.calendar import measurement_span
+from slokeeper.slo.evaluation import Figures, FiringRow, Health
+from slokeeper.slo.objective import AlertKind, Objective, PolicyAction
+from slokeeper.slo.rules import rule_counts
+
+# Status fields that change only when the figures do; timestamps are left out of comparisons.
+_VOLATILE = ("lastEvaluationTime", "lastTransitionTime")
+
+
+@dataclass(frozen=True)
+class SLOStatusInputs:
+    """What a status needs besides the SLO and its figures."""
+
+    rules_kind: str  # PrometheusRule or ConfigMap
+    silences: SilenceView
+    error_ratio_between: WindowErrorRatio
+
+
+def visible(status: Any) -> Any:
+    """The part of a status an SRE reads, for deciding whether a write is needed."""
+    if isinstance(status, dict):
+        return {k: visible(v) for k, v in status.items() if k not in _VOLATILE}
+    if isinstance(status, list):
+        return [visible(item) for item in status]
+    return status
+
+
+def figures_from_status(status: dict[str, Any]) -> Figures | None:
+    """What the previous status showed, so a restarted operator does not repeat its Events."""
+    ready = next((c for c in status.get("conditions", []) if c.get("type") == "Ready"), None)
+    if ready is None:
+        return None
+    try:
+        health = Health(ready.get("reason", ""))
+    except ValueError:
+        return None
+    action = status.get("policyAction")
+    firing = tuple(
+        FiringRow(AlertKind(a["kind"]), a["longWindow"], a["shortWindow"], a["burnRateThreshold"])
+        for a in status.get("firingAlerts", [])
+    )
+    return Figures(
+        health,
+        ready.get("message", ""),
+        policy_action=PolicyAction(action) if action else None,
+        firing=firing,
+        error_budget_remaining_ratio=status.get("errorBudgetRemainingRatio"),
+    )
+
+
+def _conditions(
+    record: SLORecord,
+    objective: Objective,
+    figures: Figures,
+    maintenance: list[dict[str, Any]],
+    now: datetime,
+) -> list[dict[str, Any]]:
+    condition = ConditionWriter(record.status, record.generation, now).condition
+    exhausted = figures.budget_exhausted
+    conditions = [
+        condition("Ready", figures.health is Health.OK, figures.health.value, figures.message),
+        condition(
+            "BudgetExhausted",
+            exhausted,
+            "BudgetExhausted" if exhausted else "BudgetLeft",
+            "The error budget is spent." if exhausted else "Error budget left.",
+        ),
+    ]
+    if objective.maintenance:
+        active = [entry for entry in maintenance if entry["state"] == "Active"]
+        conditions.append(
+            condition(
+                "InMaintenance",
+                bool(active),
+                "MaintenanceActive" if active else "NoMaintenance",
+                f"Until {active[0]['end'].isoformat()}: {active[0]['reason']}"
+                if active
+                else "No maintenance window is open.",
+            )
+        )
+    return conditions
+
+
+def _figures(figures: Figures) -> dict[str, Any]:
+    """The figures' part of the status."""
+    return {
+        "sliRatio": figures.sli_ratio,
+        "errorBudgetRemainingRatio": figures.error_budget_remaining_ratio,
+        "burnRates": [{"window": w, "burnRate": r} for w, r in figures.burn_rates],
+        "budgetExhaustion": [
+            {
+                "window": forecast.window,
+                "burnRate": forecast.burn_rate,
+                "secondsLeft": forecast.seconds_left,
+                "beforeWindowEnds": forecast.before_window_ends,
+            }
+            for forecast in figures.exhaustion
+        ],
+        "firingAlerts": [
+            {
+                "kind": row.kind.value,
+                "longWindow": row.long_window,
+                "shortWindow": row.short_window,
+                "burnRateThreshold": row.burn_rate_threshold,
+            }
+            for row in figures.firing
+        ],
+        "policyAction": figures.policy_action.value if figures.policy_action else None,
+    }
+
+
+def slo_status(
+    record: SLORecord,
+    objective: Objective,
+    figures: Figures,
+    inputs: SLOStatusInputs,
+    now: datetime,
+) -> dict[str, Any]:
+    """The status to show for ``figures``, as the API server stores it."""
+    span = measurement_span(objective.window, now)
+    maintenance = maintenance_status(
+        objective,
+        record.status.get("maintenance", []),
+        silences=inputs.silences,
+        error_ratio_between=inputs.error_ratio_between,
+        span=span,
+        now=now,
+    )
+    recording_rules, alerting_rules = rule_counts(objective)
+    status = ServiceLevelObjectiveStatus.model_validate(
+        {
+            "observedGeneration": record.generation,
+            "conditions": _conditions(record, objective, figures, maintenance, now),
+            **_figures(figures),
+            "maintenance": maintenance,
+            "periodStart": span.start if span.elapsed_share < 1 else None,
+            "periodEnd": span.end if span.elapsed_share < 1 else None,
+            "lastEvaluationTime": now,
+            "rules": {
+                "kind": inputs.rules_kind,
+                "name": f"{objective.name}-slo",
+                "recordingRules": recording_rules,
+                "alertingRules": alerting_rules,
+            },
+        }
+    )
+    dumped: dict[str, Any] = status.model_dump(by_alias=True, mode="json", exclude_none=True)
+    return dumped
