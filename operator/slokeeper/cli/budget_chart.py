@@ -6,9 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from slokeeper.prometheus.slo_history import BurnRateLine, Threshold
 from slokeeper.slo.objective import PolicyThreshold
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 SEVERITY_STYLE = {"page": "--", "ticket": ":"}
 
@@ -45,43 +49,8 @@ def draw(data: ChartData, path: Path) -> None:
     )
     figure.suptitle(data.title, fontsize=14, fontweight="bold")
     budget_axes.set_title(data.subtitle, fontsize=10)
-
-    if data.budget:
-        times, left = zip(*data.budget, strict=True)
-        budget_axes.plot(times, [100 * v for v in left], color="tab:blue", linewidth=2)
-        budget_axes.fill_between(times, [100 * v for v in left], 0, alpha=0.15, color="tab:blue")
-    for threshold in data.policy:
-        budget_axes.axhline(threshold.below_percent, color="tab:red", linestyle="--", linewidth=1)
-        budget_axes.annotate(
-            f"below {threshold.below_percent:g} %: {threshold.action.value}",
-            xy=(0.01, threshold.below_percent),
-            xycoords=("axes fraction", "data"),
-            fontsize=8,
-            color="tab:red",
-            va="bottom",
-        )
-    budget_axes.axhline(0, color="black", linewidth=0.8)
-    budget_axes.set_ylabel("error budget left (%)")
-    budget_axes.grid(alpha=0.3)
-
-    colours = pyplot.rcParams["axes.prop_cycle"].by_key()["color"]
-    colour_of = {line.window: colours[i % len(colours)] for i, line in enumerate(data.burn_rates)}
-    for line in data.burn_rates:
-        if line.points:
-            times, rates = zip(*line.points, strict=True)
-            burn_axes.plot(times, rates, color=colour_of[line.window], label=f"{line.window}")
-    for alert in data.thresholds:
-        burn_axes.axhline(
-            alert.burn_rate,
-            color=colour_of.get(alert.window, "grey"),
-            linestyle=SEVERITY_STYLE.get(alert.severity, "--"),
-            linewidth=1,
-            label=f"{alert.severity} at {alert.burn_rate:g}x ({alert.window})",
-        )
-    burn_axes.set_ylabel("burn rate (x budget)")
-    burn_axes.set_yscale("symlog", linthresh=1)
-    burn_axes.grid(alpha=0.3)
-    burn_axes.legend(loc="upper left", fontsize=8, ncol=2)
+    _draw_budget(budget_axes, data)
+    _draw_burn_rates(burn_axes, data, pyplot.rcParams["axes.prop_cycle"].by_key()["color"])
     locator = dates.AutoDateLocator()  # type: ignore[no-untyped-call]
     burn_axes.xaxis.set_major_locator(locator)
     burn_axes.xaxis.set_major_formatter(
@@ -92,3 +61,45 @@ def draw(data: ChartData, path: Path) -> None:
     figure.tight_layout()
     figure.savefig(path)
     pyplot.close(figure)
+
+
+def _draw_budget(axes: Axes, data: ChartData) -> None:
+    """Error budget left (%) over time, with a line where each budget policy action starts."""
+    if data.budget:
+        times, left = zip(*data.budget, strict=True)
+        axes.plot(times, [100 * v for v in left], color="tab:blue", linewidth=2)
+        axes.fill_between(times, [100 * v for v in left], 0, alpha=0.15, color="tab:blue")
+    for threshold in data.policy:
+        axes.axhline(threshold.below_percent, color="tab:red", linestyle="--", linewidth=1)
+        axes.annotate(
+            f"below {threshold.below_percent:g} %: {threshold.action.value}",
+            xy=(0.01, threshold.below_percent),
+            xycoords=("axes fraction", "data"),
+            fontsize=8,
+            color="tab:red",
+            va="bottom",
+        )
+    axes.axhline(0, color="black", linewidth=0.8)
+    axes.set_ylabel("error budget left (%)")
+    axes.grid(alpha=0.3)
+
+
+def _draw_burn_rates(axes: Axes, data: ChartData, colours: list[str]) -> None:
+    """The burn rate of each alert window, and each alert's threshold in its window's colour."""
+    colour_of = {line.window: colours[i % len(colours)] for i, line in enumerate(data.burn_rates)}
+    for line in data.burn_rates:
+        if line.points:
+            times, rates = zip(*line.points, strict=True)
+            axes.plot(times, rates, color=colour_of[line.window], label=f"{line.window}")
+    for alert in data.thresholds:
+        axes.axhline(
+            alert.burn_rate,
+            color=colour_of.get(alert.window, "grey"),
+            linestyle=SEVERITY_STYLE.get(alert.severity, "--"),
+            linewidth=1,
+            label=f"{alert.severity} at {alert.burn_rate:g}x ({alert.window})",
+        )
+    axes.set_ylabel("burn rate (x budget)")
+    axes.set_yscale("symlog", linthresh=1)
+    axes.grid(alpha=0.3)
+    axes.legend(loc="upper left", fontsize=8, ncol=2)
