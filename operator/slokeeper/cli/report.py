@@ -115,14 +115,7 @@ def write_report(
     points: int = 48,
 ) -> Report:
     """Read the SLO and Prometheus; write ``<namespace>_<name>.png|.html|.json``."""
-    custom = client.CustomObjectsApi(api)
-    try:
-        body = custom.get_namespaced_custom_object(
-            GROUP, VERSION, namespace, ServiceLevelObjective.plural, name
-        )
-    except ApiException as error:
-        raise ReportError(f"ServiceLevelObjective {namespace}/{name}: {error.reason}") from error
-    slo = ServiceLevelObjective.model_validate(body)
+    slo = _read_slo(api, namespace, name)
     objective = slo.to_objective()
     now = datetime.now(UTC)
     # The status is rewritten only when its figures change: its time may be well in the past.
@@ -139,34 +132,52 @@ def write_report(
         raise ReportError(str(error)) from error
 
     title = f"{namespace}/{name}: {objective.target_percent:g} % of {objective.service}"
-    summary = _figures_json(headline, at)
     latest = budget[-1] if budget else None
     subtitle = (
         f"{100 * latest[1]:.1f} % of the error budget left at {latest[0]:%Y-%m-%d %H:%M} UTC"
         if latest
         else headline.message
     )
-    output_dir.mkdir(parents=True, exist_ok=True)
-    stem = output_dir / f"{namespace}_{name}"
-    png, page, figures_file = (stem.with_suffix(s) for s in (".png", ".html", ".json"))
     thresholds = history.thresholds(objective)
     chart = ChartData(
         title, subtitle, start, now, budget, burn_rates, thresholds, objective.budget_policy
     )
+    files = _write_files(output_dir, f"{namespace}_{name}", chart, _figures_json(headline, at))
+    if evaluated is None:
+        subtitle += " (no status yet: figures as of now)"
+    return Report(title, subtitle, files)
+
+
+def _read_slo(api: client.ApiClient, namespace: str, name: str) -> ServiceLevelObjective:
+    custom = client.CustomObjectsApi(api)
+    try:
+        body = custom.get_namespaced_custom_object(
+            GROUP, VERSION, namespace, ServiceLevelObjective.plural, name
+        )
+    except ApiException as error:
+        raise ReportError(f"ServiceLevelObjective {namespace}/{name}: {error.reason}") from error
+    return ServiceLevelObjective.model_validate(body)
+
+
+def _write_files(
+    output_dir: Path, stem_name: str, chart: ChartData, summary: dict[str, Any]
+) -> tuple[Path, Path, Path]:
+    """The picture, the page embedding it beside the summary, and the figures as JSON."""
+    output_dir.mkdir(parents=True, exist_ok=True)
+    stem = output_dir / stem_name
+    png, page, figures_file = (stem.with_suffix(s) for s in (".png", ".html", ".json"))
     try:
         draw(chart, png)
     except ChartsUnavailableError as error:
         raise ReportError(str(error)) from error
-    page.write_text(_html(title, png, summary))
+    page.write_text(_html(chart.title, png, summary))
     figures = {
         **summary,
-        "budgetPoints": [{"time": t.isoformat(), "ratio": v} for t, v in budget],
-        "thresholds": [t.__dict__ for t in thresholds],
+        "budgetPoints": [{"time": t.isoformat(), "ratio": v} for t, v in chart.budget],
+        "thresholds": [t.__dict__ for t in chart.thresholds],
     }
     figures_file.write_text(json.dumps(figures, indent=2) + "\n")
-    if evaluated is None:
-        subtitle += " (no status yet: figures as of now)"
-    return Report(title, subtitle, (png, page, figures_file))
+    return png, page, figures_file
 
 
 def run(args: argparse.Namespace) -> int:
