@@ -17,7 +17,8 @@ from slokeeper.api.maintenance import (
     NamespaceMaintenanceWindow,
 )
 from slokeeper.api.openapi import JSONSchema, structural_schema
-from slokeeper.api.rollout import ChangeRollout, ChangeRolloutSpec, ChangeRolloutStatus
+from slokeeper.api.rollout import ChangeRollout, ChangeRolloutSpec
+from slokeeper.api.rollout_status import ChangeRolloutStatus
 from slokeeper.api.slo import ServiceLevelObjective, ServiceLevelObjectiveSpec
 from slokeeper.api.slo_status import ServiceLevelObjectiveStatus
 

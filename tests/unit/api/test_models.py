@@ -8,9 +8,11 @@ import pytest
 from pydantic import ValidationError
 
 from invalid_resources import SAMPLES, sample
-from slokeeper.api.rollout import ChangeRollout, ChangeRolloutSpec, NoDataAction, Risk
+from slokeeper.api.rollout import ChangeRollout, ChangeRolloutSpec
+from slokeeper.api.rollout_gates import Risk
 from slokeeper.api.slo import ServiceLevelObjective, ServiceLevelObjectiveSpec
 from slokeeper.cli.validate import KINDS
+from slokeeper.rollout.state_machine import NoDataAction
 from slokeeper.slo.objective import PolicyAction
 
 
