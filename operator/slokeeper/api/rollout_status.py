@@ -57,6 +57,15 @@ class PersonAction(ResourceModel):
         default=None, max_length=40, description="The approval role it was given in, if any."
     )
 
+    @property
+    def who(self) -> str:
+        """The signer as messages name them: ``by``, or "someone" when it was not given."""
+        return self.by or "someone"
+
+    def signed(self) -> str:
+        """``by: reason`` as Events and gate messages show it (as ``PersonRequest.signed``)."""
+        return f"{self.who}: {self.reason}" if self.reason else self.who
+
 
 class StepRecord(ResourceModel):
     """One canary step of a change and how its analyses went."""
