@@ -9,6 +9,7 @@ from pydantic import Field
 
 from slokeeper.api.base import API_VERSION, ObjectMeta, ResourceModel
 from slokeeper.api.slo import MaintenanceWindow
+from slokeeper.slo.maintenance import SharedWindow
 
 
 class SLOSelector(ResourceModel):
@@ -46,3 +47,11 @@ class NamespaceMaintenanceWindow(ResourceModel):
     kind: str = Field(default="MaintenanceWindow")
     metadata: ObjectMeta
     spec: MaintenanceWindowSpec
+
+    def to_shared_window(self) -> SharedWindow:
+        """The core's view: this object's window for the SLOs its selector matches."""
+        return SharedWindow(
+            self.metadata.name,
+            self.spec.to_window(),
+            tuple(sorted(self.spec.slo_selector.match_labels.items())),
+        )

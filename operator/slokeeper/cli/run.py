@@ -1,41 +1,21 @@
 """``slokeeper run``: the operator itself. Every flag has an environment variable, which is how
-the Helm chart configures it."""
+the Helm chart configures it. This module parses them and hands them to the composition root
+(``handlers.composition``)."""
 
 from __future__ import annotations
 
 import argparse
-import logging
 import os
-import socket
-import threading
-import uuid
 from datetime import datetime
-from pathlib import Path
-
-import kopf
 
 from slokeeper.cli.log_format import configure_logging
 from slokeeper.cli.prometheus_options import add_prometheus_arguments, prometheus_access
-from slokeeper.handlers import operator
-from slokeeper.handlers.health import OperatorHealth
-from slokeeper.kube.connection import api_client
-from slokeeper.kube.leader_lease import LeaderElection
+from slokeeper.handlers.composition import OperatorConfig, run_operator
 from slokeeper.slo.durations import duration_seconds
-
-log = logging.getLogger("slokeeper")
-SERVICE_ACCOUNT_NAMESPACE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
 
 
 def _flag(name: str) -> bool:
     return os.environ.get(name, "").lower() in ("1", "true", "yes")
-
-
-def _own_namespace() -> str:
-    if "POD_NAMESPACE" in os.environ:
-        return os.environ["POD_NAMESPACE"]
-    if SERVICE_ACCOUNT_NAMESPACE.is_file():
-        return SERVICE_ACCOUNT_NAMESPACE.read_text().strip()
-    return "default"
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -123,52 +103,22 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser.set_defaults(run=run)
 
 
-def _exit_on_lost_lease() -> None:
-    # Another replica may act as soon as the lease expires; stopping at once (rather than
-    # finishing a tick) is safe because every write is guarded and every action is an end state.
-    logging.shutdown()
-    os._exit(1)
-
-
 def run(args: argparse.Namespace) -> int:
     configure_logging(args.log_format, args.verbose)
-    if args.kubeconfig:
-        os.environ["KUBECONFIG"] = args.kubeconfig
-    config = operator.OperatorConfig(
-        prometheus=prometheus_access(args),
-        interval_seconds=duration_seconds(args.interval),
-        kubeconfig=args.kubeconfig,
-        metrics_port=args.metrics_port,
-        metrics_address=args.bind_address,
-        per_slo_metrics=not args.no_slo_metrics,
-        clock_start=args.clock_start,
-        crash_after=os.environ.get("SLOKEEPER_TEST_CRASH_AFTER"),
-        alertmanager_url=args.alertmanager_url,
+    return run_operator(
+        OperatorConfig(
+            prometheus=prometheus_access(args),
+            interval_seconds=duration_seconds(args.interval),
+            kubeconfig=args.kubeconfig,
+            namespaces=tuple(args.namespace),
+            metrics_port=args.metrics_port,
+            health_port=args.health_port,
+            bind_address=args.bind_address,
+            per_slo_metrics=not args.no_slo_metrics,
+            leader_elect=args.leader_elect,
+            leader_election_namespace=args.leader_election_namespace,
+            leader_election_id=args.leader_election_id,
+            clock_start=args.clock_start,
+            alertmanager_url=args.alertmanager_url,
+        )
     )
-    health = OperatorHealth()
-    election: LeaderElection | None = None
-    if args.leader_elect:
-        namespace = args.leader_election_namespace or _own_namespace()
-        identity = f"{socket.gethostname()}_{uuid.uuid4().hex[:8]}"
-        election = LeaderElection(
-            api_client(args.kubeconfig), namespace, args.leader_election_id, identity
-        )
-        health.standby_reason = f"standing by for Lease {namespace}/{args.leader_election_id}"
-    if args.health_port:
-        health.serve(args.health_port, args.bind_address)
-    if election is not None:
-        election.wait_until_leader(threading.Event())
-        health.standby_reason = "leading; starting"
-        election.keep_renewing(on_lost=_exit_on_lost_lease)
-    try:
-        kopf.run(
-            standalone=True,
-            clusterwide=not args.namespace,
-            namespaces=list(args.namespace),
-            memo=kopf.Memo(config=config, health=health),
-            ready_flag=health.started,
-        )
-    finally:
-        if election is not None:
-            election.release()
-    return 0

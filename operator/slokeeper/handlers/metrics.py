@@ -7,7 +7,7 @@ window) and can be switched off for very large installations with ``--no-slo-met
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
 
@@ -96,6 +96,18 @@ class DeliveryRecords(Collector):
         yield from (changes, lead, failure, restore)
 
 
+class QueriesSent(Collector):
+    """PromQL queries sent, read at scrape time from the one client every loop shares."""
+
+    def __init__(self, count: Callable[[], int]) -> None:
+        self.count = count
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        yield CounterMetricFamily(
+            "slokeeper_prometheus_queries", "PromQL queries sent.", value=self.count()
+        )
+
+
 class OperatorMetrics:
     def __init__(self, registry: CollectorRegistry | None = None, per_slo: bool = True) -> None:
         self.registry = registry or CollectorRegistry()
@@ -107,9 +119,6 @@ class OperatorMetrics:
             registry=self.registry,
         )
         self.slos = Gauge("slokeeper_slos", "SLOs known to the operator.", registry=self.registry)
-        self.queries = Counter(
-            "slokeeper_prometheus_queries_total", "PromQL queries sent.", registry=self.registry
-        )
         self.status_writes = Counter(
             "slokeeper_status_writes_total", "Status updates written.", registry=self.registry
         )
@@ -135,7 +144,6 @@ class OperatorMetrics:
             ["namespace", "slo", "window"],
             registry=self.registry,
         )
-
         self.burn_rate_threshold = Gauge(
             "slokeeper_slo_burn_rate_threshold",
             "Burn rate at which the SLO's alert of this severity fires, per long window.",
@@ -158,6 +166,11 @@ class OperatorMetrics:
             registry=self.registry,
         )
 
+    def count_queries(self, queries_sent: Callable[[], int]) -> None:
+        """Export ``slokeeper_prometheus_queries_total`` from this count, read at each scrape:
+        the count of the one Prometheus client the SLO and rollout loops share."""
+        self.registry.register(QueriesSent(queries_sent))
+
     def observe_rollout(self, key: tuple[str, str], result: TickResult | None) -> None:
         """After a tick; ``None`` when the ChangeRollout is gone (its series go too)."""
         namespace, name = key
@@ -175,10 +188,9 @@ class OperatorMetrics:
         if result.analysed is not None:
             self.analyses.labels(result.analysed.value).inc()
 
-    def observe_cycle(self, report: CycleReport, queries: int) -> None:
+    def observe_cycle(self, report: CycleReport) -> None:
         self.cycle_seconds.observe(report.seconds)
         self.slos.set(report.slos)
-        self.queries.inc(queries)
         self.status_writes.inc(report.status_writes)
         self.rules_written.inc(report.rules_written)
         self.events.inc(report.events)

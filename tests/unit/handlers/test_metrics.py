@@ -43,7 +43,7 @@ def test_alert_thresholds_are_exported_beside_the_burn_rates() -> None:
         burn_rates=(("1h", 2.5),),
         alert_thresholds=(("page", "1h", 14.4), ("ticket", "1d", 3.0)),
     )
-    metrics.observe_cycle(report, queries=1)
+    metrics.observe_cycle(report)
     text = exposition(metrics)
     assert (
         'slokeeper_slo_burn_rate_threshold{namespace="shop",severity="page",slo="checkout",'

@@ -7,7 +7,7 @@ from typing import Any, cast
 
 from kubernetes.client.exceptions import ApiException
 
-from slokeeper.handlers.rollouts import ERROR_RETRY_SECONDS, RolloutScheduler
+from slokeeper.handlers.rollout_scheduler import ERROR_RETRY_SECONDS, RolloutScheduler
 from slokeeper.loops.rollout.loop import RolloutLoop, TickResult
 from slokeeper.rollout.state_machine import Phase
 
