@@ -19,7 +19,7 @@ import json
 from typing import Any
 
 from slokeeper.api.base import GROUP
-from slokeeper.rollout.requests import PersonRequest, Request
+from slokeeper.rollout.requests import PendingRequests, PersonRequest, Request
 
 PAUSED_ANNOTATION = f"{GROUP}/paused"
 ROLE_APPROVAL_PREFIX = f"{GROUP}/approve."
@@ -96,3 +96,18 @@ def read_role_approvals(annotations: dict[str, str] | None) -> dict[str, PersonR
 def role_approval_value(*, by: str, reason: str = "") -> str:
     """What `slokeeper rollout approve --role` writes: the approver first, as the policy reads."""
     return f"{by}: {reason}" if reason else by
+
+
+class AnnotationRequests:
+    """The rollout loop's request reader: what people asked, as annotations on the ChangeRollout."""
+
+    def read(self, annotations: dict[str, str] | None) -> PendingRequests:
+        return PendingRequests(
+            read_requests(annotations), read_role_approvals(annotations), read_pause(annotations)
+        )
+
+    def keys(self, pending: PendingRequests) -> list[str]:
+        """The annotations to remove once ``pending`` is recorded (the pause stays: a state)."""
+        return [annotation(r) for r in pending.requests] + [
+            role_annotation(role) for role in pending.roles
+        ]

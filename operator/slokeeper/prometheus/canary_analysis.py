@@ -8,9 +8,15 @@ stop the rollout loop.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 
 from slokeeper.api.rollout import ChangeRolloutSpec
-from slokeeper.prometheus.canary_evidence import canary_pods, check_evidence, slo_evidence
+from slokeeper.prometheus.canary_evidence import (
+    budget_burned,
+    canary_pods,
+    check_evidence,
+    slo_evidence,
+)
 from slokeeper.prometheus.client import PrometheusUnreachableError, QueryRejectedError
 from slokeeper.prometheus.slo_figures import InstantQueries
 from slokeeper.rollout.analysis import Outcome, Verdict, analyse
@@ -81,3 +87,44 @@ def analyse_canary(
             (), (), 0, problem=Outcome.PROMETHEUS_UNREACHABLE, problem_message=str(error)
         )
     return analyse(slos, checks, analysis.min_request_count)
+
+
+class PrometheusCanaryEvidence:
+    """The rollout loop's evidence reader: analyses and what a change cost, from Prometheus, with
+    its errors turned into outcomes (an analysis) or unknown figures (a cost)."""
+
+    def __init__(self, prometheus: InstantQueries) -> None:
+        self._prometheus = prometheus
+
+    def analyse(
+        self,
+        spec: ChangeRolloutSpec,
+        namespace: str,
+        objectives: Mapping[str, Objective | str],
+        pod_template_hash: str | None,
+    ) -> Verdict:
+        return analyse_canary(self._prometheus, spec, namespace, objectives, pod_template_hash)
+
+    def budget_burned(
+        self,
+        objective: Objective,
+        *,
+        target: str,
+        pod_template_hash: str,
+        change_seconds: float,
+        window_seconds: float,
+        at: datetime,
+    ) -> tuple[float | None, float | None]:
+        """(the canary's bad events over the change, the SLO's budget in events), each None when
+        Prometheus could not say."""
+        try:
+            return budget_burned(
+                self._prometheus,
+                objective,
+                canary_regex=canary_pods(target, pod_template_hash),
+                change_seconds=change_seconds,
+                window_seconds=window_seconds,
+                at=at,
+            )
+        except (PrometheusUnreachableError, QueryRejectedError):
+            return None, None

@@ -3,8 +3,13 @@ each signed by who asked and why (the adapter reads them from annotations)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from enum import StrEnum
+
+from slokeeper.rollout.state_machine import Command
+
+ANONYMOUS = "someone"  # how a request that names nobody is signed in Events and status
 
 
 class Request(StrEnum):
@@ -25,7 +30,32 @@ class PersonRequest:
     revision: str | None = None
     role: str | None = None
 
+    @property
+    def who(self) -> str:
+        return self.by or ANONYMOUS
+
     def signed(self) -> str:
         """``by: reason`` as Events and gate messages show it."""
-        who = self.by or "someone"
-        return f"{who}: {self.reason}" if self.reason else who
+        return f"{self.who}: {self.reason}" if self.reason else self.who
+
+
+@dataclass(frozen=True)
+class PendingRequests:
+    """Everything people have asked of one ChangeRollout that the operator has not yet acted on:
+    requests (acted on once, then removed), approvals in a role, and the pause (a state, kept
+    while it is there)."""
+
+    requests: Mapping[Request, PersonRequest] = field(default_factory=dict)
+    roles: Mapping[str, PersonRequest] = field(default_factory=dict)
+    pause: PersonRequest | None = None
+
+    def command(self) -> Command | None:
+        """The command for the state machine; an abort wins over everything else."""
+        if Request.ABORT in self.requests:
+            return Command.ABORT
+        if Request.PROMOTE in self.requests:
+            promote = self.requests[Request.PROMOTE]
+            return Command.FORCE_PROMOTE if promote.force else Command.PROMOTE
+        if Request.RETRY in self.requests:
+            return Command.RETRY
+        return None

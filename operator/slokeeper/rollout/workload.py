@@ -22,9 +22,25 @@ class TargetView:
     rolled_out: bool
     available: bool = False  # every replica available (paused or not)
 
+    @property
+    def namespace(self) -> str:
+        return str(self.body["metadata"]["namespace"])
+
+    @property
+    def name(self) -> str:
+        return str(self.body["metadata"]["name"])
+
+    @property
+    def images(self) -> tuple[str, ...]:
+        """The images of the target's current pod template, in container order."""
+        containers = self.body["spec"]["template"]["spec"]["containers"]
+        return tuple(str(c.get("image", "")) for c in containers)
+
 
 @dataclass(frozen=True)
 class CanaryView:
+    """The canary Deployment as the rollout loop sees it (``present=False``: none, or going)."""
+
     present: bool
     template_hash: str | None = None
     replicas: int = 0

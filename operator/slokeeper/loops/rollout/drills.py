@@ -4,9 +4,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
-from slokeeper.api.rollout import ChangeRolloutSpec, DrillRecord
+from slokeeper.api.rollout import ChangeRolloutSpec
+from slokeeper.api.rollout_status import ChangeRolloutStatus, DrillRecord
 from slokeeper.rollout.drill import RUNNING as DRILL_RUNNING
 from slokeeper.rollout.drill import Drill, DrillStage, DrillWorld, drill_step, last_success
 from slokeeper.rollout.replicas import canary_replicas
@@ -17,7 +17,7 @@ from slokeeper.slo.durations import duration_seconds
 
 
 def drill_to_run(  # noqa: PLR0917 - what a drill depends on, each named at the call
-    status: dict[str, Any],
+    status: ChangeRolloutStatus,
     asked: PersonRequest | None,
     before: State,
     target: TargetView,
@@ -44,7 +44,7 @@ def drill_tick(  # noqa: PLR0917 - the tick's facts a drill reads
     transition: tuple[State, State],
     plan: Plan,
     workload: tuple[TargetView, CanaryView],
-    status: dict[str, Any],
+    status: ChangeRolloutStatus,
     now: datetime,
 ) -> tuple[Drill | None, tuple[Action, ...], DrillRecord | None]:
     before, after = transition
@@ -67,38 +67,33 @@ def drill_tick(  # noqa: PLR0917 - the tick's facts a drill reads
     return drill, actions, _drill_record(drill, status, asked)
 
 
-def _drill_of(record: dict[str, Any]) -> Drill:
-    def at(key: str) -> datetime | None:
-        value = record.get(key)
-        return datetime.fromisoformat(value) if value else None
-
-    started = at("startedAt")
-    assert started is not None  # required by the model
+def _drill_of(record: DrillRecord) -> Drill:
     return Drill(
-        DrillStage(record["stage"]),
-        started,
-        at("rolledBackAt"),
-        at("restoredAt"),
-        record.get("message", ""),
+        DrillStage(record.stage),
+        record.started_at,
+        record.rolled_back_at,
+        record.restored_at,
+        record.message,
     )
 
 
-def _running_drill(status: dict[str, Any]) -> Drill | None:
-    drills = status.get("drills") or []
-    if drills and DrillStage(drills[0]["stage"]) in DRILL_RUNNING:
-        return _drill_of(drills[0])
+def _running_drill(status: ChangeRolloutStatus) -> Drill | None:
+    if status.drills and DrillStage(status.drills[0].stage) in DRILL_RUNNING:
+        return _drill_of(status.drills[0])
     return None
 
 
-def _drill_record(drill: Drill, status: dict[str, Any], asked: PersonRequest | None) -> DrillRecord:
-    drills = status.get("drills") or []
-    previous = drills[0] if drills else {}
-    same = bool(previous) and _drill_of(previous).started == drill.started
+def _drill_record(
+    drill: Drill, status: ChangeRolloutStatus, asked: PersonRequest | None
+) -> DrillRecord:
+    previous = status.drills[0] if status.drills else None
+    same = previous is not None and previous.started_at == drill.started
+    signed_by = previous if same else asked
     return DrillRecord(
         stage=drill.stage.value,
         started_at=drill.started,
-        by=previous.get("by", "") if same else (asked.by if asked else ""),
-        reason=previous.get("reason", "") if same else (asked.reason if asked else ""),
+        by=signed_by.by if signed_by else "",
+        reason=signed_by.reason if signed_by else "",
         rolled_back_at=drill.rolled_back,
         restored_at=drill.restored,
         time_to_restore_seconds=(
@@ -110,13 +105,15 @@ def _drill_record(drill: Drill, status: dict[str, Any], asked: PersonRequest | N
     )
 
 
-def drill_missing(spec: ChangeRolloutSpec, status: dict[str, Any], now: datetime) -> str | None:
+def drill_missing(
+    spec: ChangeRolloutSpec, status: ChangeRolloutStatus, now: datetime
+) -> str | None:
     """Why a change of this risk may not start for want of a recent rollback drill."""
     required = spec.gates.drill
     if spec.risk not in required.required_for:
         return None
     within = duration_seconds(required.within)
-    last = last_success([_drill_of(record) for record in status.get("drills") or []])
+    last = last_success([_drill_of(record) for record in status.drills])
     if last is not None and (now - last).total_seconds() <= within:
         return None
     ran = (

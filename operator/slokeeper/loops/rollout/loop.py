@@ -1,61 +1,53 @@
-"""The rollout loop: one tick of one ChangeRollout — observe, ask the core, record, act.
+"""The rollout loop: one tick of one ChangeRollout — observe, decide, record, act.
 
 A tick reads the ChangeRollout, its target Deployment and canary, the SLOs it names and (when an
-analysis is due) Prometheus; works out the gates; calls the state machine; writes the new status
-first and only then applies the actions. Every action states an end (paused, canary at N
-replicas, no canary), so a tick interrupted anywhere — operator killed, API conflict — is finished
-by the next one from the status already written: no step repeats, no canary is orphaned, no
-timed pause restarts from zero.
+analysis is due) the canary's evidence; works out the gates; calls the state machine; writes the
+new status first and only then applies the actions. Every action states an end (paused, canary
+at N replicas, no canary), so a tick interrupted anywhere — operator killed, API conflict — is
+finished by the next one from the status already written: no step repeats, no canary is
+orphaned, no timed pause restarts from zero. The loop reaches the world only through its ports.
 """
 
 from __future__ import annotations
 
 import functools
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from pydantic import ValidationError
 
 from slokeeper.api.references import ObjectRef
-from slokeeper.api.rollout import (
-    BudgetBurn,
-    ChangeRollout,
-    ChangeRolloutSpec,
+from slokeeper.api.rollout import ChangeRollout, ChangeRolloutSpec
+from slokeeper.api.rollout_status import (
+    AnalysisRecord,
+    ChangeRolloutStatus,
+    DrillRecord,
     PersonAction,
 )
-from slokeeper.api.slo import ServiceLevelObjective
-from slokeeper.kube.rollout_commands import (
-    annotation,
-    read_pause,
-    read_requests,
-    read_role_approvals,
-    role_annotation,
-)
-from slokeeper.loops.rollout.drills import drill_missing, drill_tick, drill_to_run
+from slokeeper.loops.rollout import announcements
+from slokeeper.loops.rollout.change_cost import budget_burned
+from slokeeper.loops.rollout.drills import drill_tick, drill_to_run
+from slokeeper.loops.rollout.gate_inputs import gate, person_gates
+from slokeeper.loops.rollout.observed import Observed
+from slokeeper.loops.rollout.ports import CanaryEvidence, RequestReader, RolloutObjects, Workload
 from slokeeper.loops.rollout.role_approvals import person_action, role_approvals
 from slokeeper.loops.rollout.status import (
     TickFacts,
     next_status,
     problem_status,
     state_from_status,
+    status_json,
 )
-from slokeeper.prometheus.canary_analysis import analyse_canary
-from slokeeper.prometheus.canary_evidence import budget_burned, canary_pods
-from slokeeper.prometheus.client import PrometheusUnreachableError, QueryRejectedError
-from slokeeper.prometheus.slo_figures import InstantQueries
 from slokeeper.rollout.analysis import Outcome, Verdict
-from slokeeper.rollout.change_calendar import CalendarVerdict
 from slokeeper.rollout.drill import RUNNING as DRILL_RUNNING
-from slokeeper.rollout.gates import BudgetStanding, GateInputs, combined_gate
+from slokeeper.rollout.drill import Drill
 from slokeeper.rollout.replicas import canary_replicas
 from slokeeper.rollout.requests import PersonRequest, Request
 from slokeeper.rollout.state_machine import (
     GATE_PHASES,
     Action,
-    Command,
     DeleteCanary,
     Gate,
     Phase,
@@ -65,66 +57,13 @@ from slokeeper.rollout.state_machine import (
     advance,
     canary_weight_percent,
 )
-from slokeeper.rollout.workload import CanaryView, TargetMissingError, TargetView
-from slokeeper.slo.calendar import measurement_span
+from slokeeper.rollout.workload import TargetMissingError
 from slokeeper.slo.durations import duration_seconds
-from slokeeper.slo.objective import Objective, PolicyAction
-
-log = logging.getLogger(__name__)
 
 REST_RECHECK_SECONDS = 60.0
 GATE_RECHECK_SECONDS = 30.0
 PROMOTION_RECHECK_SECONDS = 5.0
 DRILL_RECHECK_SECONDS = 1.0  # a drill's time to restore is measured to the tick
-
-
-class RolloutObjects(Protocol):
-    """The ChangeRollout and the SLOs it names (RolloutStore in production)."""
-
-    def read(self, namespace: str, name: str) -> dict[str, Any] | None: ...
-
-    def read_slo(self, namespace: str, name: str) -> dict[str, Any] | None: ...
-
-    def write_status(
-        self, namespace: str, name: str, status: dict[str, Any], resource_version: str
-    ) -> str: ...
-
-    def remove_annotations(
-        self, namespace: str, name: str, keys: list[str], resource_version: str
-    ) -> None: ...
-
-
-class Workload(Protocol):
-    """The guarded Deployment and its canary (kube.rollout_target in production)."""
-
-    def read_target(self, namespace: str, name: str) -> TargetView: ...
-
-    def read_canary(self, namespace: str, target: str) -> CanaryView: ...
-
-    def apply(self, owner: ObjectRef, target: TargetView, actions: tuple[Action, ...]) -> None: ...
-
-    def record(self, owner: ObjectRef, reason: str, message: str, warning: bool = False) -> None:
-        """Post an Event on the ChangeRollout."""
-        ...
-
-    def mark(self, target: TargetView, phase: str | None) -> None:
-        """Annotate the target with the rollout's phase (None: remove it)."""
-        ...
-
-
-@dataclass(frozen=True)
-class Observed:
-    """What one tick read, before deciding anything."""
-
-    namespace: str
-    spec: ChangeRolloutSpec
-    status: dict[str, Any]
-    target: TargetView
-    canary: CanaryView
-    before: State
-    now: datetime
-    calendar: CalendarVerdict
-    read_slo: Callable[[str], dict[str, Any] | None]  # each SLO read at most once per tick
 
 
 @dataclass(frozen=True)
@@ -135,16 +74,16 @@ class TickResult:
     status: dict[str, Any] | None = None  # as written this tick: its records feed /metrics
 
 
-def _paused(
-    status: dict[str, Any], pause: PersonRequest | None, now: datetime
-) -> PersonAction | None:
-    """Who paused the rollout, dated from when the operator first saw it."""
-    if pause is None:
-        return None
-    seen = status.get("paused")
-    if seen and seen.get("by", "") == pause.by and seen.get("reason", "") == pause.reason:
-        return PersonAction.model_validate(seen)
-    return person_action(pause, now)
+@dataclass(frozen=True)
+class Decided:
+    """What one tick decided: the machine's transition, and what else it recorded."""
+
+    after: State
+    actions: tuple[Action, ...]
+    verdict: Verdict | None
+    facts: TickFacts
+    drill: Drill | None
+    role_approvals: tuple[list[PersonAction], list[PersonRequest]]  # given, refused
 
 
 def analysis_period(spec: ChangeRolloutSpec, last: Outcome) -> float:
@@ -156,49 +95,53 @@ def analysis_period(spec: ChangeRolloutSpec, last: Outcome) -> float:
     return interval / 4 if last is Outcome.NOT_ENOUGH_TRAFFIC else interval
 
 
-def _until_next_analysis(spec: ChangeRolloutSpec, status: dict[str, Any], now: datetime) -> float:
-    """Seconds until the running change's next analysis is due (a tick woken early by a watch
-    event must not push it back)."""
-    analyses = (status.get("current") or {}).get("analyses") or []
-    if not analyses:
+def _last_analysis(status: ChangeRolloutStatus) -> AnalysisRecord | None:
+    analyses = status.current.analyses if status.current else []
+    return analyses[-1] if analyses else None
+
+
+def _next_analysis_due(spec: ChangeRolloutSpec, last: AnalysisRecord) -> datetime:
+    """When the running change's next analysis is due (a tick woken early by a watch event
+    must not push it back)."""
+    return last.time + timedelta(seconds=analysis_period(spec, Outcome(last.outcome)))
+
+
+def _phase_delay(
+    spec: ChangeRolloutSpec, after: State, opens: datetime | None, now: datetime
+) -> float:
+    if after.phase is Phase.PROGRESSING:
         return duration_seconds(spec.analysis.interval)
-    last = analyses[-1]
-    due = datetime.fromisoformat(last["time"]) + timedelta(
-        seconds=analysis_period(spec, Outcome(last["outcome"]))
+    if after.phase is Phase.PROMOTING:
+        return PROMOTION_RECHECK_SECONDS
+    if after.phase in GATE_PHASES:
+        until_open = (opens - now).total_seconds() + 0.5 if opens else GATE_RECHECK_SECONDS
+        return max(0.5, min(GATE_RECHECK_SECONDS, until_open))
+    return REST_RECHECK_SECONDS
+
+
+def _world(seen: Observed, verdict: Verdict | None, gate: Gate, drill: Drill | None) -> World:
+    """What the state machine is told about the world this tick."""
+    return World(
+        target_template=seen.target.template_hash,
+        stable_replicas=seen.target.replicas,
+        target_rolled_out=seen.target.rolled_out,
+        verdict=verdict.outcome if verdict else None,
+        verdict_message=verdict.message if verdict else "",
+        gate=gate,
+        command=seen.asked.command(),
+        # A drill's canary is the drill's to remove, not a leftover.
+        canary_present=seen.canary.present and drill is None,
     )
-    return max(0.05, (due - now).total_seconds())
 
 
-def _budget(slo: str, body: dict[str, Any] | None) -> BudgetStanding:
-    if body is None:
-        return BudgetStanding(slo, found=False)
-    status = body.get("status") or {}
-    action = status.get("policyAction")
-    return BudgetStanding(
-        slo,
-        found=True,
-        action=PolicyAction(action) if action else None,
-        budget_remaining_ratio=status.get("errorBudgetRemainingRatio"),
-    )
-
-
-def _objective(body: dict[str, Any] | None) -> Objective | str:
-    if body is None:
-        return "not found"
-    try:
-        return ServiceLevelObjective.model_validate(body).to_objective()
-    except ValidationError as error:
-        return f"invalid spec: {error.error_count()} problem(s)"
-
-
-def _command(requests: dict[Request, PersonRequest]) -> Command | None:
-    if Request.ABORT in requests:
-        return Command.ABORT
-    if Request.PROMOTE in requests:
-        return Command.FORCE_PROMOTE if requests[Request.PROMOTE].force else Command.PROMOTE
-    if Request.RETRY in requests:
-        return Command.RETRY
-    return None
+def _paused(seen: Observed) -> PersonAction | None:
+    """Who paused the rollout, dated from when the operator first saw it."""
+    pause, seen_before = seen.asked.pause, seen.status.paused
+    if pause is None:
+        return None
+    if seen_before and (seen_before.by, seen_before.reason) == (pause.by, pause.reason):
+        return seen_before
+    return person_action(pause, seen.now)
 
 
 class RolloutLoop:
@@ -206,7 +149,9 @@ class RolloutLoop:
         self,
         objects: RolloutObjects,
         workload: Workload,
-        prometheus: InstantQueries,
+        evidence: CanaryEvidence,
+        requests: RequestReader,
+        *,
         clock: Callable[[], datetime],
         status_written: Callable[[Phase], None] = lambda _: None,
     ) -> None:
@@ -214,121 +159,177 @@ class RolloutLoop:
         crash hurts most, so fault-injection tests kill the operator there."""
         self.objects = objects
         self.workload = workload
-        self.prometheus = prometheus
+        self.evidence = evidence
+        self.requests = requests
         self.clock = clock
         self.status_written = status_written
 
     def tick(self, namespace: str, name: str) -> TickResult:
+        seen = self._observe(namespace, name)
+        if seen is None:
+            return TickResult(None, REST_RECHECK_SECONDS)
+        decided = self._decide(seen)
+        status, written = self._record(seen, decided)
+        self._act(seen, decided)
+        return TickResult(
+            decided.after.phase,
+            self._delay(seen, decided, status),
+            decided.verdict.outcome if decided.verdict else None,
+            written,
+        )
+
+    def _observe(self, namespace: str, name: str) -> Observed | None:
+        """Everything the tick needs, read once; None (after saying why on the conditions)
+        when the spec cannot be read or the target is missing."""
         body = self.objects.read(namespace, name)
         if body is None or body["metadata"].get("deletionTimestamp"):
-            return TickResult(None, REST_RECHECK_SECONDS)
-        now = self.clock()
-        meta = body["metadata"]
+            return None
+        now, meta = self.clock(), body["metadata"]
         owner = ObjectRef(ChangeRollout.kind_name, namespace, name, meta["uid"])
-        status: dict[str, Any] = body.get("status") or {}
-        generation = int(meta.get("generation", 0))
         try:
-            spec = ChangeRollout.model_validate(body).spec
+            resource = ChangeRollout.model_validate(body)
         except ValidationError as error:
             self._problem(body, owner, "InvalidSpec", str(error), now)
-            return TickResult(None, REST_RECHECK_SECONDS)
+            return None
+        spec, status = resource.spec, resource.status or ChangeRolloutStatus()
         try:
             target = self.workload.read_target(namespace, spec.target_ref.name)
         except TargetMissingError as error:
             self._problem(body, owner, "TargetMissing", str(error), now)
-            return TickResult(None, REST_RECHECK_SECONDS)
-
-        plan = spec.to_plan()
-        before = state_from_status(status)
-        canary = self.workload.read_canary(namespace, spec.target_ref.name)
-        requests = read_requests(meta.get("annotations"))
-        asked_roles = read_role_approvals(meta.get("annotations"))
-        pause = read_pause(meta.get("annotations"))
-        facts_approvals, override = self._person_gates(status, requests, target, before, now)
-        given, refused = role_approvals(status, asked_roles, target, before, now)
-        facts_approvals += given
-        seen = Observed(
-            namespace,
-            spec,
-            status,
-            target,
-            canary,
-            before,
-            now,
-            spec.gates.change_calendar().verdict(now),
-            functools.cache(lambda slo: self.objects.read_slo(namespace, slo)),
-        )
-        gate = self._gate(seen, facts_approvals, override, pause)
-        verdict = self._verdict(seen)
-
-        drill_asked = requests.get(Request.DRILL)
-        drill = drill_to_run(status, drill_asked, before, target, canary, now)
-        world = World(
-            target_template=target.template_hash,
-            stable_replicas=target.replicas,
-            target_rolled_out=target.rolled_out,
-            verdict=verdict.outcome if verdict else None,
-            verdict_message=verdict.message if verdict else "",
-            gate=gate,
-            command=_command(requests),
-            # A drill's canary is the drill's to remove, not a leftover.
-            canary_present=canary.present and drill is None,
-        )
-        after, actions = advance(plan, before, world, now)
-        drill, drill_actions, drill_record = drill_tick(
-            drill, drill_asked, (before, after), plan, (target, canary), status, now
-        )
-        actions = (*actions, *drill_actions)
-        images = tuple(
-            c.get("image", "") for c in target.body["spec"]["template"]["spec"]["containers"]
-        )
-        facts = TickFacts(
+            return None
+        return Observed(
+            owner=owner,
+            resource_version=meta["resourceVersion"],
+            generation=resource.metadata.generation or 0,
+            spec=spec,
+            plan=spec.to_plan(),
+            stored_status=body.get("status") or {},
+            status=status,
+            before=state_from_status(status),
+            target=target,
+            canary=self.workload.read_canary(namespace, spec.target_ref.name),
+            asked=self.requests.read(resource.metadata.annotations),
             now=now,
-            generation=generation,
-            target_images=images,
-            target_template=target.template_hash,
+            calendar=spec.gates.change_calendar().verdict(now),
+            read_slo=functools.cache(lambda slo: self.objects.read_slo(namespace, slo)),
+        )
+
+    def _decide(self, seen: Observed) -> Decided:
+        approvals, override = person_gates(seen)
+        given, refused = role_approvals(
+            seen.status, seen.asked.roles, seen.target, seen.before, seen.now
+        )
+        approvals += given
+        verdict = self._verdict(seen)
+        drill_asked = seen.asked.requests.get(Request.DRILL)
+        drill = drill_to_run(
+            seen.status, drill_asked, seen.before, seen.target, seen.canary, seen.now
+        )
+        world = _world(seen, verdict, gate(seen, approvals, override), drill)
+        after, actions = advance(seen.plan, seen.before, world, seen.now)
+        drill, drill_actions, drill_record = drill_tick(
+            drill,
+            drill_asked,
+            (seen.before, after),
+            seen.plan,
+            (seen.target, seen.canary),
+            seen.status,
+            seen.now,
+        )
+        facts = self._facts(seen, (world, after), verdict, (approvals, override), drill_record)
+        return Decided(after, (*actions, *drill_actions), verdict, facts, drill, (given, refused))
+
+    def _facts(
+        self,
+        seen: Observed,
+        transition: tuple[World, State],
+        verdict: Verdict | None,
+        people: tuple[list[PersonAction], PersonAction | None],
+        drill: DrillRecord | None,
+    ) -> TickFacts:
+        """What else the tick's status records, besides the machine's own transition."""
+        (world, after), (approvals, override) = transition, people
+        canary = seen.canary
+        return TickFacts(
+            now=seen.now,
+            generation=seen.generation,
+            target_images=seen.target.images,
+            target_template=seen.target.template_hash,
             canary_weight_percent=(
-                canary_weight_percent(plan, after, world)
+                canary_weight_percent(seen.plan, after, world)
                 if after.phase is Phase.PROGRESSING
                 else 0.0
             ),
             verdict=verdict,
-            approvals=facts_approvals,
+            approvals=approvals,
             override=override,
-            paused=_paused(status, pause, now),
-            requests=[(r.value, person_action(p, now)) for r, p in requests.items()],
-            restored=not canary.present and target.available,
+            paused=_paused(seen),
+            requests=[
+                (r.value, person_action(p, seen.now)) for r, p in seen.asked.requests.items()
+            ],
+            restored=not canary.present and seen.target.available,
             canary_pod_template_hash=(
                 canary.pod_template_hash
                 if canary.present and canary.template_hash == after.candidate
                 else None
             ),
-            budget_burned=self._budget_burned(seen, canary, after),
-            drill=drill_record,
+            budget_burned=budget_burned(self.evidence, seen, after),
+            drill=drill,
         )
-        new_status = next_status(status, plan, (before, after, actions), facts)
-        version = meta["resourceVersion"]
-        if new_status != status:
-            version = self.objects.write_status(namespace, name, new_status, version)
-            self.status_written(after.phase)
+
+    def _record(
+        self, seen: Observed, decided: Decided
+    ) -> tuple[ChangeRolloutStatus, dict[str, Any]]:
+        """Write the new status (if it changed), then remove the requests it records."""
+        transition = (seen.before, decided.after, decided.actions)
+        status = next_status(seen.status, seen.plan, transition, decided.facts)
+        written, version = status_json(status), seen.resource_version
+        if written != seen.stored_status:
+            version = self.objects.write_status(seen.namespace, seen.name, written, version)
+            self.status_written(decided.after.phase)
         # Recorded first, then removed: a restart in between sees the request again, and every
         # request is harmless to repeat in the state it led to.
         self.objects.remove_annotations(
-            namespace,
-            name,
-            [annotation(r) for r in requests] + [role_annotation(r) for r in asked_roles],
-            version,
+            seen.namespace, seen.name, self.requests.keys(seen.asked), version
         )
-        self._announce(owner, requests, facts, was_paused=bool(status.get("paused")))
-        self._announce_roles(owner, given, refused)
-        self.workload.apply(owner, target, actions)
-        self.workload.mark(target, after.phase.value)
-        delay = self._delay(spec, after, seen.calendar.next_open, now)
-        if after.phase is Phase.PROGRESSING:
-            delay = min(delay, _until_next_analysis(spec, new_status, now))
-        if drill is not None and drill.stage in DRILL_RUNNING:
+        return status, written
+
+    def _act(self, seen: Observed, decided: Decided) -> None:
+        """Say what people's requests led to, then apply the decided actions."""
+        events, owner = self.workload, seen.owner
+        announcements.announce_pause(
+            events, owner, decided.facts, was_paused=seen.status.paused is not None
+        )
+        announcements.announce_requests(events, owner, seen.asked.requests, decided.facts)
+        announcements.announce_roles(events, owner, *decided.role_approvals)
+        self.workload.apply(owner, seen.target, decided.actions)
+        self.workload.mark(seen.target, decided.after.phase.value)
+
+    def _delay(self, seen: Observed, decided: Decided, status: ChangeRolloutStatus) -> float:
+        after, now = decided.after, seen.now
+        delay = _phase_delay(seen.spec, after, seen.calendar.next_open, now)
+        last = _last_analysis(status)
+        if after.phase is Phase.PROGRESSING and last is not None:
+            due = _next_analysis_due(seen.spec, last)
+            delay = min(delay, max(0.05, (due - now).total_seconds()))
+        if decided.drill is not None and decided.drill.stage in DRILL_RUNNING:
             delay = min(delay, DRILL_RECHECK_SECONDS)
-        return TickResult(after.phase, delay, world.verdict, new_status)
+        return delay
+
+    def _verdict(self, seen: Observed) -> Verdict | None:
+        """An analysis, when one is due: the canary is running the candidate with all the pods
+        its step asks for, and an analysis period has passed since the last analysis."""
+        spec, before, canary = seen.spec, seen.before, seen.canary
+        if before.phase is not Phase.PROGRESSING or before.candidate != seen.target.template_hash:
+            return None
+        wanted = canary_replicas(seen.target.replicas, seen.plan.weights[before.step])
+        if canary.template_hash != before.candidate or canary.ready_replicas < wanted:
+            return None
+        last = _last_analysis(seen.status)
+        if last is not None and seen.now < _next_analysis_due(spec, last):
+            return None
+        objectives = {check.name: seen.objective(check.name) for check in spec.analysis.slos}
+        return self.evidence.analyse(spec, seen.namespace, objectives, canary.pod_template_hash)
 
     def release(self, namespace: str, name: str, body: dict[str, Any]) -> None:
         """The ChangeRollout is being deleted: remove the canary and hand the target back.
@@ -350,11 +351,7 @@ class RolloutLoop:
             return
         self.workload.apply(owner, target, (DeleteCanary(),))
         deployment = ObjectRef(
-            "Deployment",
-            namespace,
-            target_name,
-            target.body["metadata"]["uid"],
-            api_version="apps/v1",
+            "Deployment", namespace, target_name, target.body["metadata"]["uid"], "apps/v1"
         )
         self.workload.record(
             deployment,
@@ -364,214 +361,6 @@ class RolloutLoop:
             f"deployment/{target_name} -n {namespace}` rolls the new template out unguarded.",
             warning=True,
         )
-
-    def _person_gates(
-        self,
-        status: dict[str, Any],
-        requests: dict[Request, PersonRequest],
-        target: TargetView,
-        before: State,
-        now: datetime,
-    ) -> tuple[list[PersonAction], PersonAction | None]:
-        """New approvals and the override for the target's template (those already recorded for
-        it come from status)."""
-
-        def for_this_template(request: PersonRequest | None) -> bool:
-            return (
-                request is not None
-                and target.template_hash != before.stable
-                and request.revision in (None, target.template_hash)
-            )
-
-        approvals = []
-        approval = requests.get(Request.APPROVE)
-        if approval is not None and for_this_template(approval):
-            approvals.append(person_action(approval, now))
-        asked = requests.get(Request.OVERRIDE)
-        # An override without a reason is not one: the reason is what the postmortem reads.
-        if asked is not None and asked.reason and for_this_template(asked):
-            return approvals, person_action(asked, now)
-        return approvals, None
-
-    def _budget_burned(self, seen: Observed, canary: CanaryView, after: State) -> list[BudgetBurn]:
-        """When this tick ends the change: what its canary cost each SLO of the analysis."""
-        current = seen.status.get("current") or {}
-        candidate = (current.get("revision") or {}).get("templateHash")
-        if not candidate or candidate == after.candidate:
-            return []
-        pod_hash = current.get("canaryPodTemplateHash") or (
-            canary.pod_template_hash if canary.template_hash == candidate else None
-        )
-        if pod_hash is None:
-            return []  # no canary ever ran: nothing was burned
-        started = datetime.fromisoformat(current["startedAt"])
-        change_seconds = max(60.0, round((seen.now - started).total_seconds()))
-        burned = []
-        for check in seen.spec.analysis.slos:
-            objective = _objective(seen.read_slo(check.name))
-            if isinstance(objective, str):
-                continue
-            window = measurement_span(objective.window, seen.now).elapsed_seconds
-            try:
-                bad, budget = budget_burned(
-                    self.prometheus,
-                    objective,
-                    canary_regex=canary_pods(seen.spec.target_ref.name, pod_hash),
-                    change_seconds=change_seconds,
-                    window_seconds=max(60.0, round(window)),
-                    at=seen.now,
-                )
-            except (PrometheusUnreachableError, QueryRejectedError):
-                bad = budget = None
-            ratio = bad / budget if bad is not None and budget else None
-            burned.append(
-                BudgetBurn(
-                    slo=check.name,
-                    canary_bad_events=None if bad is None else round(bad, 3),
-                    budget_events=None if budget is None else round(budget, 3),
-                    burned_ratio=None if ratio is None else round(ratio, 6),
-                )
-            )
-        return burned
-
-    def _announce_roles(
-        self, owner: ObjectRef, given: list[PersonAction], refused: list[PersonRequest]
-    ) -> None:
-        for approval in given:
-            why = f": {approval.reason}" if approval.reason else ""
-            self.workload.record(
-                owner, "Approved", f"{approval.by} approved as {approval.role}{why}"
-            )
-        for request in refused:
-            self.workload.record(
-                owner,
-                "ApprovalRefused",
-                f"{request.by or 'someone'} cannot approve as {request.role}: they already "
-                "approved this change in another role, and each role needs a different person.",
-                warning=True,
-            )
-
-    def _gate(
-        self,
-        seen: Observed,
-        approvals: list[PersonAction],
-        override: PersonAction | None,
-        pause: PersonRequest | None,
-    ) -> Gate:
-        spec = seen.spec
-        current = seen.status.get("current") or {}
-        same = (current.get("revision") or {}).get("templateHash") == seen.target.template_hash
-        recorded = current if same else {}
-        approved_by = [a.get("by", "") for a in recorded.get("approvals", [])]
-        approved_by += [a.by for a in approvals]
-        in_roles = [
-            (a["role"], a.get("by", "")) for a in recorded.get("approvals", []) if a.get("role")
-        ]
-        in_roles += [(a.role, a.by) for a in approvals if a.role]
-        overridden = recorded.get("override")
-        override_text = (
-            f"{override.by or 'someone'}: {override.reason}"
-            if override
-            else (
-                f"{overridden.get('by') or 'someone'}: {overridden.get('reason', '')}"
-                if overridden
-                else None
-            )
-        )
-        return combined_gate(
-            GateInputs(
-                budgets=[
-                    _budget(slo, seen.read_slo(slo)) for slo in spec.gates.slo_budget_policies
-                ],
-                calendar=seen.calendar,
-                risk=spec.risk.value,
-                risk_needs_approval=spec.risk in spec.gates.approval.required_for,
-                approved_by=[who or "someone" for who in approved_by],
-                drill_missing=drill_missing(spec, seen.status, seen.now),
-                roles_needed=spec.gates.approval.roles_for(spec.risk),
-                role_approvals=in_roles,
-                override=override_text,
-                paused_by=(pause.signed() if pause else None),
-            )
-        )
-
-    def _verdict(self, seen: Observed) -> Verdict | None:
-        """An analysis, when one is due: the canary is running the candidate with all the pods
-        its step asks for, and an analysis period has passed since the last analysis."""
-        spec, before, target, canary = seen.spec, seen.before, seen.target, seen.canary
-        if before.phase is not Phase.PROGRESSING or before.candidate != target.template_hash:
-            return None
-        wanted = canary_replicas(target.replicas, spec.to_plan().weights[before.step])
-        if canary.template_hash != before.candidate or canary.ready_replicas < wanted:
-            return None
-        analyses = (seen.status.get("current") or {}).get("analyses") or []
-        if analyses:
-            last = datetime.fromisoformat(analyses[-1]["time"])
-            period = analysis_period(spec, Outcome(analyses[-1]["outcome"]))
-            if seen.now - last < timedelta(seconds=period):
-                return None
-        objectives = {
-            check.name: _objective(seen.read_slo(check.name)) for check in spec.analysis.slos
-        }
-        return analyse_canary(
-            self.prometheus, spec, seen.namespace, objectives, canary.pod_template_hash
-        )
-
-    def _announce(
-        self,
-        owner: ObjectRef,
-        requests: dict[Request, PersonRequest],
-        facts: TickFacts,
-        *,
-        was_paused: bool,
-    ) -> None:
-        """Events for what people asked this tick (the decisions' Events come with the actions)."""
-        if facts.paused is not None and not was_paused:
-            who = facts.paused
-            why = f": {who.reason}" if who.reason else ""
-            self.workload.record(owner, "RolloutPaused", f"Paused by {who.by or 'someone'}{why}.")
-        if facts.paused is None and was_paused:
-            self.workload.record(owner, "RolloutResumed", "The pause annotation was removed.")
-        for request, person in requests.items():
-            if request is Request.DRILL and facts.drill is None:
-                self.workload.record(
-                    owner,
-                    "DrillRefused",
-                    f"Drill by {person.by or 'someone'} not started: a drill needs the rollout at "
-                    "rest on its stable template, with no canary.",
-                    warning=True,
-                )
-                continue
-            if request is Request.OVERRIDE and facts.override is None:
-                self.workload.record(
-                    owner,
-                    "OverrideRefused",
-                    f"Override by {person.by or 'someone'} ignored: an override needs a reason "
-                    "and a change waiting at the gates.",
-                    warning=True,
-                )
-                continue
-            self.workload.record(owner, f"{request.value.capitalize()}Requested", person.signed())
-        if facts.override is not None:
-            self.workload.record(
-                owner,
-                "GateOverridden",
-                f"Gates overridden for {facts.target_template} by "
-                f"{facts.override.by or 'someone'}: {facts.override.reason}",
-                warning=True,
-            )
-
-    def _delay(
-        self, spec: ChangeRolloutSpec, after: State, opens: datetime | None, now: datetime
-    ) -> float:
-        if after.phase is Phase.PROGRESSING:
-            return duration_seconds(spec.analysis.interval)
-        if after.phase is Phase.PROMOTING:
-            return PROMOTION_RECHECK_SECONDS
-        if after.phase in GATE_PHASES:
-            until_open = (opens - now).total_seconds() + 0.5 if opens else GATE_RECHECK_SECONDS
-            return max(0.5, min(GATE_RECHECK_SECONDS, until_open))
-        return REST_RECHECK_SECONDS
 
     def _problem(
         self, body: dict[str, Any], owner: ObjectRef, reason: str, message: str, now: datetime

@@ -3,10 +3,10 @@ in progress, and which to refuse because the same person already approved it in 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
 
-from slokeeper.api.rollout import PersonAction
+from slokeeper.api.rollout_status import ChangeRolloutStatus, PersonAction
 from slokeeper.rollout.requests import PersonRequest
 from slokeeper.rollout.state_machine import State
 from slokeeper.rollout.workload import TargetView
@@ -17,8 +17,8 @@ def person_action(request: PersonRequest, now: datetime) -> PersonAction:
 
 
 def role_approvals(
-    status: dict[str, Any],
-    asked: dict[str, PersonRequest],
+    status: ChangeRolloutStatus,
+    asked: Mapping[str, PersonRequest],
     target: TargetView,
     before: State,
     now: datetime,
@@ -27,13 +27,9 @@ def role_approvals(
     same person already approved this change in another role."""
     if not asked or target.template_hash == before.stable:
         return [], []
-    current = status.get("current") or {}
-    same = (current.get("revision") or {}).get("templateHash") == target.template_hash
-    role_of = {
-        a.get("by", ""): a["role"]
-        for a in (current.get("approvals", []) if same else [])
-        if a.get("role")
-    }
+    current = status.current
+    same = current is not None and current.revision.template_hash == target.template_hash
+    role_of = {a.by: a.role for a in (current.approvals if current and same else []) if a.role}
     recorded = set(role_of.items())
     accepted, refused = [], []
     for role, request in sorted(asked.items()):

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from slokeeper.api.rollout import (
+from slokeeper.api.rollout_status import (
     AnalysisRecord,
     BudgetBurn,
     ChangeOutcome,
@@ -46,22 +46,27 @@ DRILLS_KEPT = 10
 _ROLLBACK_OUTCOMES = {"Aborted": ChangeOutcome.ABORTED}
 
 
-def state_from_status(status: dict[str, Any] | None) -> State:
+def state_from_status(status: ChangeRolloutStatus) -> State:
     """The machine's state as the last status written recorded it."""
-    model = ChangeRolloutStatus.model_validate(status or {})
-    current = model.current
+    current = status.current
     return State(
-        phase=model.phase,
-        stable=model.stable.template_hash if model.stable else None,
+        phase=status.phase,
+        stable=status.stable.template_hash if status.stable else None,
         candidate=current.revision.template_hash if current else None,
         step=current.step if current else 0,
         step_started=current.step_started_at if current else None,
         failures=current.failed_analyses if current else 0,
         inconclusive_since=current.inconclusive_since if current else None,
-        refused=tuple(model.refused_revisions),
-        reason=model.reason,
-        message=model.message,
+        refused=tuple(status.refused_revisions),
+        reason=status.reason,
+        message=status.message,
     )
+
+
+def status_json(status: ChangeRolloutStatus) -> dict[str, Any]:
+    """The status as the API server stores it."""
+    dumped: dict[str, Any] = status.model_dump(by_alias=True, mode="json", exclude_none=True)
+    return dumped
 
 
 @dataclass(frozen=True)
@@ -183,95 +188,123 @@ def _follow_steps(record: ChangeRecord, plan: Plan, after: State, facts: TickFac
     ][-len(plan.weights) :]
 
 
-def next_status(
-    previous: dict[str, Any] | None,
-    plan: Plan,
-    transition: tuple[State, State, tuple[Action, ...]],
-    facts: TickFacts,
-) -> dict[str, Any]:
-    """The status to write after one tick: the machine's ``(before, after, actions)`` plus the
-    record of what happened."""
-    before, after, actions = transition
-    model = ChangeRolloutStatus.model_validate(previous or {})
-    now = facts.now
-    events = [a for a in actions if isinstance(a, Event)]
-    decisions = [
-        Decision(time=now, action=_action_name(before, after), reason=e.reason, message=e.message)
-        for e in events
-    ] + [
+def _decisions(
+    before: State, after: State, events: Sequence[Event], facts: TickFacts
+) -> list[Decision]:
+    """This tick's decisions: the machine's Events, then what people asked."""
+    action = _action_name(before, after)
+    taken = [
+        Decision(time=facts.now, action=action, reason=e.reason, message=e.message) for e in events
+    ]
+    asked = [
         Decision(
-            time=now,
+            time=facts.now,
             action=name,
             reason="RequestedByPerson",
-            message=f"{name} by {who.by or 'someone'}" + (f": {who.reason}" if who.reason else ""),
+            message=f"{name} by {who.who}" + (f": {who.reason}" if who.reason else ""),
         )
         for name, who in facts.requests
     ]
+    return taken + asked
 
-    current, history = model.current, list(model.history)
-    counts = model.change_counts
-    _note_restore(history, facts)
-    if current is not None and facts.verdict is not None:
-        _record_analysis(current, _analysis(facts.verdict, before.step, now))
-    if current is not None and current.revision.template_hash != after.candidate:
-        reason = events[0].reason if events else after.reason
-        closing = [d for d in decisions if d.reason != "CanaryStarted"]
-        current.decisions = [*current.decisions, *closing][-DECISIONS_KEPT:]
-        decisions = [d for d in decisions if d.reason == "CanaryStarted"]
-        current.budget_burned = list(facts.budget_burned)
-        closed = _close(current, after, reason, now)
-        if closed.outcome is not None:
-            counts.count(closed.outcome)
-        history = [closed, *history][:HISTORY_LIMIT]
-        current = None
-    if after.candidate is not None and current is None:
-        images = list(facts.target_images) if after.candidate == facts.target_template else []
-        current = ChangeRecord(
-            revision=Revision(template_hash=after.candidate, images=images), started_at=now
-        )
-    if current is not None:
-        current.step = after.step
-        current.step_started_at = after.step_started
-        current.inconclusive_since = after.inconclusive_since
-        current.failed_analyses = after.failures
-        current.canary_weight_percent = (
-            facts.canary_weight_percent if after.phase is Phase.PROGRESSING else 0
-        )
-        _follow_steps(current, plan, after, facts)
-        current.approvals = [*current.approvals, *facts.approvals][-APPROVALS_KEPT:]
-        current.canary_pod_template_hash = (
-            current.canary_pod_template_hash or facts.canary_pod_template_hash
-        )
-        current.override = facts.override or current.override
-        current.decisions = [*current.decisions, *decisions][-DECISIONS_KEPT:]
 
-    stable = model.stable
-    if after.stable is not None and (stable is None or stable.template_hash != after.stable):
-        images = list(facts.target_images) if after.stable == facts.target_template else []
-        stable = Revision(template_hash=after.stable, images=images)
+def _finish(
+    status: ChangeRolloutStatus,
+    after: State,
+    events: Sequence[Event],
+    decisions: list[Decision],
+    facts: TickFacts,
+) -> list[Decision]:
+    """Close the current change into history; returns the decisions left for the next one (the
+    canary it starts)."""
+    current = status.current
+    assert current is not None
+    reason = events[0].reason if events else after.reason
+    closing = [d for d in decisions if d.reason != "CanaryStarted"]
+    current.decisions = [*current.decisions, *closing][-DECISIONS_KEPT:]
+    current.budget_burned = list(facts.budget_burned)
+    closed = _close(current, after, reason, facts.now)
+    if closed.outcome is not None:
+        status.change_counts.count(closed.outcome)
+    status.history = [closed, *status.history][:HISTORY_LIMIT]
+    status.current = None
+    return [d for d in decisions if d.reason == "CanaryStarted"]
 
-    status = ChangeRolloutStatus(
+
+def _follow_change(
+    current: ChangeRecord, plan: Plan, after: State, facts: TickFacts, decisions: list[Decision]
+) -> None:
+    """The running change's record after this tick: the machine's state and what happened."""
+    current.step = after.step
+    current.step_started_at = after.step_started
+    current.inconclusive_since = after.inconclusive_since
+    current.failed_analyses = after.failures
+    current.canary_weight_percent = (
+        facts.canary_weight_percent if after.phase is Phase.PROGRESSING else 0
+    )
+    _follow_steps(current, plan, after, facts)
+    current.approvals = [*current.approvals, *facts.approvals][-APPROVALS_KEPT:]
+    current.canary_pod_template_hash = (
+        current.canary_pod_template_hash or facts.canary_pod_template_hash
+    )
+    current.override = facts.override or current.override
+    current.decisions = [*current.decisions, *decisions][-DECISIONS_KEPT:]
+
+
+def _revision(template: str, facts: TickFacts) -> Revision:
+    """A revision, with its images when it is the target's current template."""
+    images = list(facts.target_images) if template == facts.target_template else []
+    return Revision(template_hash=template, images=images)
+
+
+def next_status(
+    previous: ChangeRolloutStatus,
+    plan: Plan,
+    transition: tuple[State, State, tuple[Action, ...]],
+    facts: TickFacts,
+) -> ChangeRolloutStatus:
+    """The status to write after one tick: the machine's ``(before, after, actions)`` plus the
+    record of what happened (``previous`` is left as it was)."""
+    before, after, actions = transition
+    status = previous.model_copy(deep=True)
+    events = [a for a in actions if isinstance(a, Event)]
+    decisions = _decisions(before, after, events, facts)
+    _note_restore(status.history, facts)
+    if status.current is not None and facts.verdict is not None:
+        _record_analysis(status.current, _analysis(facts.verdict, before.step, facts.now))
+    if status.current is not None and status.current.revision.template_hash != after.candidate:
+        decisions = _finish(status, after, events, decisions, facts)
+    if after.candidate is not None and status.current is None:
+        status.current = ChangeRecord(
+            revision=_revision(after.candidate, facts), started_at=facts.now
+        )
+    if status.current is not None:
+        _follow_change(status.current, plan, after, facts, decisions)
+    if after.stable is not None and (
+        status.stable is None or status.stable.template_hash != after.stable
+    ):
+        status.stable = _revision(after.stable, facts)
+    return ChangeRolloutStatus(
         observed_generation=facts.generation,
-        conditions=_conditions(previous or {}, after, facts),
+        conditions=_conditions(previous, after, facts),
         phase=after.phase,
         reason=after.reason,
         message=after.message[:4096],
         paused=facts.paused,
-        stable=stable,
-        current=current,
-        history=history,
-        change_counts=counts,
-        drills=_with_drill(list(model.drills), facts.drill),
+        stable=status.stable,
+        current=status.current,
+        history=status.history,
+        change_counts=status.change_counts,
+        drills=_with_drill(list(status.drills), facts.drill),
         refused_revisions=list(after.refused[-REFUSED_LIMIT:]),
     )
-    dumped: dict[str, Any] = status.model_dump(by_alias=True, mode="json", exclude_none=True)
-    return dumped
 
 
-def _conditions(previous: dict[str, Any], after: State, facts: TickFacts) -> list[Any]:
+def _conditions(previous: ChangeRolloutStatus, after: State, facts: TickFacts) -> list[Any]:
     """kstatus conventions: Ready at rest, Reconciling while a change is under way, Stalled
     after a rollback until the template changes (what Argo CD and Flux show)."""
-    condition = ConditionWriter(previous, facts.generation, facts.now).condition
+    stored = previous.model_dump(by_alias=True, mode="json", include={"conditions"})
+    condition = ConditionWriter(stored, facts.generation, facts.now).condition
     reason, message = after.reason or after.phase.value, after.message
     at_rest = after.phase in (Phase.IDLE, Phase.SUCCEEDED)
     under_way = not at_rest and after.phase is not Phase.ROLLED_BACK

@@ -9,7 +9,9 @@ from typing import Any
 
 from slokeeper.api.references import ObjectRef
 from slokeeper.kube.canary import template_hash
+from slokeeper.kube.rollout_commands import AnnotationRequests
 from slokeeper.loops.rollout.loop import RolloutLoop
+from slokeeper.prometheus.canary_analysis import PrometheusCanaryEvidence
 from slokeeper.prometheus.client import Sample
 from slokeeper.rollout.state_machine import Action, Phase
 from slokeeper.rollout.workload import CanaryView, TargetView
@@ -96,7 +98,13 @@ class SilentPrometheus:
 
 def _running(cluster: Cluster) -> tuple[RolloutLoop, list[datetime]]:
     clock = [datetime(2026, 11, 25, 12, tzinfo=UTC)]
-    loop = RolloutLoop(cluster, cluster, SilentPrometheus(), lambda: clock[0])
+    loop = RolloutLoop(
+        cluster,
+        cluster,
+        PrometheusCanaryEvidence(SilentPrometheus()),
+        AnnotationRequests(),
+        clock=lambda: clock[0],
+    )
     loop.tick("shop", "checkout")  # adopt
     cluster.template = CANDIDATE
     loop.tick("shop", "checkout")  # start the canary

@@ -9,8 +9,8 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from slokeeper.api.rollout import ChangeRolloutStatus, PersonAction
-from slokeeper.loops.rollout.status import TickFacts, next_status, state_from_status
+from slokeeper.api.rollout_status import ChangeRolloutStatus, PersonAction
+from slokeeper.loops.rollout.status import TickFacts, next_status, state_from_status, status_json
 from slokeeper.rollout.analysis import Measurement, Outcome, Verdict
 from slokeeper.rollout.state_machine import Command, Phase, Plan, State, World, advance
 
@@ -28,7 +28,8 @@ class Run:
 
     def tick(self, template: str, seconds: float = 0, **world: Any) -> State:
         self.now += timedelta(seconds=seconds)
-        before = state_from_status(self.status)
+        stored = ChangeRolloutStatus.model_validate(self.status)
+        before = state_from_status(stored)
         verdict = world.pop("verdict_full", None)
         observed = World(template, 19, verdict=verdict.outcome if verdict else None, **world)
         after, actions = advance(PLAN, before, observed, self.now)
@@ -40,9 +41,10 @@ class Run:
             canary_weight_percent=5.0,
             verdict=verdict,
         )
-        self.status = next_status(self.status, PLAN, (before, after, actions), facts)
-        assert state_from_status(self.status) == after, "status must keep the state exactly"
-        ChangeRolloutStatus.model_validate(self.status)  # and stay valid for the API server
+        self.status = status_json(next_status(stored, PLAN, (before, after, actions), facts))
+        # ... and stay valid for the API server
+        written = ChangeRolloutStatus.model_validate(self.status)
+        assert state_from_status(written) == after, "status must keep the state exactly"
         return after
 
 
@@ -96,11 +98,12 @@ def test_an_abort_is_recorded_as_aborted_with_who_asked() -> None:
     run = Run()
     run.tick("v1")
     run.tick("v2")
-    before = state_from_status(run.status)
+    stored = ChangeRolloutStatus.model_validate(run.status)
+    before = state_from_status(stored)
     after, actions = advance(PLAN, before, World("v2", 19, command=Command.ABORT), run.now)
     alice = PersonAction(by="alice", at=run.now, reason="INC-7")
     facts = TickFacts(run.now, 1, ("shop/checkout:v2",), "v2", requests=[("abort", alice)])
-    status = next_status(run.status, PLAN, (before, after, actions), facts)
+    status = status_json(next_status(stored, PLAN, (before, after, actions), facts))
     change = status["history"][0]
     assert change["outcome"] == "Aborted"
     assert any(d["message"] == "abort by alice: INC-7" for d in change["decisions"])
