@@ -33,6 +33,7 @@ from slokeeper.handlers.runtime import Runtime
 from slokeeper.kube.connection import api_client
 from slokeeper.kube.events import EventRecorder
 from slokeeper.kube.leader_lease import LeaderElection
+from slokeeper.kube.rollout_commands import AnnotationRequests
 from slokeeper.kube.rollout_resource import RolloutStore
 from slokeeper.kube.rollout_target import DeploymentWorkload
 from slokeeper.kube.rules_objects import RulesWriter
@@ -40,6 +41,7 @@ from slokeeper.kube.slo_status import SLOStatusWriter
 from slokeeper.loops.rollout.loop import RolloutLoop
 from slokeeper.loops.slo.loop import SLOLoop
 from slokeeper.prometheus.access import PrometheusAccess
+from slokeeper.prometheus.canary_analysis import PrometheusCanaryEvidence
 from slokeeper.prometheus.client import PrometheusClient
 from slokeeper.prometheus.slo_figures import SLOFiguresReader
 
@@ -105,13 +107,13 @@ def _slo_loop(
 def _rollout_loop(
     config: OperatorConfig, api: client.ApiClient, prometheus: PrometheusClient
 ) -> RolloutLoop:
-    # The one place to change when RolloutLoop takes its evidence and requests ports.
     return RolloutLoop(
         RolloutStore(api),
         DeploymentWorkload(api, EventRecorder(api)),
-        prometheus,
-        rollout_clock(config.clock_start),
-        status_written_hook(),
+        PrometheusCanaryEvidence(prometheus),
+        AnnotationRequests(),
+        clock=rollout_clock(config.clock_start),
+        status_written=status_written_hook(),
     )
 
 
