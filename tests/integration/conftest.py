@@ -16,6 +16,7 @@ from kubernetes import client, config
 from running_operator import RunningOperator, running_operator
 from slokeeper.localcluster.cluster import LocalCluster
 from slokeeper.localcluster.prometheus import PrometheusServer, ScrapeJob
+from slokeeper.localcluster.realnode.node import RealNodeCluster
 from slokeeper.localcluster.stack import LocalStack
 from slokeeper.localcluster.toolchain import Toolchain, ensure_toolchain
 from slokeeper.simulator.server import TrafficSimulator
@@ -40,6 +41,17 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
 def toolchain() -> Toolchain:
     """The built binaries (built first if missing), for tests that need no running cluster."""
     return ensure_toolchain()
+
+
+@pytest.fixture(scope="session")
+def real_node(
+    toolchain: Toolchain, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RealNodeCluster]:
+    """A real single-node cluster (kubelet, containerd, kube-proxy) in its own network
+    namespace, for what only real pods show; started on first use, stopped at the end."""
+    with RealNodeCluster(toolchain, tmp_path_factory.mktemp("realnode")) as node:
+        _startup["real node"] = node.startup_seconds
+        yield node
 
 
 @pytest.fixture(scope="session")

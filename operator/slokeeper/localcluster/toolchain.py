@@ -45,6 +45,7 @@ class Toolchain:
     """Paths of every binary the local control plane runs."""
 
     kubernetes_dir: Path
+    kubernetes_node_dir: Path  # kubelet and kube-proxy, for the real-node cluster
     etcd: Path
     kwok: Path
     kwokctl: Path
@@ -63,6 +64,14 @@ class Toolchain:
         return self.kubernetes_dir / "kubectl"
 
     @property
+    def kubelet(self) -> Path:
+        return self.kubernetes_node_dir / "kubelet"
+
+    @property
+    def kube_proxy(self) -> Path:
+        return self.kubernetes_node_dir / "kube-proxy"
+
+    @property
     def all_binaries(self) -> tuple[Path, ...]:
         kube = tuple(
             self.kubernetes_dir / name
@@ -70,6 +79,8 @@ class Toolchain:
         )
         return (
             *kube,
+            self.kubelet,
+            self.kube_proxy,
             self.etcd,
             self.kwok,
             self.kwokctl,
@@ -103,6 +114,7 @@ def toolchain_paths(root: Path | None = None) -> Toolchain:
     prometheus_dir = root / f"prometheus-{versions['PROMETHEUS_VERSION']}"
     return Toolchain(
         kubernetes_dir=root / f"kubernetes-{versions['KUBERNETES_VERSION']}",
+        kubernetes_node_dir=root / f"kubernetes-node-{versions['KUBERNETES_VERSION']}",
         etcd=root / f"etcd-{versions['ETCD_VERSION']}" / "etcd",
         kwok=kwok_dir / "kwok",
         kwokctl=kwok_dir / "kwokctl",

@@ -15,6 +15,7 @@ source "$here/versions.env"
 
 cache=${SLOKEEPER_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/slokeeper}
 k8s_dir=$cache/kubernetes-$KUBERNETES_VERSION
+k8s_node_dir=$cache/kubernetes-node-$KUBERNETES_VERSION
 etcd_dir=$cache/etcd-$ETCD_VERSION
 kwok_dir=$cache/kwok-$KWOK_VERSION
 helm_dir=$cache/helm-$HELM_VERSION
@@ -61,16 +62,23 @@ fresh_module() {
   go mod init "$name" >/dev/null 2>&1
 }
 
-build_kubernetes() {
-  done_marker "$k8s_dir" && { say "kubernetes $KUBERNETES_VERSION cached"; return; }
+# The wrapper module that builds Kubernetes commands: the kubernetes module requires its staging
+# modules at v0.0.0 and replaces them with local paths, which a dependency's go.mod cannot do, so
+# the wrapper points each one at its published v0.X.Y. Sets k8s_ldflags; cwd is the wrapper.
+kubernetes_wrapper() {
+  local work=$cache/work/kubernetes-$KUBERNETES_VERSION gomod minor
+  local staging_version=v0.${KUBERNETES_VERSION#v1.}
+  minor=${KUBERNETES_VERSION#v1.}; minor=${minor%%.*}
+  k8s_ldflags="-s -w"
+  for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    k8s_ldflags+=" -X $pkg.gitVersion=$KUBERNETES_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor"
+    k8s_ldflags+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=1970-01-01T00:00:00Z"
+  done
+  if [[ -f $work/.ready ]]; then cd "$work"; return; fi
   say "kubernetes $KUBERNETES_VERSION: downloading the module (about a minute)"
-  local work=$cache/work/kubernetes-$KUBERNETES_VERSION
   fresh_module "$work" slokeeper.local/kubernetes-build
-  local gomod minor
   gomod=$(go mod download -json "k8s.io/kubernetes@$KUBERNETES_VERSION" | sed -n 's/^\s*"GoMod": "\(.*\)",$/\1/p')
   [[ -f $gomod ]] || { echo "could not download k8s.io/kubernetes@$KUBERNETES_VERSION" >&2; exit 1; }
-  minor=${KUBERNETES_VERSION#v1.}; minor=${minor%%.*}
-  local staging_version=v0.${KUBERNETES_VERSION#v1.}
   {
     echo "module slokeeper.local/kubernetes-build"
     echo
@@ -80,8 +88,6 @@ build_kubernetes() {
     echo "require k8s.io/kubernetes $KUBERNETES_VERSION"
     echo
     echo "replace ("
-    # The kubernetes module requires its staging modules at v0.0.0 and replaces them with local
-    # paths; a wrapper must point each one at its published v0.X.Y instead.
     sed -n 's#^\s*\(k8s.io/[a-z0-9-]*\) => ./staging/src/.*#\t\1 => \1 '"$staging_version"'#p' "$gomod"
     echo ")"
   } > go.mod
@@ -93,25 +99,42 @@ package tools
 import (
 	_ "k8s.io/kubernetes/cmd/kube-apiserver"
 	_ "k8s.io/kubernetes/cmd/kube-controller-manager"
+	_ "k8s.io/kubernetes/cmd/kube-proxy"
 	_ "k8s.io/kubernetes/cmd/kube-scheduler"
 	_ "k8s.io/kubernetes/cmd/kubectl"
+	_ "k8s.io/kubernetes/cmd/kubelet"
 )
 GO
   go mod tidy -e >/dev/null 2>&1 || go mod tidy -e
-  local ldflags="-s -w"
-  for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
-    ldflags+=" -X $pkg.gitVersion=$KUBERNETES_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor"
-    ldflags+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=1970-01-01T00:00:00Z"
-  done
+  touch .ready
+}
+
+build_kubernetes() {
+  done_marker "$k8s_dir" && { say "kubernetes $KUBERNETES_VERSION cached"; return; }
+  kubernetes_wrapper
   mkdir -p "$k8s_dir"
   say "kubernetes $KUBERNETES_VERSION: building kube-apiserver (about 3 minutes cold)"
-  go build -trimpath -ldflags "$ldflags" -o "$k8s_dir/kube-apiserver" k8s.io/kubernetes/cmd/kube-apiserver
+  go build -trimpath -ldflags "$k8s_ldflags" -o "$k8s_dir/kube-apiserver" k8s.io/kubernetes/cmd/kube-apiserver
   say "kubernetes $KUBERNETES_VERSION: building kube-controller-manager, kube-scheduler, kubectl"
   for cmd in kube-controller-manager kube-scheduler kubectl; do
-    go build -trimpath -ldflags "$ldflags" -o "$k8s_dir/$cmd" "k8s.io/kubernetes/cmd/$cmd"
+    go build -trimpath -ldflags "$k8s_ldflags" -o "$k8s_dir/$cmd" "k8s.io/kubernetes/cmd/$cmd"
   done
   "$k8s_dir/kube-apiserver" --version
   mark_done "$k8s_dir"
+}
+
+# The node's own binaries, for the real-node cluster (REALNODE.md): a separate cache entry, so a
+# control plane cached before they were needed is not rebuilt.
+build_kubernetes_node() {
+  done_marker "$k8s_node_dir" && { say "kubelet and kube-proxy $KUBERNETES_VERSION cached"; return; }
+  kubernetes_wrapper
+  mkdir -p "$k8s_node_dir"
+  say "kubernetes $KUBERNETES_VERSION: building kubelet and kube-proxy (about 6 minutes cold)"
+  for cmd in kubelet kube-proxy; do
+    go build -trimpath -ldflags "$k8s_ldflags" -o "$k8s_node_dir/$cmd" "k8s.io/kubernetes/cmd/$cmd"
+  done
+  "$k8s_node_dir/kubelet" --version
+  mark_done "$k8s_node_dir"
 }
 
 build_etcd() {
@@ -237,6 +260,7 @@ build_victoriametrics() {
 build_etcd
 build_kwok
 build_kubernetes
+build_kubernetes_node
 build_prometheus
 build_helm
 fetch_prometheus_operator_crds

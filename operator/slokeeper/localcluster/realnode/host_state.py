@@ -1,0 +1,94 @@
+"""What a real node makes outside its work directory, and how it is removed: the containers
+containerd still runs, mounts under the work directory, the node's own cgroup (the kubelet's
+cgroup root, so two nodes on one machine never share pod cgroups) and the fixed host paths the
+kubelet, libcni and the shim write to whatever they are told (REALNODE.md)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+CGROUP_ROOT = Path("/sys/fs/cgroup")
+# Written by the kubelet, libcni and containerd-shim regardless of their configured paths.
+FIXED_HOST_PATHS = (
+    Path("/var/lib/kubelet"),
+    Path("/var/log/containers"),
+    Path("/var/log/pods"),
+    Path("/var/lib/cni"),
+    Path("/run/containerd"),
+)
+
+
+def absent_host_paths() -> tuple[Path, ...]:
+    """The fixed host paths that do not exist yet: the ones this node may remove again."""
+    return tuple(path for path in FIXED_HOST_PATHS if not path.exists())
+
+
+def kill_containers(ctr: list[str]) -> None:
+    """Kill and delete every task and container in containerd's k8s.io namespace (``ctr`` is
+    the command prefix with the node's socket)."""
+
+    def listed(*what: str) -> list[str]:
+        done = subprocess.run(
+            [*ctr, *what, "ls", "-q"], check=False, capture_output=True, text=True
+        )
+        return done.stdout.split() if done.returncode == 0 else []
+
+    for task in listed("tasks"):
+        subprocess.run(
+            [*ctr, "tasks", "kill", "-s", "SIGKILL", task], check=False, capture_output=True
+        )
+    for task in listed("tasks"):
+        subprocess.run([*ctr, "tasks", "delete", "-f", task], check=False, capture_output=True)
+    for container in listed("containers"):
+        subprocess.run([*ctr, "containers", "delete", container], check=False, capture_output=True)
+
+
+def unmount_under(directory: Path) -> None:
+    """Unmount everything mounted below ``directory``, deepest first."""
+    prefix = str(directory.resolve())
+    mounts = []
+    for line in Path("/proc/self/mountinfo").read_text().splitlines():
+        point = line.split()[4].replace("\\040", " ")
+        if point == prefix or point.startswith(prefix + "/"):
+            mounts.append(point)
+    for point in sorted(mounts, key=len, reverse=True):
+        subprocess.run(["umount", "-l", point], check=False, capture_output=True)
+
+
+def _hierarchies() -> list[Path]:
+    """The mounted cgroup v1 hierarchies (cpu, memory, pids, …; ``unified`` is v2's)."""
+    return [path for path in CGROUP_ROOT.iterdir() if (path / "cgroup.procs").is_file()]
+
+
+def create_cgroup(name: str) -> None:
+    """``/<name>`` in every hierarchy; a new cpuset gets its parent's CPUs and memory nodes, or
+    no process could join it."""
+    for hierarchy in _hierarchies():
+        directory = hierarchy / name
+        directory.mkdir(exist_ok=True)
+        for setting in ("cpuset.cpus", "cpuset.mems"):
+            if (hierarchy / setting).is_file():
+                (directory / setting).write_text((hierarchy / setting).read_text())
+
+
+def remove_cgroup(name: str) -> None:
+    """``/<name>`` and every cgroup below it, deepest first (empty once their processes are
+    gone; a busy one is left for the next start's clean-up)."""
+    for hierarchy in _hierarchies():
+        top = hierarchy / name
+        if not top.is_dir():
+            continue
+        for directory, _, _ in sorted(os.walk(top), key=lambda w: len(w[0]), reverse=True):
+            with contextlib.suppress(OSError):
+                os.rmdir(directory)
+
+
+def remove_host_paths(paths: tuple[Path, ...]) -> None:
+    for path in paths:
+        if path.exists():
+            unmount_under(path)
+            shutil.rmtree(path, ignore_errors=True)
