@@ -3,15 +3,24 @@
 # and holds only the package and its dependencies: no compilers, no shell tools beyond the base.
 # The base is pinned by version; a release pipeline should also pin it by digest
 # (python:3.12.8-slim-bookworm@sha256:…) and rebuild when the base is patched.
-FROM python:3.12.8-slim-bookworm AS build
+# BASE is any Debian-like image with python3 and its venv module: the real-node tests pass the
+# locally made localhost/slokeeper-base:bookworm, since they have no registry.
+ARG BASE=python:3.12.8-slim-bookworm
+
+FROM ${BASE} AS build
+# Extra options for pip: an offline build puts a wheelhouse in the context's wheels/ and passes
+# PIP_INSTALL_OPTIONS="--no-index --find-links=/src/wheels".
+ARG PIP_INSTALL_OPTIONS=""
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /src
 COPY pyproject.toml README.md ./
+# wheels/ only when the context has one (README.md is there because COPY needs a source that exists).
+COPY README.md wheel[s] ./wheels/
 COPY operator ./operator
-RUN python -m venv /opt/slokeeper \
- && /opt/slokeeper/bin/pip install --no-compile .
+RUN python3 -m venv /opt/slokeeper \
+ && /opt/slokeeper/bin/pip install --no-compile ${PIP_INSTALL_OPTIONS} .
 
-FROM python:3.12.8-slim-bookworm
+FROM ${BASE}
 ENV PATH=/opt/slokeeper/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1
