@@ -28,10 +28,22 @@ CONFIG: dict[str, Any] = PYPROJECT["tool"]["importlinter"]
 LINT_IMPORTS = Path(sys.executable).parent / "lint-imports"
 
 
+def _contracts(kind: str) -> list[dict[str, Any]]:
+    return [c for c in CONFIG["contracts"] if c["type"] == kind]
+
+
 def _contract(kind: str) -> dict[str, Any]:
-    contract: dict[str, Any]
-    (contract,) = (c for c in CONFIG["contracts"] if c["type"] == kind)
+    (contract,) = _contracts(kind)
     return contract
+
+
+def _forbidden_cases() -> list[Any]:
+    """(source, its forbidden modules) for every source of every forbidden contract."""
+    return [
+        pytest.param(source, contract["forbidden_modules"], id=f"{source}: {contract['name']}")
+        for contract in _contracts("forbidden")
+        for source in contract["source_modules"]
+    ]
 
 
 def _layers() -> list[list[str]]:
@@ -118,11 +130,10 @@ def test_an_import_against_the_layers_fails_lint_imports(
     assert _reported(result.stdout, importer, imported, line), result.stdout
 
 
-@pytest.mark.parametrize("core", _contract("forbidden")["source_modules"])
+@pytest.mark.parametrize(("core", "forbidden"), _forbidden_cases())
 def test_every_forbidden_module_imported_by_the_core_fails_lint_imports(
-    package_copy: Path, core: str
+    package_copy: Path, core: str, forbidden: list[str]
 ) -> None:
-    forbidden = _contract("forbidden")["forbidden_modules"]
     lines = _add_imports(package_copy, core, forbidden)
     result = _lint_imports(package_copy)
     assert result.returncode == 1, result.stdout + result.stderr
