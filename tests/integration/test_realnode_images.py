@@ -37,8 +37,7 @@ def images() -> RealNodeImages:
 
 @pytest.fixture(scope="module")
 def podman() -> Podman:
-    cache = cache_root()
-    return Podman(cache / "podman" / "root", cache / "podman" / "run")
+    return Podman(cache_root() / "podman").prepare()
 
 
 def test_the_operator_image_prints_slokeeper_runs_help_as_uid_65532(

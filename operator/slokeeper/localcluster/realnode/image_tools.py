@@ -157,20 +157,45 @@ def go_version(go: Path) -> str:
 
 @dataclass(frozen=True)
 class Podman:
-    """podman with its own storage (``root``, ``runroot``): nothing global is touched."""
+    """podman with a storage, a run-time directory and a containers.conf of its own, all in
+    ``directory``: nothing global is touched but containers/image's blob cache in
+    /var/lib/containers/cache and an empty /run/runc."""
 
-    root: Path
-    runroot: Path
+    directory: Path
+
+    @property
+    def root(self) -> Path:
+        return self.directory / "root"
+
+    @property
+    def runroot(self) -> Path:
+        return self.directory / "run"
+
+    @property
+    def config(self) -> Path:
+        return self.directory / "containers.conf"
+
+    def prepare(self) -> Podman:
+        """Write the containers.conf that keeps podman's run-time files (``tmp_dir``, else
+        /run/libpod) here and its events off."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        text = f'[engine]\ntmp_dir = "{self.runroot / "libpod"}"\nevents_logger = "none"\n'
+        if not self.config.is_file() or self.config.read_text() != text:
+            self.config.write_text(text)
+        return self
 
     def command(self, *arguments: str) -> list[str]:
+        """The podman command line (through ``env``, so it can be run as it is)."""
         return [
+            "env",
+            f"CONTAINERS_CONF={self.config}",
             "podman",
             "--root",
             str(self.root),
             "--runroot",
             str(self.runroot),
-            "--events-backend",
-            "file",
+            "--runtime-flag",  # runc's state under runroot, not in /run/runc
+            f"root={self.runroot / 'runc'}",
             *arguments,
         ]
 

@@ -15,6 +15,7 @@ podman, runc and Go (shared/REALNODE.md).
 from __future__ import annotations
 
 import fcntl
+import os
 import shutil
 import subprocess
 import sys
@@ -158,6 +159,8 @@ def ensure_images(cache: Path | None = None, project: Path | None = None) -> Rea
     project = project or REPOSITORY
     if not (project / "Dockerfile").is_file():
         raise ImageError(f"no Dockerfile in {project}: the images build from a source checkout")
+    if os.geteuid() != 0:
+        raise ImageError("the real-node images need root (debootstrap, podman's own storage)")
     try:
         require_programs("podman", "debootstrap", "tar", "runc")
         go = find_go()
@@ -166,7 +169,7 @@ def ensure_images(cache: Path | None = None, project: Path | None = None) -> Rea
     run = _Run(
         images=cache / "realnode-images",
         project=project,
-        podman=Podman(cache / "podman" / "root", cache / "podman" / "run"),
+        podman=Podman(cache / "podman").prepare(),
     )
     run.images.mkdir(parents=True, exist_ok=True)
     with _locked(run.images / ".lock"):
@@ -316,6 +319,8 @@ def _podman_image(
     archive = run.cached(kind, key)
     if archive.is_file():
         run.say(f"{kind} cached ({name})")
+        if not run.podman.exists(name):  # the storage was wiped: tests run the image by name
+            run.podman.load(archive)
         return BuiltImage(name, archive)
     directory = run.images / "work" / f"{kind}-context"
     shutil.rmtree(directory, ignore_errors=True)
