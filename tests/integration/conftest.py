@@ -7,6 +7,7 @@ component that does not start fails the session with the tail of its log.
 from __future__ import annotations
 
 import secrets
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from kubernetes import client, config
 from running_operator import RunningOperator, running_operator
 from slokeeper.localcluster.cluster import LocalCluster
 from slokeeper.localcluster.prometheus import PrometheusServer, ScrapeJob
+from slokeeper.localcluster.realnode.images import RealNodeImages, ensure_images, import_images
 from slokeeper.localcluster.realnode.node import RealNodeCluster
 from slokeeper.localcluster.stack import LocalStack
 from slokeeper.localcluster.toolchain import Toolchain, ensure_toolchain
@@ -52,6 +54,19 @@ def real_node(
     with RealNodeCluster(toolchain, tmp_path_factory.mktemp("realnode")) as node:
         _startup["real node"] = node.startup_seconds
         yield node
+
+
+@pytest.fixture(scope="session")
+def real_node_images(real_node: RealNodeCluster) -> RealNodeImages:
+    """The pause, operator and demo-app images, built from the project's files (cached) and
+    imported into the real node's containerd."""
+    images = ensure_images()
+    ctr = shutil.which("ctr")
+    assert ctr, "ctr (Debian package containerd) is missing after host_packages.sh"
+    import_images(
+        Path(ctr), real_node.dirs.containerd_socket, [i.archive for i in images.node_images]
+    )
+    return images
 
 
 @pytest.fixture(scope="session")

@@ -9,6 +9,7 @@ import subprocess
 from pathlib import Path
 
 from slokeeper.localcluster.realnode.host_state import FIXED_HOST_PATHS
+from slokeeper.localcluster.realnode.images import RealNodeImages
 from slokeeper.localcluster.realnode.node import NODE_NAME, RealNodeCluster
 from slokeeper.localcluster.toolchain import Toolchain
 
@@ -63,3 +64,81 @@ def test_a_stopped_node_leaves_nothing_behind(toolchain: Toolchain, tmp_path: Pa
     assert list(Path("/sys/fs/cgroup").glob(f"*/{node.namespace.name}")) == []
     left = [str(path) for path in absent_before if path.exists()]
     assert left == [], f"host paths the node made and left: {left}"
+
+
+def _demo_app(image: str, **env: str) -> str:
+    variables = "".join(f'\n            - {{name: {k}, value: "{v}"}}' for k, v in env.items())
+    return f"""
+apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: demo, namespace: default}}
+spec:
+  replicas: 2
+  selector: {{matchLabels: {{app: demo}}}}
+  template:
+    metadata: {{labels: {{app: demo}}}}
+    spec:
+      containers:
+        - name: demo
+          image: {image}
+          imagePullPolicy: Never
+          ports: [{{name: http, containerPort: 8080}}]
+          env:{variables}
+          readinessProbe:
+            httpGet: {{path: /readyz, port: http}}
+            periodSeconds: 1
+          securityContext:
+            runAsNonRoot: true
+            readOnlyRootFilesystem: true
+            allowPrivilegeEscalation: false
+            capabilities: {{drop: [ALL]}}
+            seccompProfile: {{type: RuntimeDefault}}
+---
+apiVersion: v1
+kind: Service
+metadata: {{name: demo, namespace: default}}
+spec:
+  selector: {{app: demo}}
+  ports: [{{port: 80, targetPort: http}}]
+"""
+
+
+def test_real_pods_pass_their_probes_and_serve_through_their_service(
+    real_node: RealNodeCluster, real_node_images: RealNodeImages, tmp_path: Path
+) -> None:
+    manifest = tmp_path / "demo.yaml"
+    manifest.write_text(_demo_app(real_node_images.demoapp.name, VERSION="1.1", ERROR_RATIO="0.25"))
+    real_node.kubectl("apply", "-f", str(manifest))
+    rolled = real_node.kubectl("rollout", "status", "deployment/demo", "--timeout=90s", check=False)
+    pods = real_node.kubectl("get", "pods", "-o", "wide", check=False).stdout
+    assert rolled.returncode == 0, f"{rolled.stderr}\n{pods}"
+    service_ip = real_node.kubectl(
+        "get", "service", "demo", "-o", "jsonpath={.spec.clusterIP}"
+    ).stdout
+    # 40 real requests through kube-proxy's rules to the two pods, from inside the namespace.
+    script = (
+        "import urllib.request, urllib.error, collections\n"
+        "codes = collections.Counter()\n"
+        "for _ in range(40):\n"
+        "    try:\n"
+        f"        codes[urllib.request.urlopen('http://{service_ip}/', timeout=5).status] += 1\n"
+        "    except urllib.error.HTTPError as error:\n"
+        "        codes[error.code] += 1\n"
+        f"metrics = urllib.request.urlopen('http://{service_ip}/metrics', timeout=5).read()\n"
+        "print(dict(codes)); print(metrics.decode())\n"
+    )
+    answered = real_node.run_inside("python3", "-c", script)
+    assert answered.returncode == 0, answered.stderr
+    codes_line, metrics = answered.stdout.split("\n", 1)
+    codes = eval(codes_line)  # noqa: S307 - the dict our own script printed
+    print(f"through Service {service_ip}: {codes}")
+    assert sum(codes.values()) == 40
+    # Each pod fails exactly a quarter of what it served (rounded down), however kube-proxy
+    # split the 40 between the two.
+    assert 8 <= codes.get(500, 0) <= 10, "a quarter of each pod's answers fail, as configured"
+    assert 'http_requests_total{code="500"' in metrics
+    ready = real_node.kubectl(
+        "get", "pods", "-l", "app=demo", "-o",
+        "jsonpath={range .items[*]}{.status.containerStatuses[0].ready} {end}",
+    ).stdout.split()  # fmt: skip
+    assert ready == ["true", "true"], ready

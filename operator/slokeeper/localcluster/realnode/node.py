@@ -259,12 +259,16 @@ class RealNodeCluster:
         )  # fmt: skip
         return None if done.stdout == "True" else (done.stdout or done.stderr).strip()[-300:]
 
-    def import_images(self, archives: list[Path]) -> None:
-        """Import docker-archive tars into the node's containerd (pods use them with
-        ``imagePullPolicy: Never`` or ``IfNotPresent``)."""
-        for archive in archives:
-            subprocess.run([*self.ctr, "images", "import", str(archive)], check=True,
-                           capture_output=True)  # fmt: skip
+    def run_inside(self, *command: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
+        """Run a command of this machine inside the node's network namespace: how the tests
+        reach pod and Service IPs, which exist nowhere else."""
+        return subprocess.run(
+            [*self.namespace.enter(), *command],
+            check=False,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
 
     def stop(self) -> None:
         """Stop everything and remove what the node made, in the order that frees it: the
