@@ -70,6 +70,23 @@ def real_node_images(real_node: RealNodeCluster) -> RealNodeImages:
 
 
 @pytest.fixture(scope="session")
+def real_node_operator(
+    real_node: RealNodeCluster,
+    real_node_images: RealNodeImages,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[RunningOperator]:
+    """`slokeeper run` against the real node, for the namespaces `real-*`. No Prometheus is
+    reachable from it: the tests that use it are about pods, not analyses."""
+    real_node.kubectl("apply", "-f", str(ROOT / "crds"))
+    real_node.kubectl("wait", "--for=condition=Established", "crd", "--all", "--timeout=60s")
+    log = tmp_path_factory.mktemp("real-node-operator") / "operator.log"
+    with running_operator(
+        real_node.kubeconfig, "http://127.0.0.1:1", log, namespaces=("real-*",)
+    ) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
 def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     with LocalStack(tmp_path_factory.mktemp("stack")) as stack:
         _startup.update(stack.startup_seconds)

@@ -71,6 +71,10 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 - apiGroups: [apps]
   resources: [replicasets]
   verbs: [list]
+# what a canary's pods say while they are not Ready (rollout_target.py), for the rollback reason
+- apiGroups: [""]
+  resources: [pods]
+  verbs: [list]
 # decisions as Events (events.py)
 - apiGroups: [""]
   resources: [events]

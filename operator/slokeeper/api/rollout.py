@@ -219,6 +219,14 @@ class ChangeRolloutSpec(ResourceModel):
         default_factory=Gates, description="What must be open before a change proceeds."
     )
     rollback: Rollback = Field(default_factory=Rollback, description="What a failed change does.")
+    progress_deadline: Duration = Field(
+        default="10m",
+        description=(
+            "How long a step's canary pods may stay not Ready (an image that does not start, a "
+            "crash loop, no room to schedule) before the change is rolled back, naming what the "
+            "pods say."
+        ),
+    )
 
     @field_validator("steps")
     @classmethod
@@ -239,6 +247,7 @@ class ChangeRolloutSpec(ResourceModel):
             on_not_enough_traffic=analysis.on_not_enough_traffic,
             max_inconclusive_seconds=duration_seconds(analysis.max_inconclusive),
             automatic_rollback=self.rollback.automatic,
+            progress_deadline_seconds=duration_seconds(self.progress_deadline),
         )
 
 

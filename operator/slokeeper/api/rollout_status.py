@@ -187,6 +187,11 @@ class ChangeRecord(ResourceModel):
     inconclusive_since: datetime | None = Field(
         default=None, description="Since when the canary has been held without a verdict."
     )
+    canary_unready_since: datetime | None = Field(
+        default=None,
+        description="Since when the step's canary has had fewer Ready pods than it asks for "
+        "(spec.progressDeadline runs from here).",
+    )
 
     canary_weight_percent: float = Field(
         default=0,

@@ -141,15 +141,64 @@ def read_canary(api: client.ApiClient, namespace: str, target: str) -> CanaryVie
         and (rs.spec.replicas or 0) > 0
     ]
     newest = max(current, key=lambda rs: rs.metadata.creation_timestamp, default=None)
+    pod_hash = (newest.metadata.labels or {}).get("pod-template-hash") if newest else None
+    ready = int((found.status and found.status.ready_replicas) or 0)
     return CanaryView(
-        pod_template_hash=(newest.metadata.labels or {}).get("pod-template-hash")
-        if newest
-        else None,
+        pod_template_hash=pod_hash,
+        problems=_pod_problems(api, namespace, pod_hash)
+        if ready < int(found.spec.replicas or 0)
+        else (),
         present=True,
         template_hash=(found.metadata.annotations or {}).get(TEMPLATE_ANNOTATION),
         replicas=int(found.spec.replicas or 0),
         ready_replicas=int((found.status and found.status.ready_replicas) or 0),
     )
+
+
+def _container_problem(status: Any) -> str | None:
+    """What a container that is not Ready says: why it waits (ErrImageNeverPull,
+    CrashLoopBackOff …), how it last ended, or that its readiness probe fails."""
+    if status.ready:
+        return None
+    said = []
+    waiting = status.state and status.state.waiting
+    if waiting is not None and waiting.reason:
+        said.append(waiting.reason + (f": {waiting.message}" if waiting.message else ""))
+    ended = (status.state and status.state.terminated) or (
+        status.last_state and status.last_state.terminated
+    )
+    if ended is not None:
+        said.append(
+            f"restarted {status.restart_count} times, last exit code {ended.exit_code}"
+            + (f" ({ended.reason})" if ended.reason else "")
+        )
+    if not said and status.state and status.state.running:
+        said.append("running, but its readiness probe fails")
+    return f"container {status.name} " + "; ".join(said) if said else None
+
+
+def _pod_problem(pod: Any) -> str | None:
+    """Why one pod is not Ready, in its own words: its containers', or the scheduler's."""
+    name = pod.metadata.name
+    for status in (pod.status and pod.status.container_statuses) or ():
+        problem = _container_problem(status)
+        if problem is not None:
+            return f"pod {name} {problem}"
+    for condition in (pod.status and pod.status.conditions) or ():
+        if condition.type == "PodScheduled" and condition.status == "False":
+            return f"pod {name} {condition.reason}: {condition.message}"
+    return None
+
+
+def _pod_problems(api: client.ApiClient, namespace: str, pod_hash: str | None) -> tuple[str, ...]:
+    """What the canary's current pods that are not Ready say (only read while some are not)."""
+    if pod_hash is None:
+        return ()
+    pods: Any = client.CoreV1Api(api).list_namespaced_pod(
+        namespace, label_selector=f"{TRACK_LABEL}=canary,pod-template-hash={pod_hash}"
+    )
+    found = (_pod_problem(pod) for pod in pods.items)
+    return tuple(sorted(problem for problem in found if problem))[:5]
 
 
 PHASE_ANNOTATION = f"{GROUP}/rollout-phase"

@@ -12,7 +12,8 @@ Phases:
            Paused (a person paused the rollout) → Progressing (canary at step 0)
     Progressing: each analysis Pass/Fail/no verdict; a step advances once its pause is over and
            its latest analysis passed; at the failure limit, or after holding too long without a
-           verdict, or on abort → RolledBack (or, without automatic rollback, held for a person);
+           verdict, or with canary pods not Ready past the progress deadline, or on abort →
+           RolledBack (or, without automatic rollback, held for a person);
            after the last step (no freeze, not paused) → Promoting
     Promoting: target resumed, rolls out natively; once fully available → Succeeded
     RolledBack: the template is refused until it changes or `retry`; reverting the target to
@@ -92,6 +93,7 @@ class Plan:
     on_not_enough_traffic: NoDataAction = NoDataAction.HOLD
     max_inconclusive_seconds: float = 1800.0
     automatic_rollback: bool = True
+    progress_deadline_seconds: float = 600.0  # a step's canary pods must be Ready within it
 
 
 @dataclass(frozen=True)
@@ -103,6 +105,7 @@ class State:
     step_started: datetime | None = None
     failures: int = 0
     inconclusive_since: datetime | None = None
+    unready_since: datetime | None = None  # the canary has lacked Ready pods since
     refused: tuple[str, ...] = ()
     reason: str = ""
     message: str = ""
@@ -120,6 +123,8 @@ class World:
     gate: Gate = Gate()
     command: Command | None = None
     canary_present: bool = False
+    canary_ready: bool = True  # the canary runs the candidate with every pod its step asks for
+    canary_problem: str = ""  # what its pods say while they are not Ready
 
 
 @dataclass(frozen=True)
@@ -291,7 +296,25 @@ def _progressing(plan: Plan, state: State, world: World, now: datetime) -> Resul
     if state.failures >= plan.failure_limit:
         # Held for a person (no automatic rollback): nothing a new verdict says moves it on.
         return state, (PauseTarget(), _canary(plan, state, world))
-    return _judge(plan, state, world, now)
+    if not world.canary_ready:
+        return _unready(plan, state, world, now)
+    return _judge(plan, replace(state, unready_since=None), world, now)
+
+
+def _unready(plan: Plan, state: State, world: World, now: datetime) -> Result:
+    """The step's canary pods are not all Ready: no analysis can judge them. Past the progress
+    deadline (an image that cannot start, a crash loop, no room to schedule) the change is
+    rolled back, naming what the pods say."""
+    since = state.unready_since or now
+    waited = (now - since).total_seconds()
+    if waited < plan.progress_deadline_seconds:
+        return replace(state, unready_since=since), (PauseTarget(), _canary(plan, state, world))
+    problem = world.canary_problem or "no reason given by the pods"
+    message = (
+        f"The canary's pods were not Ready within the progress deadline of "
+        f"{plan.progress_deadline_seconds:g}s: {problem}"
+    )
+    return _rollback(state, "ProgressDeadlineExceeded", message)
 
 
 def _promote_by_hand(plan: Plan, state: State, world: World) -> Result:

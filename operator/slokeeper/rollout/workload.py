@@ -46,3 +46,4 @@ class CanaryView:
     replicas: int = 0
     ready_replicas: int = 0
     pod_template_hash: str | None = None  # of the canary's current ReplicaSet
+    problems: tuple[str, ...] = ()  # what its pods that are not Ready say, one line each

@@ -253,3 +253,33 @@ def test_a_query_typo_or_wait_for_person_holds_with_no_time_limit() -> None:
             now = T0 + timedelta(minutes=minutes)
             state, _ = advance(active, state, _world(verdict=outcome), now)
             assert (state.phase, state.reason) == (Phase.PROGRESSING, outcome.value)
+
+
+def test_a_canary_whose_pods_never_become_ready_is_rolled_back_at_the_progress_deadline() -> None:
+    plan = Plan(weights=(5, 25), pauses_seconds=(60, 60), progress_deadline_seconds=600)
+    state, _ = advance(plan, STABLE, _world(), T0)
+    problem = "pod checkout-canary-x container app ErrImageNeverPull"
+    stuck = _world(canary_present=True, canary_ready=False, canary_problem=problem)
+    state, actions = advance(plan, state, stuck, T0 + timedelta(seconds=5))
+    assert (state.phase, state.unready_since) == (Phase.PROGRESSING, T0 + timedelta(seconds=5))
+    assert _reasons(actions) == [], "waiting for pods is not news"
+    state, actions = advance(plan, state, stuck, T0 + timedelta(seconds=604))
+    assert state.phase is Phase.PROGRESSING, "the deadline runs from when the pods were missed"
+    state, actions = advance(plan, state, stuck, T0 + timedelta(seconds=605))
+    assert (state.phase, state.reason) == (Phase.ROLLED_BACK, "ProgressDeadlineExceeded")
+    assert "ErrImageNeverPull" in state.message
+    assert "600s" in state.message
+    assert DeleteCanary() in actions
+    assert "v2" in state.refused
+
+
+def test_pods_that_become_ready_in_time_clear_the_progress_deadline() -> None:
+    plan = Plan(weights=(5, 25), pauses_seconds=(60, 60), progress_deadline_seconds=600)
+    state, _ = advance(plan, STABLE, _world(), T0)
+    state, _ = advance(plan, state, _world(canary_ready=False), T0 + timedelta(seconds=5))
+    state, _ = advance(plan, state, _world(canary_present=True), T0 + timedelta(seconds=300))
+    assert state.unready_since is None
+    # Not Ready again later in the step (a pod crashed): the deadline starts over from then.
+    state, _ = advance(plan, state, _world(canary_ready=False), T0 + timedelta(seconds=500))
+    state, _ = advance(plan, state, _world(canary_ready=False), T0 + timedelta(seconds=1050))
+    assert state.phase is Phase.PROGRESSING

@@ -131,7 +131,16 @@ def _world(seen: Observed, verdict: Verdict | None, gate: Gate, drill: Drill | N
         command=seen.asked.command(),
         # A drill's canary is the drill's to remove, not a leftover.
         canary_present=seen.canary.present and drill is None,
+        canary_ready=_canary_ready(seen),
+        canary_problem="; ".join(seen.canary.problems),
     )
+
+
+def _canary_ready(seen: Observed) -> bool:
+    """The canary runs the candidate with every pod the current step asks for Ready."""
+    before, canary = seen.before, seen.canary
+    wanted = canary_replicas(seen.target.replicas, seen.plan.weights[before.step])
+    return canary.template_hash == before.candidate and canary.ready_replicas >= wanted
 
 
 def _paused(seen: Observed) -> PersonAction | None:
@@ -322,8 +331,7 @@ class RolloutLoop:
         spec, before, canary = seen.spec, seen.before, seen.canary
         if before.phase is not Phase.PROGRESSING or before.candidate != seen.target.template_hash:
             return None
-        wanted = canary_replicas(seen.target.replicas, seen.plan.weights[before.step])
-        if canary.template_hash != before.candidate or canary.ready_replicas < wanted:
+        if not _canary_ready(seen):
             return None
         last = _last_analysis(seen.status)
         if last is not None and seen.now < _next_analysis_due(spec, last):

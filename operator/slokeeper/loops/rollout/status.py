@@ -57,6 +57,7 @@ def state_from_status(status: ChangeRolloutStatus) -> State:
         step_started=current.step_started_at if current else None,
         failures=current.failed_analyses if current else 0,
         inconclusive_since=current.inconclusive_since if current else None,
+        unready_since=current.canary_unready_since if current else None,
         refused=tuple(status.refused_revisions),
         reason=status.reason,
         message=status.message,
@@ -238,6 +239,7 @@ def _follow_change(
     current.step = after.step
     current.step_started_at = after.step_started
     current.inconclusive_since = after.inconclusive_since
+    current.canary_unready_since = after.unready_since
     current.failed_analyses = after.failures
     current.canary_weight_percent = (
         facts.canary_weight_percent if after.phase is Phase.PROGRESSING else 0

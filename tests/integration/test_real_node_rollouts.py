@@ -1,0 +1,154 @@
+"""User story: an SRE ships a change whose canary can never serve — an image that is not on
+the node, a version that crashes at start, a pod no node can take — on real pods with a real
+kubelet. Within the ChangeRollout's progress deadline the change is rolled back with what the
+pods say as its reason, and the stable pods are never touched."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from polling import eventually
+from running_operator import RunningOperator
+from slokeeper.localcluster.realnode.images import RealNodeImages
+from slokeeper.localcluster.realnode.node import RealNodeCluster
+
+REPLICAS = 2
+
+
+def _target(namespace: str, image: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "shop", "namespace": namespace},
+        "spec": {
+            "replicas": REPLICAS,
+            "selector": {"matchLabels": {"app": "shop"}},
+            "template": {
+                "metadata": {"labels": {"app": "shop"}},
+                "spec": {
+                    "terminationGracePeriodSeconds": 5,
+                    "containers": [
+                        {
+                            "name": "shop",
+                            "image": image,
+                            "imagePullPolicy": "Never",
+                            "env": [{"name": "VERSION", "value": "1.1"}],
+                            "ports": [{"name": "http", "containerPort": 8080}],
+                            "readinessProbe": {
+                                "httpGet": {"path": "/readyz", "port": "http"},
+                                "periodSeconds": 1,
+                            },
+                        }
+                    ],
+                },
+            },
+        },
+    }
+
+
+def _rollout(namespace: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "slokeeper.dev/v1alpha1",
+        "kind": "ChangeRollout",
+        "metadata": {"name": "shop", "namespace": namespace},
+        "spec": {
+            "targetRef": {"name": "shop"},
+            "steps": [{"weight": 50, "pause": "1m"}],
+            "analysis": {"interval": "5s"},
+            "progressDeadline": "20s",
+        },
+    }
+
+
+def _apply(node: RealNodeCluster, tmp_path: Path, *objects: dict[str, Any]) -> None:
+    manifest = tmp_path / f"{secrets.token_hex(3)}.yaml"
+    manifest.write_text(yaml.safe_dump_all(objects))
+    node.kubectl("apply", "-f", str(manifest))
+
+
+def _json(node: RealNodeCluster, *args: str) -> Any:
+    return json.loads(node.kubectl("get", *args, "-o", "json").stdout)
+
+
+def _stable_pods(node: RealNodeCluster, namespace: str) -> dict[str, int]:
+    """Each Ready stable pod's uid and restart count."""
+    pods = _json(node, "pods", "-n", namespace, "-l", "app=shop,!slokeeper.dev/track")["items"]
+    return {
+        pod["metadata"]["uid"]: pod["status"]["containerStatuses"][0]["restartCount"]
+        for pod in pods
+        if pod["status"].get("containerStatuses", [{}])[0].get("ready")
+    }
+
+
+# Each case: how the template changes, and what the rollback reason must quote from the pods.
+CASES = {
+    "image-not-on-the-node": (
+        [{"op": "replace", "path": "/spec/template/spec/containers/0/image",
+          "value": "localhost/slokeeper-missing:9.9"}],
+        "ErrImageNeverPull",
+    ),
+    "crash-at-start": (
+        [{"op": "add", "path": "/spec/template/spec/containers/0/env/-",
+          "value": {"name": "PROFILE", "value": "crash"}}],
+        "last exit code",  # between restarts the pod waits in CrashLoopBackOff, or is starting
+    ),
+    "no-node-fits": (
+        [{"op": "add", "path": "/spec/template/spec/nodeSelector",
+          "value": {"slokeeper.dev/no-such-node": "true"}}],
+        "Unschedulable",
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_a_canary_that_never_becomes_ready_is_rolled_back_at_the_progress_deadline(
+    case: str,
+    real_node: RealNodeCluster,
+    real_node_images: RealNodeImages,
+    real_node_operator: RunningOperator,
+    tmp_path: Path,
+) -> None:
+    patch, said = CASES[case]
+    namespace = f"real-{case}-{secrets.token_hex(2)}"
+    real_node.kubectl("create", "namespace", namespace)
+    _apply(real_node, tmp_path, _target(namespace, real_node_images.demoapp.name))
+    rolled = real_node.kubectl(
+        "rollout", "status", "deployment/shop", "-n", namespace, "--timeout=90s", check=False
+    )
+    assert rolled.returncode == 0, rolled.stderr
+    _apply(real_node, tmp_path, _rollout(namespace))
+    eventually(
+        lambda: _json(real_node, "crollout", "shop", "-n", namespace).get("status", {}),
+        lambda status: "stable" in status,
+        "the ChangeRollout to adopt the running template",
+    )
+    stable = _stable_pods(real_node, namespace)
+    assert len(stable) == REPLICAS
+
+    real_node.kubectl(
+        "patch", "deployment", "shop", "-n", namespace, "--type", "json", "-p", json.dumps(patch)
+    )
+    status = eventually(
+        lambda: _json(real_node, "crollout", "shop", "-n", namespace).get("status", {}),
+        lambda status: status.get("phase") == "RolledBack",
+        f"the {case} canary to be rolled back at its 20 s progress deadline",
+        timeout=90,
+    )
+    change = status["history"][0]
+    print(f"{case}: {change['reason']}: {status['message']}")
+    assert (change["outcome"], change["reason"]) == ("RolledBack", "ProgressDeadlineExceeded")
+    assert said in status["message"], status["message"]
+    took = eventually(
+        lambda: _json(real_node, "deployments", "-n", namespace)["items"],
+        lambda items: [d["metadata"]["name"] for d in items] == ["shop"],
+        "the canary Deployment to be gone",
+    )
+    assert took[0]["spec"]["paused"] is True
+    assert _stable_pods(real_node, namespace) == stable, "stable pods replaced or restarted"
+    real_node.kubectl("delete", "namespace", namespace, "--wait=false")
