@@ -10,7 +10,6 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
 
 from polling import eventually
@@ -106,49 +105,59 @@ CASES = {
 }  # fmt: skip
 
 
-@pytest.mark.parametrize("case", list(CASES))
+def _status(node: RealNodeCluster, namespace: str) -> dict[str, Any]:
+    status: dict[str, Any] = _json(node, "crollout", "shop", "-n", namespace).get("status", {})
+    return status
+
+
 def test_a_canary_that_never_becomes_ready_is_rolled_back_at_the_progress_deadline(
-    case: str,
     real_node: RealNodeCluster,
     real_node_images: RealNodeImages,
     real_node_operator: RunningOperator,
     tmp_path: Path,
 ) -> None:
-    patch, said = CASES[case]
-    namespace = f"real-{case}-{secrets.token_hex(2)}"
-    real_node.kubectl("create", "namespace", namespace)
-    _apply(real_node, tmp_path, _target(namespace, real_node_images.demoapp.name))
-    rolled = real_node.kubectl(
-        "rollout", "status", "deployment/shop", "-n", namespace, "--timeout=90s", check=False
-    )
-    assert rolled.returncode == 0, rolled.stderr
-    _apply(real_node, tmp_path, _rollout(namespace))
-    eventually(
-        lambda: _json(real_node, "crollout", "shop", "-n", namespace).get("status", {}),
-        lambda status: "stable" in status,
-        "the ChangeRollout to adopt the running template",
-    )
-    stable = _stable_pods(real_node, namespace)
-    assert len(stable) == REPLICAS
+    """The three cases run side by side, each in a namespace of its own."""
+    namespaces = {case: f"real-{case}-{secrets.token_hex(2)}" for case in CASES}
+    for namespace in namespaces.values():
+        real_node.kubectl("create", "namespace", namespace)
+        _apply(real_node, tmp_path, _target(namespace, real_node_images.demoapp.name))
+    for namespace in namespaces.values():
+        rolled = real_node.kubectl(
+            "rollout", "status", "deployment/shop", "-n", namespace, "--timeout=90s", check=False
+        )
+        assert rolled.returncode == 0, rolled.stderr
+        _apply(real_node, tmp_path, _rollout(namespace))
+    stable = {}
+    for case, namespace in namespaces.items():
+        eventually(
+            lambda namespace=namespace: _status(real_node, namespace),
+            lambda status: "stable" in status,
+            f"the {case} ChangeRollout to adopt the running template",
+        )
+        stable[case] = _stable_pods(real_node, namespace)
+        assert len(stable[case]) == REPLICAS
+    for case, namespace in namespaces.items():
+        patch = json.dumps(CASES[case][0])
+        real_node.kubectl(
+            "patch", "deployment", "shop", "-n", namespace, "--type", "json", "-p", patch
+        )
 
-    real_node.kubectl(
-        "patch", "deployment", "shop", "-n", namespace, "--type", "json", "-p", json.dumps(patch)
-    )
-    status = eventually(
-        lambda: _json(real_node, "crollout", "shop", "-n", namespace).get("status", {}),
-        lambda status: status.get("phase") == "RolledBack",
-        f"the {case} canary to be rolled back at its 20 s progress deadline",
-        timeout=90,
-    )
-    change = status["history"][0]
-    print(f"{case}: {change['reason']}: {status['message']}")
-    assert (change["outcome"], change["reason"]) == ("RolledBack", "ProgressDeadlineExceeded")
-    assert said in status["message"], status["message"]
-    took = eventually(
-        lambda: _json(real_node, "deployments", "-n", namespace)["items"],
-        lambda items: [d["metadata"]["name"] for d in items] == ["shop"],
-        "the canary Deployment to be gone",
-    )
-    assert took[0]["spec"]["paused"] is True
-    assert _stable_pods(real_node, namespace) == stable, "stable pods replaced or restarted"
-    real_node.kubectl("delete", "namespace", namespace, "--wait=false")
+    for case, namespace in namespaces.items():
+        status = eventually(
+            lambda namespace=namespace: _status(real_node, namespace),
+            lambda status: status.get("phase") == "RolledBack",
+            f"the {case} canary to be rolled back at its 20 s progress deadline",
+            timeout=90,
+        )
+        change = status["history"][0]
+        print(f"{case}: {change['reason']}: {status['message']}")
+        assert (change["outcome"], change["reason"]) == ("RolledBack", "ProgressDeadlineExceeded")
+        assert CASES[case][1] in status["message"], status["message"]
+        left = eventually(
+            lambda namespace=namespace: _json(real_node, "deployments", "-n", namespace)["items"],
+            lambda items: [d["metadata"]["name"] for d in items] == ["shop"],
+            f"the {case} canary Deployment to be gone",
+        )
+        assert left[0]["spec"]["paused"] is True
+        assert _stable_pods(real_node, namespace) == stable[case], "stable pods replaced"
+        real_node.kubectl("delete", "namespace", namespace, "--wait=false")
