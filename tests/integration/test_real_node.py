@@ -8,6 +8,7 @@ import json
 import subprocess
 from pathlib import Path
 
+from polling import eventually
 from slokeeper.localcluster.realnode.host_state import FIXED_HOST_PATHS
 from slokeeper.localcluster.realnode.images import RealNodeImages
 from slokeeper.localcluster.realnode.node import NODE_NAME, RealNodeCluster
@@ -115,6 +116,15 @@ def test_real_pods_pass_their_probes_and_serve_through_their_service(
     service_ip = real_node.kubectl(
         "get", "service", "demo", "-o", "jsonpath={.spec.clusterIP}"
     ).stdout
+    # kube-proxy programs the Service's rules a moment after its endpoints are Ready.
+    probe = f"import urllib.request as u; u.urlopen('http://{service_ip}/readyz', timeout=2)"
+    eventually(
+        lambda: real_node.run_inside("python3", "-c", probe),
+        lambda done: done.returncode == 0,
+        f"Service {service_ip} to answer",
+        timeout=30,
+        interval=0.5,
+    )
     # 40 real requests through kube-proxy's rules to the two pods, from inside the namespace.
     script = (
         "import urllib.request, urllib.error, collections\n"
