@@ -18,6 +18,7 @@ from running_operator import RunningOperator, running_operator
 from slokeeper.localcluster.cluster import LocalCluster
 from slokeeper.localcluster.prometheus import PrometheusServer, ScrapeJob
 from slokeeper.localcluster.realnode.images import RealNodeImages, ensure_images, import_images
+from slokeeper.localcluster.realnode.monitoring import node_prometheus
 from slokeeper.localcluster.realnode.node import RealNodeCluster
 from slokeeper.localcluster.stack import LocalStack
 from slokeeper.localcluster.toolchain import Toolchain, ensure_toolchain
@@ -67,6 +68,16 @@ def real_node_images(real_node: RealNodeCluster) -> RealNodeImages:
         Path(ctr), real_node.dirs.containerd_socket, [i.archive for i in images.node_images]
     )
     return images
+
+
+@pytest.fixture(scope="session")
+def real_node_prometheus(
+    real_node: RealNodeCluster, toolchain: Toolchain, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[PrometheusServer]:
+    """Prometheus inside the real node's namespace, scraping annotated pods every 5 s."""
+    workdir = tmp_path_factory.mktemp("real-node-prometheus")
+    with node_prometheus(real_node, toolchain.prometheus, workdir) as running:
+        yield running
 
 
 @pytest.fixture(scope="session")

@@ -50,13 +50,20 @@ class PrometheusServer:
     remote_write_urls: list[str] = field(default_factory=list)
     # Alertmanagers (host:port) that receive the firing alerts.
     alertmanagers: list[str] = field(default_factory=list)
+    # Scrape configurations beyond static jobs (e.g. Kubernetes service discovery), as written.
+    discovery_jobs: list[dict[str, Any]] = field(default_factory=list)
+    # Where it listens, the command that runs it there (e.g. inside a network namespace) and the
+    # URL that reaches it from here: by default 127.0.0.1:<port>, started directly.
+    listen_address: str | None = None
+    launcher: tuple[str, ...] = ()
+    reached_at: str | None = None
 
     def __post_init__(self) -> None:
         self._server = ServerProcess("Prometheus", self.log_file, f"{self.url}/-/ready")
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return self.reached_at or f"http://127.0.0.1:{self.port}"
 
     @property
     def config_file(self) -> Path:
@@ -73,7 +80,7 @@ class PrometheusServer:
                 "evaluation_interval": self.evaluation_interval,
             },
             "rule_files": [str(path) for path in self.rule_files],
-            "scrape_configs": [job.as_config() for job in self.jobs],
+            "scrape_configs": [job.as_config() for job in self.jobs] + self.discovery_jobs,
         }
         if self.remote_write_urls:
             config["remote_write"] = [{"url": url} for url in self.remote_write_urls]
@@ -86,12 +93,14 @@ class PrometheusServer:
     def start(self) -> PrometheusServer:
         self.workdir.mkdir(parents=True, exist_ok=True)
         self._write_config()
+        listen = self.listen_address or f"127.0.0.1:{self.port}"
         self._server.start(
             [
+                *self.launcher,
                 str(self.binary),
                 f"--config.file={self.config_file}",
                 f"--storage.tsdb.path={self.workdir / 'data'}",
-                f"--web.listen-address=127.0.0.1:{self.port}",
+                f"--web.listen-address={listen}",
                 "--web.enable-lifecycle",
                 "--storage.tsdb.retention.time=1d",
             ]

@@ -86,7 +86,7 @@ class RealNodeCluster:
     kubeconfig: Path = field(init=False)
     startup_seconds: float = 0.0
     _processes: list[NamespacedProcess] = field(default_factory=list)
-    _relay: subprocess.Popen[bytes] | None = None
+    _relays: list[subprocess.Popen[bytes]] = field(default_factory=list)
     _removable_host_paths: tuple[Path, ...] = ()
     _root_lock: IO[bytes] | None = None
 
@@ -186,22 +186,30 @@ class RealNodeCluster:
         ])  # fmt: skip
 
     def _start_relay(self) -> None:
-        """127.0.0.1:<free port> here → the API server inside the namespace."""
+        """The API server, reached from here through 127.0.0.1."""
+        port = self.relay(API_PORT, "api")
+        self.pki.kubeconfig(ADMIN, f"https://127.0.0.1:{port}", self.kubeconfig)
+
+    def relay(self, port_inside: int, name: str) -> int:
+        """A port on 127.0.0.1 here that leads to ``NODE_IP:port_inside`` inside the namespace
+        (socat, one connection each); stopped with the node."""
         port = free_port()
-        script = self.workdir / "relay.sh"
+        script = self.workdir / f"relay-{name}.sh"
         script.write_text(
             "#!/bin/sh\n"
-            f"exec {' '.join(self.namespace.enter())} socat STDIO TCP:{NODE_IP}:{API_PORT}\n"
+            f"exec {' '.join(self.namespace.enter())} socat STDIO TCP:{NODE_IP}:{port_inside}\n"
         )
         script.chmod(0o755)
-        log = (self.workdir / "logs" / "relay.log").open("wb")
-        self._relay = subprocess.Popen(
-            ["socat", f"TCP-LISTEN:{port},bind=127.0.0.1,reuseaddr,fork", f"EXEC:{script}"],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
+        log = (self.workdir / "logs" / f"relay-{name}.log").open("wb")
+        self._relays.append(
+            subprocess.Popen(
+                ["socat", f"TCP-LISTEN:{port},bind=127.0.0.1,reuseaddr,fork", f"EXEC:{script}"],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         )
-        self.pki.kubeconfig(ADMIN, f"https://127.0.0.1:{port}", self.kubeconfig)
+        return port
 
     def kubectl(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
@@ -282,10 +290,10 @@ class RealNodeCluster:
         for process in reversed(self._processes):
             process.stop()
         self._processes.clear()
-        if self._relay is not None:
-            self._relay.terminate()
-            self._relay.wait(timeout=10)
-            self._relay = None
+        for relay in self._relays:
+            relay.terminate()
+            relay.wait(timeout=10)
+        self._relays.clear()
         host_state.unmount_under(self.workdir)
         host_state.unmount_under(self.dirs.containerd_root)
         host_state.remove_cgroup(self.namespace.name)
