@@ -205,23 +205,6 @@ class SLOLoop:
         self._rules_generation[record.key] = record.generation
         report.tally(rules_written=1)
 
-    def _status(
-        self,
-        record: SLORecord,
-        objective: Objective,
-        figures: Figures,
-        *,
-        silences: SilenceView,
-        now: datetime,
-    ) -> dict[str, Any]:
-        return slo_status(
-            record,
-            objective,
-            figures,
-            SLOStatusInputs(self.rules.kind, silences, self.figures.error_ratio_between),
-            now,
-        )
-
     def _publish(
         self,
         record: SLORecord,
@@ -234,7 +217,8 @@ class SLOLoop:
     ) -> None:
         if figures.health is not Health.OK:
             report.count(figures.health.value)
-        status = self._status(record, objective, figures, silences=silences, now=now)
+        inputs = SLOStatusInputs(self.rules.kind, silences, self.figures.error_ratio_between)
+        status = slo_status(record, objective, figures, inputs, now)
         if visible(status) == visible(record.status):
             return
         try:
