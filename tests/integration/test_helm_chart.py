@@ -67,17 +67,51 @@ def test_helm_lint_passes_with_defaults_and_with_everything_on(toolchain: Toolch
         "--set", "serviceMonitor.enabled=true,grafanaDashboard.enabled=true",
         "--set", "prometheus.bearerToken.secretName=prometheus-token",
         "--set", "prometheus.ca.configMapName=prometheus-ca,podDisruptionBudget.enabled=true",
+        "--set", "replicaCount=2",
     )  # fmt: skip
 
 
-def test_contradicting_values_are_refused_with_a_message(toolchain: Toolchain) -> None:
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        (
+            "prometheus.bearerToken.secretName=a,prometheus.basicAuth.secretName=b",
+            "prometheus.bearerToken and prometheus.basicAuth are exclusive",
+        ),
+        (
+            "replicaCount=2,leaderElection.enabled=false",
+            "replicaCount above 1 needs leaderElection.enabled",
+        ),
+        (
+            "podDisruptionBudget.enabled=true",  # with one replica: no drain could ever pass
+            "podDisruptionBudget.minAvailable must be below replicaCount",
+        ),
+    ],
+    ids=["two-prometheus-credentials", "replicas-without-lease", "budget-blocking-drains"],
+)
+def test_contradicting_values_are_refused_with_a_message(
+    toolchain: Toolchain, values: str, message: str
+) -> None:
     refused = subprocess.run(
         [str(toolchain.helm), "template", str(CHART), "--kube-version", "1.36.0",
-         "--set", "prometheus.bearerToken.secretName=a,prometheus.basicAuth.secretName=b"],
+         "--set", values],
         capture_output=True, text=True, check=False,
     )  # fmt: skip
     assert refused.returncode != 0
-    assert "prometheus.bearerToken and prometheus.basicAuth are exclusive" in refused.stderr
+    assert message in refused.stderr
+
+
+def test_upgrades_roll_one_standby_in_before_an_old_replica_goes(toolchain: Toolchain) -> None:
+    def strategy(*values: str) -> dict[str, Any]:
+        rendered_objects = objects(rendered(toolchain, *values))
+        deployment = next(o for o in rendered_objects if o["kind"] == "Deployment")
+        return dict(deployment["spec"]["strategy"])
+
+    assert strategy() == {
+        "type": "RollingUpdate",
+        "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0},
+    }
+    assert strategy("leaderElection.enabled=false") == {"type": "Recreate"}
 
 
 @pytest.mark.parametrize(

@@ -1,6 +1,7 @@
 """User story: the chart runs two replicas of the operator. Exactly one acts; the other stays
-alive but not ready, and takes over at once when the leader stops cleanly, or once its Lease has
-expired when the leader dies without a word — never while the old leader may still act."""
+alive and ready (it watches the Lease, so a rolling update can go on) and says on /metrics that it
+stands by; it takes over at once when the leader stops cleanly, or once its Lease has expired when
+the leader dies without a word — never while the old leader may still act."""
 
 from __future__ import annotations
 
@@ -24,6 +25,18 @@ def probe(operator: RunningOperator, path: str) -> tuple[int, str]:
     except requests.RequestException as error:
         return 0, str(error)
     return answer.status_code, answer.text.strip()
+
+
+def leading(operator: RunningOperator) -> str:
+    """The replica's slokeeper_leader gauge as text ("1.0", "0.0"), or why it cannot be read."""
+    try:
+        text = requests.get(operator.metrics_url, timeout=2).text
+    except requests.RequestException as error:
+        return str(error)
+    for line in text.splitlines():
+        if line.startswith("slokeeper_leader "):
+            return line.split()[1]
+    return "no slokeeper_leader gauge"
 
 
 def lease_holder(cluster: LocalCluster, namespace: str) -> str:
@@ -65,15 +78,17 @@ def test_one_replica_acts_and_another_takes_over_when_it_stops_or_dies(
 
     with ExitStack() as stack:
         first = replica("first")
-        eventually(lambda: probe(first, "/readyz"), lambda seen: seen[0] == 200, "first ready")
+        eventually(lambda: leading(first), lambda seen: seen == "1.0", "first to lead")
+        eventually(lambda: probe(first, "/readyz"), lambda seen: seen == (200, "ok"), "first ready")
         first_identity = lease_holder(cluster, namespace)
         assert first_identity
 
         second = replica("second")
         standby = eventually(
-            lambda: probe(second, "/readyz"), lambda seen: seen[0] == 503, "second standing by"
+            lambda: probe(second, "/readyz"), lambda seen: seen[0] == 200, "second ready"
         )
-        assert standby[1] == f"standing by for Lease {namespace}/slokeeper"
+        assert standby[1] == f"standing by for Lease {namespace}/slokeeper; ready to take over"
+        assert leading(second) == "0.0"
         assert probe(second, "/healthz")[0] == 200, "a standby replica must stay alive"
         apply(cluster, availability_slo(namespace, "while-first-leads"))
         evaluated(cluster, namespace, "while-first-leads")
@@ -85,8 +100,8 @@ def test_one_replica_acts_and_another_takes_over_when_it_stops_or_dies(
         first.process.terminate()
         first.process.wait(timeout=30)
         eventually(
-            lambda: probe(second, "/readyz"),
-            lambda seen: seen[0] == 200,
+            lambda: leading(second),
+            lambda seen: seen == "1.0",
             "second to lead after first stopped",
             timeout=30,
         )
@@ -98,12 +113,12 @@ def test_one_replica_acts_and_another_takes_over_when_it_stops_or_dies(
 
         # A leader killed outright cannot say so: the next one waits out the lease (15 s).
         third = replica("third")
-        eventually(lambda: probe(third, "/readyz"), lambda seen: seen[0] == 503, "third standby")
+        eventually(lambda: leading(third), lambda seen: seen == "0.0", "third standing by")
         killed_at = time.monotonic()
         second.process.kill()
         eventually(
-            lambda: probe(third, "/readyz"),
-            lambda seen: seen[0] == 200,
+            lambda: leading(third),
+            lambda seen: seen == "1.0",
             "third to lead after second was killed",
             timeout=60,
         )

@@ -71,11 +71,11 @@ class OperatorConfig:
     alertmanager_url: str | None = None  # where maintenance silences are made
 
 
-def build_runtime(config: OperatorConfig, api: client.ApiClient, health: OperatorHealth) -> Runtime:
+def build_runtime(
+    config: OperatorConfig, api: client.ApiClient, health: OperatorHealth, metrics: OperatorMetrics
+) -> Runtime:
     """The loops and what they share, wired once."""
     prometheus = config.prometheus.client()
-    # Per-SLO gauges cost memory per SLO; keep them only when someone can scrape them.
-    metrics = OperatorMetrics(per_slo=config.per_slo_metrics and config.metrics_port > 0)
     metrics.count_queries(lambda: prometheus.queries)
     rollout_loop = _rollout_loop(config, api, prometheus)
     return Runtime(
@@ -86,8 +86,6 @@ def build_runtime(config: OperatorConfig, api: client.ApiClient, health: Operato
         rollout_loop=rollout_loop,
         rollout_scheduler=RolloutScheduler(rollout_loop, metrics.observe_rollout),
         interval_seconds=config.interval_seconds,
-        metrics_port=config.metrics_port,
-        metrics_address=config.bind_address,
     )
 
 
@@ -140,27 +138,42 @@ def _exit_on_lost_lease() -> None:
     os._exit(1)
 
 
+def _stand_by_until_leading(
+    election: LeaderElection, health: OperatorHealth, metrics: OperatorMetrics
+) -> None:
+    health.standby_reason = f"standing by for Lease {election.namespace}/{election.name}"
+    health.lease_read_at = lambda: election.read_at
+    metrics.leader.set(0)
+    election.wait_until_leader(threading.Event())
+    health.lease_read_at = None
+    health.standby_reason = "leading; starting"
+    election.keep_renewing(on_lost=_exit_on_lost_lease)
+
+
 def run_operator(config: OperatorConfig) -> int:
-    """Serve the probes, wait for the Lease when asked to, then run kopf until it stops."""
+    """Serve the probes and /metrics, wait for the Lease when asked to, then run kopf until it
+    stops (on SIGTERM too: kopf stops its handlers, then the Lease is given up at once)."""
     if config.kubeconfig:
         os.environ["KUBECONFIG"] = config.kubeconfig  # for kopf's login handler
     health = OperatorHealth()
+    # Per-SLO gauges cost memory per SLO; keep them only when someone can scrape them.
+    metrics = OperatorMetrics(per_slo=config.per_slo_metrics and config.metrics_port > 0)
     api = api_client(config.kubeconfig)
     election = _election(config, api)
-    if election is not None:
-        health.standby_reason = f"standing by for Lease {election.namespace}/{election.name}"
     if config.health_port:
         health.serve(config.health_port, config.bind_address)
+    if config.metrics_port:
+        # From the start, so a standby is scraped too and says it is one (slokeeper_leader 0).
+        metrics.serve(config.metrics_port, config.bind_address)
     if election is not None:
-        election.wait_until_leader(threading.Event())
-        health.standby_reason = "leading; starting"
-        election.keep_renewing(on_lost=_exit_on_lost_lease)
+        _stand_by_until_leading(election, health, metrics)
+    metrics.leader.set(1)
     try:
         kopf.run(
             standalone=True,
             clusterwide=not config.namespaces,
             namespaces=list(config.namespaces),
-            memo=build_runtime(config, api, health).memo(),
+            memo=build_runtime(config, api, health, metrics).memo(),
             ready_flag=health.started,
         )
     finally:

@@ -3,8 +3,12 @@
 Served from a thread of their own, so they answer while a standby replica waits for the lease. A
 thread cannot tell on its own whether the operator's event loop still works, so the loop beats a
 heartbeat and liveness fails when the beat stops: a wedged operator is restarted by the kubelet.
-Readiness is true only on the replica that leads and has started, so the metrics Service sends
-scrapes to the replica whose figures mean something.
+
+Readiness says "this replica does its job", and a standby's job is to watch the Lease so it can
+take over: it is ready while it hears from the API server. A standby that were never ready would
+stop every rolling update of the operator (the new Pod waits for the Lease the old one holds, and
+the old one is only stopped once the new one is Ready), and a PodDisruptionBudget would count it
+as unavailable. Which replica leads is the ``slokeeper_leader`` gauge, not readiness.
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 HEARTBEAT_SECONDS = 5.0
 STALE_AFTER_SECONDS = 60.0
+# A standby that has not read the Lease for this long could not take over: not ready.
+STANDBY_SILENT_AFTER_SECONDS = 30.0
 
 
 class OperatorHealth:
@@ -24,6 +30,8 @@ class OperatorHealth:
         self._last_beat: float | None = None
         self.started = threading.Event()
         self.standby_reason = "starting"
+        # While standing by: when the Lease was last read (the clock's time), or None.
+        self.lease_read_at: Callable[[], float | None] | None = None
 
     def beat(self) -> None:
         self._last_beat = self._clock()
@@ -37,9 +45,17 @@ class OperatorHealth:
         return True, "ok"
 
     def readiness(self) -> tuple[bool, str]:
-        if not self.started.is_set():
+        if self.started.is_set():
+            return self.liveness()
+        if self.lease_read_at is None:
             return False, self.standby_reason
-        return self.liveness()
+        read_at = self.lease_read_at()
+        if read_at is None:
+            return False, f"{self.standby_reason}; the Lease has not been read yet"
+        silent = self._clock() - read_at
+        if silent > STANDBY_SILENT_AFTER_SECONDS:
+            return False, f"{self.standby_reason}; the Lease has not been read for {silent:.0f}s"
+        return True, f"{self.standby_reason}; ready to take over"
 
     def serve(self, port: int, address: str) -> ThreadingHTTPServer:
         health = self

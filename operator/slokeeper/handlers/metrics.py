@@ -112,6 +112,11 @@ class OperatorMetrics:
     def __init__(self, registry: CollectorRegistry | None = None, per_slo: bool = True) -> None:
         self.registry = registry or CollectorRegistry()
         self.per_slo = per_slo
+        self.leader = Gauge(
+            "slokeeper_leader",
+            "1 on the replica that holds the Lease and acts, 0 on a standby.",
+            registry=self.registry,
+        )
         self.cycle_seconds = Histogram(
             "slokeeper_slo_cycle_duration_seconds",
             "Wall time of one SLO evaluation cycle.",

@@ -35,8 +35,6 @@ class Runtime:
     rollout_loop: RolloutLoop
     rollout_scheduler: RolloutScheduler
     interval_seconds: float
-    metrics_port: int  # 0: /metrics is not served
-    metrics_address: str
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     def memo(self) -> kopf.Memo:
@@ -48,9 +46,7 @@ class Runtime:
         maintenance_index: kopf.Index[Any, Any],
         rollout_targets: kopf.Index[Key, str],
     ) -> None:
-        """Serve /metrics and start the SLO loop, the rollout scheduler and the heartbeat."""
-        if self.metrics_port:
-            self.metrics.serve(self.metrics_port, self.metrics_address)
+        """Start the SLO loop, the rollout scheduler and the heartbeat."""
         self.tasks = [
             asyncio.create_task(
                 run_slo_loop(

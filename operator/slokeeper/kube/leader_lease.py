@@ -57,6 +57,7 @@ class LeaderElection:
         self._observed: tuple[object, ...] | None = None
         self._observed_at = 0.0
         self.holder: str | None = None
+        self.read_at: float | None = None  # when the API server last answered a read (clock's time)
         self._stop_renewing = threading.Event()
 
     def try_acquire_or_renew(self) -> bool:
@@ -68,7 +69,9 @@ class LeaderElection:
             if error.status != 404:
                 log.warning("cannot read Lease %s/%s: %s", self.namespace, self.name, error.reason)
                 return False
+            self.read_at = self._clock()
             return self._create(now)
+        self.read_at = self._clock()
         spec = _spec(lease)
         self._observe(lease)
         expired = self._clock() - self._observed_at > float(
@@ -126,7 +129,12 @@ class LeaderElection:
         """Block until this process holds the lease (True) or ``stop`` is set (False)."""
         reported: str | None = None
         while not stop.is_set():
-            if self.try_acquire_or_renew():
+            try:
+                acquired = self.try_acquire_or_renew()
+            except Exception:  # an API server out of reach: stand by (not ready), do not crash
+                log.exception("reading Lease %s/%s failed", self.namespace, self.name)
+                acquired = False
+            if acquired:
                 log.info(
                     "leading: holds Lease %s/%s as %s", self.namespace, self.name, self.identity
                 )

@@ -15,6 +15,7 @@ from slokeeper.handlers import composition, operator
 from slokeeper.handlers.clock import rollout_clock
 from slokeeper.handlers.fault_injection import CRASH_AFTER_ENV, status_written_hook
 from slokeeper.handlers.health import OperatorHealth
+from slokeeper.handlers.metrics import OperatorMetrics
 from slokeeper.handlers.runtime import runtime
 from slokeeper.prometheus.access import PrometheusAccess
 from slokeeper.prometheus.client import PrometheusClient
@@ -35,7 +36,9 @@ def test_both_loops_share_one_prometheus_client_and_the_metric_counts_its_querie
 
     monkeypatch.setattr(PrometheusAccess, "client", counted)
     config = composition.OperatorConfig(prometheus=PrometheusAccess(url="http://prometheus:9090"))
-    built_runtime = composition.build_runtime(config, client.ApiClient(), OperatorHealth())
+    built_runtime = composition.build_runtime(
+        config, client.ApiClient(), OperatorHealth(), OperatorMetrics()
+    )
     assert built == [built_runtime.prometheus]
     built_runtime.prometheus.queries = 7  # as if the SLO and rollout loops had sent seven
     text = generate_latest(built_runtime.metrics.registry).decode()
@@ -44,7 +47,9 @@ def test_both_loops_share_one_prometheus_client_and_the_metric_counts_its_querie
 
 def test_handlers_read_the_runtime_from_the_memo() -> None:
     config = composition.OperatorConfig(prometheus=PrometheusAccess(url="http://prometheus:9090"))
-    built = composition.build_runtime(config, client.ApiClient(), OperatorHealth())
+    built = composition.build_runtime(
+        config, client.ApiClient(), OperatorHealth(), OperatorMetrics()
+    )
     assert runtime(built.memo()) is built
     with pytest.raises(TypeError, match="no slokeeper Runtime"):
         runtime({"rollout_scheduler": object()})

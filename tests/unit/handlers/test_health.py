@@ -1,11 +1,17 @@
-"""The probes a kubelet sees: a standby replica is alive but not ready, the leader is ready, and a
-leader whose event loop stopped beating fails liveness so the kubelet restarts it."""
+"""The probes a kubelet sees: a standby replica that keeps reading the Lease is alive and ready (so
+a rolling update of the operator can finish), one that cannot reach the API server is not ready,
+the leader is ready while starting only once kopf runs, and a leader whose event loop stopped
+beating fails liveness so the kubelet restarts it."""
 
 from __future__ import annotations
 
 import requests
 
-from slokeeper.handlers.health import STALE_AFTER_SECONDS, OperatorHealth
+from slokeeper.handlers.health import (
+    STALE_AFTER_SECONDS,
+    STANDBY_SILENT_AFTER_SECONDS,
+    OperatorHealth,
+)
 from slokeeper.localcluster.processes import free_port
 
 
@@ -17,11 +23,35 @@ class FakeClock:
         return self.now
 
 
-def test_a_standby_replica_is_alive_and_not_ready() -> None:
-    health = OperatorHealth(FakeClock())
+def test_a_standby_replica_that_reads_the_lease_is_alive_and_ready() -> None:
+    clock = FakeClock()
+    health = OperatorHealth(clock)
     health.standby_reason = "standing by for Lease ops/slokeeper"
+    read_at: list[float | None] = [None]
+    health.lease_read_at = lambda: read_at[0]
     assert health.liveness() == (True, "standing by for Lease ops/slokeeper")
-    assert health.readiness() == (False, "standing by for Lease ops/slokeeper")
+    assert health.readiness() == (
+        False,
+        "standing by for Lease ops/slokeeper; the Lease has not been read yet",
+    )
+    read_at[0] = clock.now
+    clock.now += STANDBY_SILENT_AFTER_SECONDS
+    assert health.readiness() == (True, "standing by for Lease ops/slokeeper; ready to take over")
+    clock.now += 5
+    assert health.readiness() == (
+        False,
+        "standing by for Lease ops/slokeeper; the Lease has not been read for 35s",
+    )
+    assert health.liveness()[0] is True, "an API server out of reach is no reason to restart"
+
+
+def test_a_leader_is_ready_once_kopf_has_started() -> None:
+    health = OperatorHealth(FakeClock())
+    health.standby_reason = "leading; starting"
+    assert health.readiness() == (False, "leading; starting")
+    health.started.set()
+    health.beat()
+    assert health.readiness() == (True, "ok")
 
 
 def test_the_leader_is_ready_while_its_loop_beats_and_dies_when_it_stops() -> None:
