@@ -84,15 +84,16 @@ def real_node_prometheus(
 def real_node_operator(
     real_node: RealNodeCluster,
     real_node_images: RealNodeImages,
+    real_node_prometheus: PrometheusServer,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[RunningOperator]:
-    """`slokeeper run` against the real node, for the namespaces `real-*`. No Prometheus is
-    reachable from it: the tests that use it are about pods, not analyses."""
+    """`slokeeper run` against the real node and its Prometheus (which scrapes the annotated
+    pods), evaluating every 3 s, for the namespaces `real-*`."""
     real_node.kubectl("apply", "-f", str(ROOT / "crds"))
     real_node.kubectl("wait", "--for=condition=Established", "crd", "--all", "--timeout=60s")
     log = tmp_path_factory.mktemp("real-node-operator") / "operator.log"
     with running_operator(
-        real_node.kubeconfig, "http://127.0.0.1:1", log, namespaces=("real-*",)
+        real_node.kubeconfig, real_node_prometheus.url, log, namespaces=("real-*",)
     ) as running:
         yield running
 
