@@ -27,4 +27,7 @@ ENV PATH=/opt/slokeeper/bin:$PATH \
 COPY --from=build /opt/slokeeper /opt/slokeeper
 USER 65532:65532
 EXPOSE 8080 8081
-ENTRYPOINT ["slokeeper", "run"]
+# The image is the CLI; with no arguments it runs the operator. The chart passes `run` itself (the
+# entry point once was `slokeeper run`, and its Pod died with "unrecognized arguments: run").
+ENTRYPOINT ["slokeeper"]
+CMD ["run"]

@@ -40,10 +40,11 @@ def podman() -> Podman:
     return Podman(cache_root() / "podman").prepare()
 
 
-def test_the_operator_image_prints_slokeeper_runs_help_as_uid_65532(
+def test_the_operator_image_is_the_cli_and_runs_slokeeper_run_as_uid_65532(
     images: RealNodeImages, podman: Podman
 ) -> None:
-    result = podman.run(images.operator.name, "--help")
+    # The chart's Pod passes `run` as its argument, as `docker run IMAGE run --help` does here.
+    result = podman.run(images.operator.name, "run", "--help")
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("usage: slokeeper run"), result.stdout
     assert "--prometheus-url" in result.stdout

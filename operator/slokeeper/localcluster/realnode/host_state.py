@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import signal
 import subprocess
 from pathlib import Path
 
@@ -27,24 +28,51 @@ def absent_host_paths() -> tuple[Path, ...]:
     return tuple(path for path in FIXED_HOST_PATHS if not path.exists())
 
 
+CTR_TIMEOUT_SECONDS = 20.0
+
+
+def _ctr(ctr: list[str], *args: str) -> subprocess.CompletedProcess[str] | None:
+    """One ``ctr`` call, or None when it did not answer in time (``tasks delete -f`` has been
+    seen to wait forever on a task whose container containerd had already forgotten)."""
+    try:
+        return subprocess.run(
+            [*ctr, *args], check=False, capture_output=True, text=True, timeout=CTR_TIMEOUT_SECONDS
+        )
+    except subprocess.TimeoutExpired:
+        return None
+
+
 def kill_containers(ctr: list[str]) -> None:
     """Kill and delete every task and container in containerd's k8s.io namespace (``ctr`` is
     the command prefix with the node's socket)."""
 
     def listed(*what: str) -> list[str]:
-        done = subprocess.run(
-            [*ctr, *what, "ls", "-q"], check=False, capture_output=True, text=True
-        )
-        return done.stdout.split() if done.returncode == 0 else []
+        done = _ctr(ctr, *what, "ls", "-q")
+        return done.stdout.split() if done is not None and done.returncode == 0 else []
 
     for task in listed("tasks"):
-        subprocess.run(
-            [*ctr, "tasks", "kill", "-s", "SIGKILL", task], check=False, capture_output=True
-        )
+        _ctr(ctr, "tasks", "kill", "-s", "SIGKILL", task)
     for task in listed("tasks"):
-        subprocess.run([*ctr, "tasks", "delete", "-f", task], check=False, capture_output=True)
+        _ctr(ctr, "tasks", "delete", "-f", task)
     for container in listed("containers"):
-        subprocess.run([*ctr, "containers", "delete", container], check=False, capture_output=True)
+        _ctr(ctr, "containers", "delete", container)
+
+
+def kill_pod_processes(name: str) -> list[int]:
+    """SIGKILL every process left in the pods' cgroups below the node's own ``/<name>`` (a
+    container containerd no longer knows of, yet still running); the PIDs killed."""
+    killed: list[int] = []
+    for hierarchy in _hierarchies():
+        pods = hierarchy / name / "kubepods"
+        if not pods.is_dir():
+            continue
+        for directory, _, _ in os.walk(pods):
+            with contextlib.suppress(OSError):
+                for pid in (Path(directory) / "cgroup.procs").read_text().split():
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(int(pid), signal.SIGKILL)
+                        killed.append(int(pid))
+    return sorted(set(killed))
 
 
 def unmount_under(directory: Path) -> None:

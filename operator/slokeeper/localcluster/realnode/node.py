@@ -287,6 +287,7 @@ class RealNodeCluster:
             by_name["kubelet"].stop()
         if "containerd" in by_name:
             host_state.kill_containers(self.ctr)
+        host_state.kill_pod_processes(self.namespace.name)
         for process in reversed(self._processes):
             process.stop()
         self._processes.clear()
