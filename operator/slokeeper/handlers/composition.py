@@ -123,11 +123,12 @@ def _own_namespace() -> str:
     return "default"
 
 
-def _election(config: OperatorConfig, api: client.ApiClient) -> LeaderElection | None:
+def _election(
+    config: OperatorConfig, api: client.ApiClient, identity: str
+) -> LeaderElection | None:
     if not config.leader_elect:
         return None
     namespace = config.leader_election_namespace or _own_namespace()
-    identity = f"{socket.gethostname()}_{uuid.uuid4().hex[:8]}"
     return LeaderElection(api, namespace, config.leader_election_id, identity)
 
 
@@ -159,7 +160,10 @@ def run_operator(config: OperatorConfig) -> int:
     # Per-SLO gauges cost memory per SLO; keep them only when someone can scrape them.
     metrics = OperatorMetrics(per_slo=config.per_slo_metrics and config.metrics_port > 0)
     api = api_client(config.kubeconfig)
-    election = _election(config, api)
+    # Given to kopf too, which would otherwise ask the user database for the process's name:
+    # an image's uid (65532, or OpenShift's random one) usually has no entry there.
+    identity = f"{socket.gethostname()}_{uuid.uuid4().hex[:8]}"
+    election = _election(config, api, identity)
     if config.health_port:
         health.serve(config.health_port, config.bind_address)
     if config.metrics_port:
@@ -175,6 +179,7 @@ def run_operator(config: OperatorConfig) -> int:
             namespaces=list(config.namespaces),
             memo=build_runtime(config, api, health, metrics).memo(),
             ready_flag=health.started,
+            identity=identity,  # type: ignore[arg-type]  # a NewType of str kopf does not export
         )
     finally:
         if election is not None:
