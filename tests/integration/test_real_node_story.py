@@ -3,7 +3,8 @@ requests a second through a Service to four pods of the demo application; the no
 scrapes them and the operator reads it. A good version is promoted step by step (25 %, then
 50 %), a version failing a fifth of its requests is rolled back on the availability SLO, a
 version five times slower on the latency SLO; the stable pods are never restarted or replaced
-until a promotion replaces them on purpose."""
+until a promotion replaces them on purpose, and pods that go away drain first, so no request is
+refused."""
 
 from __future__ import annotations
 
@@ -113,6 +114,7 @@ def test_real_traffic_promotes_a_good_version_and_rolls_back_a_failing_and_a_slo
     _assert_promoted(real_node, namespaces["good"], seen["good"])
     _assert_rolled_back(real_node, namespaces["bad"], seen["bad"], stable["bad"], "availability")
     _assert_rolled_back(real_node, namespaces["slow"], seen["slow"], stable["slow"], "latency")
+    _assert_no_request_lost(real_node, namespaces)
     for namespace in namespaces.values():
         real_node.kubectl("delete", "namespace", namespace, "--wait=false")
 
@@ -166,3 +168,23 @@ def _assert_rolled_back(
     target = _json(node, "deployment", story.TARGET, "-n", namespace)
     assert target["spec"]["paused"] is True
     assert _stable_pods(node, namespace) == stable, "stable pods replaced or restarted"
+
+
+def _assert_no_request_lost(node: RealNodeCluster, namespaces: dict[str, str]) -> None:
+    """Every pod that went away (canaries, and the stable pods a promotion replaced) is gone by
+    now: the load generator's next report counts every request sent meanwhile. Pods drain before
+    they stop, so none was refused; only the bad version answered 500."""
+    before = {case: story.load_counts(node, ns)[0] for case, ns in namespaces.items()}
+    reports = eventually(
+        lambda: {case: story.load_counts(node, ns) for case, ns in namespaces.items()},
+        lambda now: all(now[case][0] != before[case] for case in namespaces),
+        "a new report from each load generator",
+        timeout=30,
+        interval=1,
+    )
+    for case, (line, _) in reports.items():
+        print(f"{case}: {line}")
+    assert set(reports["good"][1]) == {"200"}, reports["good"]
+    assert set(reports["bad"][1]) == {"200", "500"}, reports["bad"]
+    # The slow version's longest requests may outlast its drain or the 5 s client timeout.
+    assert reports["slow"][1].get("error", 0) <= 0.01 * sum(reports["slow"][1].values())
