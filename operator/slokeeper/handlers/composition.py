@@ -16,7 +16,6 @@ import threading
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 
 import kopf
 from kubernetes import client
@@ -49,7 +48,7 @@ log = logging.getLogger("slokeeper")
 
 HANDLER_MODULES = (operator, rollouts)  # importing them registers their kopf handlers
 POD_NAMESPACE_ENV = "POD_NAMESPACE"  # the Pod's namespace, from the Downward API (the chart)
-SERVICE_ACCOUNT_NAMESPACE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
+SERVICE_ACCOUNT_NAMESPACE = operator.SERVICE_ACCOUNT / "namespace"
 
 
 @dataclass(frozen=True)

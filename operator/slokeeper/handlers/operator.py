@@ -9,6 +9,9 @@ each); one loop reads the index every interval instead (``handlers.background``)
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import kopf
@@ -20,11 +23,36 @@ from slokeeper.handlers.settings import configure
 from slokeeper.loops.slo.record import SLORecord, slo_record
 from slokeeper.slo.maintenance import SharedWindow
 
+SERVICE_ACCOUNT = Path("/var/run/secrets/kubernetes.io/serviceaccount")
+
+
+def in_cluster_login(
+    settings: kopf.OperatorSettings,
+    service_account: Path = SERVICE_ACCOUNT,
+    environ: Mapping[str, str] = os.environ,
+) -> kopf.ConnectionInfo | None:
+    """The Pod's ServiceAccount and the API server at the address the kubelet gives every Pod
+    ($KUBERNETES_SERVICE_HOST/_PORT), as client-go and the kubernetes client do. kopf's own
+    login_with_service_account asks DNS for kubernetes.default.svc: an operator that stops when
+    cluster DNS is down (or absent, as on the test node) would stop when it is needed most."""
+    host, port = environ.get("KUBERNETES_SERVICE_HOST"), environ.get("KUBERNETES_SERVICE_PORT")
+    token_file = service_account / "token"
+    if not (host and port and token_file.is_file()):
+        return None
+    namespace_file, ca_file = service_account / "namespace", service_account / "ca.crt"
+    return kopf.ConnectionInfo(
+        server=f"https://[{host}]:{port}" if ":" in host else f"https://{host}:{port}",
+        ca_path=str(ca_file) if ca_file.is_file() else None,
+        token=token_file.read_text().strip() or None,  # read again at each re-login: it rotates
+        default_namespace=namespace_file.read_text().strip() if namespace_file.is_file() else None,
+        trust_env=settings.networking.trust_env,
+    )
+
 
 @kopf.on.login()
-def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
+def login(*, settings: kopf.OperatorSettings, **kwargs: Any) -> kopf.ConnectionInfo | None:
     """In a Pod its ServiceAccount, elsewhere $KUBECONFIG (read when called, not at import)."""
-    return kopf.login_with_service_account(**kwargs) or kopf.login_with_kubeconfig(**kwargs)
+    return in_cluster_login(settings) or kopf.login_with_kubeconfig(settings=settings, **kwargs)
 
 
 @kopf.index(GROUP, VERSION, "servicelevelobjectives")
