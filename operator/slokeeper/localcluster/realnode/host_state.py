@@ -6,10 +6,13 @@ kubelet, libcni and the shim write to whatever they are told (REALNODE.md)."""
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import json
 import os
 import shutil
 import signal
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
@@ -23,9 +26,54 @@ FIXED_HOST_PATHS = (
 )
 
 
-def absent_host_paths() -> tuple[Path, ...]:
-    """The fixed host paths that do not exist yet: the ones this node may remove again."""
-    return tuple(path for path in FIXED_HOST_PATHS if not path.exists())
+# Which nodes use the fixed host paths, and which of them the first made (so the last removes).
+SHARED_STATE = Path("/run/slokeeper-realnode")
+
+
+@contextlib.contextmanager
+def _shared_paths_record() -> Iterator[dict[str, list[str]]]:
+    """The record of the nodes that use the fixed host paths, read and written under a lock."""
+    SHARED_STATE.mkdir(exist_ok=True)
+    record_file = SHARED_STATE / "host-paths.json"
+    with (SHARED_STATE / "lock").open("wb") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        record: dict[str, list[str]] = {"nodes": [], "made": []}
+        with contextlib.suppress(FileNotFoundError, ValueError):
+            record = json.loads(record_file.read_text())
+        # A node whose process is gone (killed, crashed) no longer uses them.
+        record["nodes"] = [node for node in record["nodes"] if _alive(node)]
+        yield record
+        if record["nodes"]:
+            record_file.write_text(json.dumps(record))
+    if not record["nodes"]:
+        shutil.rmtree(SHARED_STATE, ignore_errors=True)
+
+
+def _alive(node: str) -> bool:
+    """Node names carry their process's PID (``slk-<pid>-<hex>``)."""
+    try:
+        os.kill(int(node.split("-")[1]), 0)
+    except (IndexError, ValueError, ProcessLookupError):
+        return False
+    return True
+
+
+def claim_host_paths(node: str) -> None:
+    """Count ``node`` among the users of the fixed host paths; the first user notes which of
+    them did not exist yet, for the last one to remove (two nodes may run at once)."""
+    with _shared_paths_record() as record:
+        if not record["nodes"]:  # what a node that died left is still to be removed
+            absent = {str(path) for path in FIXED_HOST_PATHS if not path.exists()}
+            record["made"] = sorted(absent | set(record["made"]))
+        record["nodes"].append(node)
+
+
+def release_host_paths(node: str) -> None:
+    """The last node to stop removes the fixed host paths the first one made."""
+    with _shared_paths_record() as record:
+        record["nodes"] = [other for other in record["nodes"] if other != node]
+        if not record["nodes"]:
+            remove_host_paths(tuple(Path(path) for path in record["made"]))
 
 
 CTR_TIMEOUT_SECONDS = 20.0

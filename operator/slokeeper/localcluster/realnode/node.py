@@ -87,7 +87,6 @@ class RealNodeCluster:
     startup_seconds: float = 0.0
     _processes: list[NamespacedProcess] = field(default_factory=list)
     _relays: list[subprocess.Popen[bytes]] = field(default_factory=list)
-    _removable_host_paths: tuple[Path, ...] = ()
     _root_lock: IO[bytes] | None = None
 
     def __post_init__(self) -> None:
@@ -116,7 +115,7 @@ class RealNodeCluster:
             # The shared root keeps imported images between runs (a cold import costs ~10 s);
             # a second node running at the same time keeps the root in its work directory.
             self.dirs = NodeDirs(self.workdir, cache_root() / "realnode" / "containerd")
-        self._removable_host_paths = host_state.absent_host_paths()
+        host_state.claim_host_paths(self.namespace.name)
         self.workdir.mkdir(parents=True, exist_ok=True)
         try:
             self.namespace.create(f"{NODE_IP}/24")
@@ -298,7 +297,7 @@ class RealNodeCluster:
         host_state.unmount_under(self.workdir)
         host_state.unmount_under(self.dirs.containerd_root)
         host_state.remove_cgroup(self.namespace.name)
-        host_state.remove_host_paths(self._removable_host_paths)
+        host_state.release_host_paths(self.namespace.name)
         self.namespace.delete()
         shutil.rmtree(self.dirs.containerd_state, ignore_errors=True)
         if self._root_lock is not None:

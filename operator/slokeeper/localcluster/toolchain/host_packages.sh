@@ -4,6 +4,10 @@
 # podman for images; facts in shared/REALNODE.md) when any is missing. Idempotent: with all
 # present it only checks. Needs root to install, as the real node itself does.
 set -euo pipefail
+# Test workers may start nodes at once: one installs, the others wait and then find all present
+# (the lock is on this script itself, so no lock file is left anywhere).
+exec 9<"${BASH_SOURCE[0]}"
+flock 9
 
 packages=(containerd runc containernetworking-plugins iptables conntrack socat debootstrap podman buildah)
 missing=()
@@ -20,6 +24,6 @@ if [[ $(id -u) -ne 0 ]]; then
 fi
 echo "real-node packages: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+apt-get -o DPkg::Lock::Timeout=300 update -qq
+apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 echo "real-node packages: installed"
