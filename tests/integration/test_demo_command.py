@@ -1,7 +1,8 @@
 """User story: the README's demo command runs the operator on its own local environment, promotes
 a good canary and rolls a failing one back, showing each as it goes, writes each SLO's budget
 report, and cleans up after itself. Pointed at an existing cluster (--kubeconfig), it tells the
-same story there and leaves the cluster as it found it, but for the CRDs."""
+same story there and leaves the cluster as it found it, but for the CRDs. With --real-node it
+tells it on real pods serving real requests (root needed, and it says so)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from slokeeper.cli.main import main
 from slokeeper.localcluster.cluster import LocalCluster
 from slokeeper.localcluster.toolchain import Toolchain
 
@@ -73,3 +75,32 @@ def test_the_demo_runs_on_an_existing_cluster_and_leaves_it_clean(
     assert left.stdout.strip() == "", f"the demo left objects behind: {left.stdout}"
     crds = another_cluster.kubectl("get", "crd", "-o", "name").stdout
     assert "changerollouts.slokeeper.dev" in crds
+
+
+def test_the_demo_on_a_real_node_promotes_and_rolls_back_real_pods() -> None:
+    out, seconds = demo("--real-node")
+    assert "one real node, Prometheus inside it" in out
+    assert "A load generator pod sends 40 requests/s to the checkout Service" in out
+    shown = out.split("VERSION=1.2 PROFILE=healthy")[1].split("VERSION=1.3-bad")[0]
+    assert "step 2, canary 50% of pods (planned 50%)" in shown, shown
+    told = out[out.index("1.2: ") :]
+    assert "1.2: Promoted (Promoted) after 2 step(s)." in told, told
+    untouched = "after 1 step(s); stable pods: the same 4, 0 restarts."
+    assert f"1.3-bad: RolledBack (AnalysisFailed on checkout-availability) {untouched}" in told, (
+        told
+    )
+    assert f"1.4-slow: RolledBack (AnalysisFailed on checkout-latency) {untouched}" in told, told
+    assert "Real requests, as the load generator counted them: load: " in told, told
+    print(f"real-node demo took {seconds:.0f}s")
+    kubeconfig = out.split("export KUBECONFIG=")[1].split()[0]
+    assert not Path(kubeconfig).exists()
+
+
+def test_the_real_node_demo_says_it_needs_root(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    assert main(["demo", "--real-node"]) == 2
+    said = capsys.readouterr().err
+    assert "slokeeper demo --real-node needs root" in said, said
+    assert "or run `slokeeper demo` without --real-node" in said, said

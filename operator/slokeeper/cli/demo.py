@@ -7,6 +7,9 @@ Deployment with a ChangeRollout, then ships a good version (promoted step by ste
 one (rolled back), showing each as it goes, and ends by writing each SLO's budget report. It
 keeps everything up for exploring until Ctrl-C.
 
+``--real-node`` (root needed) tells the story on real pods with real traffic instead: see
+``demo_real_node.py``.
+
 ``--kubeconfig`` (or ``--cluster kind``) runs the same story on a real cluster: the checkout
 Pods run the pause image with their version in env VERSION (shop/checkout images exist nowhere),
 Prometheus, the simulator and the operator run on this machine, and what the demo created in the
@@ -32,6 +35,7 @@ from kubernetes import client
 
 from slokeeper.api.base import GROUP, VERSION
 from slokeeper.cli.crds import install_crds
+from slokeeper.cli.demo_real_node import run_real_node
 from slokeeper.cli.report import ReportError, write_report
 from slokeeper.cli.rollout_view import LivePanel, RolloutView
 from slokeeper.kube.connection import api_client
@@ -117,6 +121,12 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         default="local",
         help="local: the embedded control plane (default); kind: create (or reuse) the kind "
         f"cluster {KIND_CLUSTER} (needs kind and Docker)",
+    )
+    parser.add_argument(
+        "--real-node",
+        action="store_true",
+        help="real pods and real HTTP traffic on a real single-node cluster started here "
+        "(needs root); without it the pods are KWOK's simulated ones",
     )
     parser.add_argument(
         "--report-dir",
@@ -300,6 +310,8 @@ def _clean_up(cluster: LocalCluster, samples: list[Path]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.real_node:
+        return run_real_node(args, _wait_for_interrupt)
     with tempfile.TemporaryDirectory(prefix="slokeeper-demo-") as workdir:
         kubeconfig = args.kubeconfig
         if kubeconfig is None and args.cluster == "kind":
