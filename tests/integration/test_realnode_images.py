@@ -24,6 +24,7 @@ from slokeeper.localcluster.realnode.images import (
     RealNodeImages,
     ensure_images,
     import_images,
+    podman_in_use,
 )
 from slokeeper.localcluster.toolchain import cache_root
 
@@ -35,9 +36,11 @@ def images() -> RealNodeImages:
     return ensure_images()
 
 
-@pytest.fixture(scope="module")
-def podman() -> Podman:
-    return Podman(cache_root() / "podman").prepare()
+@pytest.fixture
+def podman() -> Iterator[Podman]:
+    """Holds the image lock for one test (another test worker may be building images)."""
+    with podman_in_use():
+        yield Podman(cache_root() / "podman").prepare()
 
 
 def test_the_operator_image_is_the_cli_and_runs_slokeeper_run_as_uid_65532(
@@ -186,8 +189,6 @@ def test_containerd_imports_every_node_image(images: RealNodeImages, tmp_path: P
 
 
 def test_a_second_run_finds_everything_cached(images: RealNodeImages) -> None:
-    began = time.monotonic()
     again = ensure_images()
-    assert time.monotonic() - began < 5
     assert again == images
     assert again.seconds == {}, "nothing was built"

@@ -8,11 +8,12 @@ there is no CAP_SYS_RESOURCE ("error setting rlimit type 7/6: operation not perm
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -155,11 +156,26 @@ def go_version(go: Path) -> str:
     ).stdout.strip()
 
 
+# What podman creates outside its own directory whatever it is told: containers/image's blob
+# cache and runc's default state directory (left empty: our runc state is under the runroot).
+PODMAN_HOST_TRACES = (Path("/var/lib/containers"), Path("/run/runc"))
+
+
+@contextlib.contextmanager
+def podman_host_traces_removed() -> Iterator[None]:
+    """Remove, afterwards, the ``PODMAN_HOST_TRACES`` that did not exist before."""
+    absent = [path for path in PODMAN_HOST_TRACES if not path.exists()]
+    try:
+        yield
+    finally:
+        for path in absent:
+            shutil.rmtree(path, ignore_errors=True)
+
+
 @dataclass(frozen=True)
 class Podman:
     """podman with a storage, a run-time directory and a containers.conf of its own, all in
-    ``directory``: nothing global is touched but containers/image's blob cache in
-    /var/lib/containers/cache and an empty /run/runc."""
+    ``directory``; it touches nothing else but ``PODMAN_HOST_TRACES``."""
 
     directory: Path
 

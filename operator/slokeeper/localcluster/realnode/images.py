@@ -47,6 +47,7 @@ from slokeeper.localcluster.realnode.image_tools import (
     debootstrap,
     find_go,
     go_version,
+    podman_host_traces_removed,
     require_programs,
     strip_rootfs,
 )
@@ -172,7 +173,7 @@ def ensure_images(cache: Path | None = None, project: Path | None = None) -> Rea
         podman=Podman(cache / "podman").prepare(),
     )
     run.images.mkdir(parents=True, exist_ok=True)
-    with _locked(run.images / ".lock"):
+    with podman_in_use(cache):
         try:
             base, key = _ensure_base(run)
             pause = _ensure_pause(run, go)
@@ -353,12 +354,16 @@ def _apt_sources() -> list[str]:
 
 
 @contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    """Hold an exclusive lock on ``path`` (two test sessions never build at once)."""
-    with path.open("a") as handle:
+def podman_in_use(cache: Path | None = None) -> Iterator[None]:
+    """Hold the image lock (two test sessions never build at once, nor remove podman's host
+    traces under each other) and remove the host traces podman made meanwhile."""
+    lock = (cache or cache_root()) / "realnode-images" / ".lock"
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with lock.open("a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
-            yield
+            with podman_host_traces_removed():
+                yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
