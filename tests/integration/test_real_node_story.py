@@ -64,9 +64,11 @@ def _watch(
         for case, namespace in namespaces.items():
             if case in seen and seen[case].get("phase") in DONE:
                 continue
+            # Pods first: a status read afterwards that is not yet promoting proves the pods
+            # were read before the promotion could replace any.
+            pods = _stable_pods(node, namespace)
             status = story.rollout_status(node, namespace)
             if status.get("phase") not in ("Promoting", "Succeeded"):
-                pods = _stable_pods(node, namespace)
                 assert pods == stable[case], f"{case}: stable pods changed: {pods}"
             seen[case] = status
             if not phases[case] or phases[case][-1] != status.get("phase"):

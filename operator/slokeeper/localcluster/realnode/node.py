@@ -42,6 +42,7 @@ from slokeeper.localcluster.realnode.pki import (
 from slokeeper.localcluster.toolchain import TOOLCHAIN_DIR, Toolchain, cache_root
 
 NODE_NAME = "realnode"
+MAX_WORKDIR_LENGTH = 70  # + kubelet/pod-resources/<10 digits> and the like stays within 107
 API_PORT = 6443
 HOST_PACKAGES_SCRIPT = TOOLCHAIN_DIR / "host_packages.sh"
 
@@ -108,6 +109,12 @@ class RealNodeCluster:
     def start(self) -> RealNodeCluster:
         if os.geteuid() != 0:
             raise StartError("the real-node cluster needs root (network namespace, containerd)")
+        if len(str(self.workdir.resolve())) > MAX_WORKDIR_LENGTH:
+            raise StartError(
+                f"the real node's work directory {self.workdir} is longer than "
+                f"{MAX_WORKDIR_LENGTH} characters: the kubelet's unix sockets under it would "
+                "exceed the 107 a socket path may have"
+            )
         began = time.monotonic()
         ensure_host_packages()
         self._root_lock = _claim_shared_containerd_root()
