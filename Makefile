@@ -30,8 +30,11 @@ lint: $(BIN)/.installed ## ruff, mypy --strict, import layers, module/function s
 	$(BIN)/slokeeper crds --check
 	$(BIN)/slokeeper crds --check --output-dir charts/slokeeper/crds
 
+# Two workers, a file each at a time: most integration tests wait on a cluster, so two files
+# share the two cores well; each worker starts its own control plane (and real node) when needed.
+WORKERS ?= 2
 test: setup lint ## run every test: lint, unit, and integration on the real control plane
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(WORKERS) --dist loadfile
 
 unit: $(BIN)/.installed ## the fast unit tests only
 	$(BIN)/pytest tests/unit
