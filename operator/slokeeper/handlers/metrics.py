@@ -155,6 +155,9 @@ class OperatorMetrics:
             ["namespace", "slo", "window", "severity"],
             registry=self.registry,
         )
+        self._rollout_metrics()
+
+    def _rollout_metrics(self) -> None:
         # A state set: 1 for the phase a ChangeRollout is in, 0 for the others.
         self.rollout_phase = Gauge(
             "slokeeper_rollout_phase",
