@@ -36,8 +36,8 @@ from kubernetes import client
 from slokeeper.api.base import GROUP, VERSION
 from slokeeper.cli.crds import install_crds
 from slokeeper.cli.demo_real_node import run_real_node
+from slokeeper.cli.demo_rollout import follow_rollout, read_rollout
 from slokeeper.cli.report import ReportError, write_report
-from slokeeper.cli.rollout_view import LivePanel, RolloutView
 from slokeeper.kube.connection import api_client
 from slokeeper.localcluster.cluster import ExistingCluster, LocalCluster
 from slokeeper.localcluster.operator_process import operator_process
@@ -96,7 +96,6 @@ DEMO_ROLLOUT: dict[str, Any] = {
         "gates": {"sloBudgetPolicies": ["checkout-availability"]},
     },
 }
-ROLLOUT_DEADLINE_SECONDS = 300.0
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -148,10 +147,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def _rollout(custom: client.CustomObjectsApi) -> dict[str, Any]:
-    found: Any = custom.get_namespaced_custom_object(
-        GROUP, VERSION, "default", "changerollouts", "checkout"
-    )
-    return dict(found)
+    return read_rollout(custom, "default", "checkout")
 
 
 def _status(custom: client.CustomObjectsApi) -> dict[str, Any]:
@@ -171,22 +167,7 @@ def _ship(
     )
     print(f"\n$ kubectl {' '.join(change)}", flush=True)
     cluster.kubectl(*change)
-    # The live panel on a terminal; a line per change into a log or pipe.
-    live = LivePanel(sys.stdout) if sys.stdout.isatty() else None
-    lines = RolloutView(sys.stdout)
-    deadline = time.monotonic() + ROLLOUT_DEADLINE_SECONDS
-    while time.monotonic() < deadline:
-        body = _rollout(custom)
-        status = body.get("status") or {}
-        if live is not None:
-            live.show(body)
-        else:
-            lines.show(status)
-        if len(status.get("history", [])) > changes and status.get("phase") != "Promoting":
-            return status
-        time.sleep(1)
-    tail = "\n".join(log.read_text(errors="replace").splitlines()[-30:])
-    raise RuntimeError(f"the rollout of {version} did not end in time; operator log:\n{tail}")
+    return follow_rollout(lambda: _rollout(custom), changes, version, log)
 
 
 def _reports(api: client.ApiClient, prometheus: PrometheusServer, directory: Path) -> None:

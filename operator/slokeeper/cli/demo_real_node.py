@@ -23,15 +23,13 @@ from typing import Any
 
 from kubernetes import client
 
-from slokeeper.api.base import GROUP, VERSION
-from slokeeper.cli.rollout_view import LivePanel, RolloutView
+from slokeeper.cli.demo_rollout import follow_rollout, read_rollout
 from slokeeper.kube.connection import api_client
 from slokeeper.localcluster.operator_process import operator_process
 from slokeeper.localcluster.realnode import story
 from slokeeper.localcluster.toolchain import ensure_toolchain
 
 NAMESPACE = "default"
-ROLLOUT_DEADLINE_SECONDS = 300.0
 ROOT_NEEDED = (
     "slokeeper demo --real-node needs root: it creates a network namespace and runs containerd, "
     "a kubelet and kube-proxy inside it (nothing outside that namespace changes).\n"
@@ -135,10 +133,7 @@ def _stable_pods(env: story.Environment) -> dict[str, int]:
 
 
 def _rollout(custom: client.CustomObjectsApi) -> dict[str, Any]:
-    found: Any = custom.get_namespaced_custom_object(
-        GROUP, VERSION, NAMESPACE, "changerollouts", story.TARGET
-    )
-    return dict(found)
+    return read_rollout(custom, NAMESPACE, story.TARGET)
 
 
 def _ship(
@@ -149,21 +144,7 @@ def _ship(
     command = story.ship(NAMESPACE, version)
     print(f"\n$ kubectl {' '.join(a for a in command if a not in ('-n', NAMESPACE))}", flush=True)
     env.node.kubectl(*command)
-    live = LivePanel(sys.stdout) if sys.stdout.isatty() else None
-    lines = RolloutView(sys.stdout)
-    deadline = time.monotonic() + ROLLOUT_DEADLINE_SECONDS
-    while time.monotonic() < deadline:
-        body = _rollout(custom)
-        status = body.get("status") or {}
-        if live is not None:
-            live.show(body)
-        else:
-            lines.show(status)
-        if len(status.get("history", [])) > changes and status.get("phase") != "Promoting":
-            return status
-        time.sleep(1)
-    tail = "\n".join(log.read_text(errors="replace").splitlines()[-30:])
-    raise RuntimeError(f"the rollout of {version.name} did not end in time; operator log:\n{tail}")
+    return follow_rollout(lambda: _rollout(custom), changes, version.name, log)
 
 
 def _explore(kubeconfig: Path) -> str:
