@@ -4,6 +4,7 @@ case. None of them ever promotes."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -144,3 +145,56 @@ def test_prometheus_down_rolls_back_when_the_spec_says_so(
         lambda n: n == -1,
         "the canary removed",
     )
+
+
+def test_rollback_on_no_traffic_waits_for_evidence_and_spares_a_healthy_canary(
+    cluster: LocalCluster,
+    api_client: client.ApiClient,
+    simulator: TrafficSimulator,
+    operator_process: RunningOperator,
+    namespace: str,
+) -> None:
+    """`onNotEnoughTraffic: Rollback` means "no traffic", never "not scraped yet": a healthy
+    canary's first analyses find 0 requests, yet it is promoted; an idle one is rolled back once
+    it has been Ready for a whole analysis window (20 s)."""
+    apps = client.AppsV1Api(api_client)
+    deploy_ready(cluster, apps, namespace, 4, "shop/checkout:1.1")
+    analysis = {**ANALYSIS, "onNotEnoughTraffic": "Rollback"}
+    steps = [{"weight": 25, "pause": "5s"}]
+    apply(
+        cluster,
+        availability_slo(namespace),
+        change_rollout(namespace, steps=steps, analysis=analysis),
+    )
+    eventually(lambda: rollout_status(cluster, namespace), lambda s: "stable" in s, "adoption")
+
+    set_image(cluster, namespace, "1.2")
+    promoted = eventually(
+        lambda: rollout_status(cluster, namespace),
+        lambda s: s.get("phase") in ("Succeeded", "RolledBack"),
+        "the healthy canary's change to end",
+        timeout=120,
+    )
+    change = promoted["history"][0]
+    assert (change["outcome"], change["reason"]) == ("Promoted", "Promoted"), change
+    waited = [a for a in change["analyses"] if a["outcome"] == "NotEnoughTraffic"]
+    print(f"1.2: {len(waited)} analyses found too little traffic before its verdict")
+
+    set_image(cluster, namespace, "1.3-idle")
+    rolled_back = eventually(
+        lambda: rollout_status(cluster, namespace),
+        lambda s: s.get("phase") in ("Succeeded", "RolledBack"),
+        "the idle canary's change to end",
+        timeout=120,
+    )
+    change = rolled_back["history"][0]
+    assert (change["outcome"], change["reason"]) == ("RolledBack", "NotEnoughTraffic"), change
+    decided = datetime.fromisoformat(change["finishedAt"])
+    held = [d for d in change["decisions"] if d["reason"] == "NotEnoughTraffic"]
+    assert held, change["decisions"]
+    assert "analysis window" in held[0]["message"], held
+    first_quiet = datetime.fromisoformat(held[0]["time"])  # status keeps only the last analyses
+    waited_seconds = (decided - first_quiet).total_seconds()
+    print(f"1.3-idle: rolled back {waited_seconds:.1f}s after its first quiet analysis")
+    # The canary was Ready at or before its first analysis; less one 3 s interval of slack.
+    assert waited_seconds >= 20 - 3, "rolled back before a whole window of evidence"

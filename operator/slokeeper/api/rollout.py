@@ -157,7 +157,8 @@ class Analysis(ResourceModel):
         default=NoDataAction.HOLD,
         description=(
             "When the canary has too few requests: Hold (rolled back after maxInconclusive), "
-            "Rollback at once, or WaitForPerson (hold with no time limit)."
+            "Rollback (once the canary has been Ready for a whole analysis window: before, no "
+            "traffic may only mean not scraped yet), or WaitForPerson (hold with no time limit)."
         ),
     )
     max_inconclusive: Duration = Field(
@@ -248,6 +249,7 @@ class ChangeRolloutSpec(ResourceModel):
             max_inconclusive_seconds=duration_seconds(analysis.max_inconclusive),
             automatic_rollback=self.rollback.automatic,
             progress_deadline_seconds=duration_seconds(self.progress_deadline),
+            evidence_seconds=duration_seconds(analysis.window),
         )
 
 

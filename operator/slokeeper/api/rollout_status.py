@@ -192,6 +192,11 @@ class ChangeRecord(ResourceModel):
         description="Since when the step's canary has had fewer Ready pods than it asks for "
         "(spec.progressDeadline runs from here).",
     )
+    canary_ready_since: datetime | None = Field(
+        default=None,
+        description="Since when the step's canary has had all its pods Ready (no traffic is a "
+        "verdict only an analysis window after this).",
+    )
 
     canary_weight_percent: float = Field(
         default=0,

@@ -94,6 +94,9 @@ class Plan:
     max_inconclusive_seconds: float = 1800.0
     automatic_rollback: bool = True
     progress_deadline_seconds: float = 600.0  # a step's canary pods must be Ready within it
+    # How long the canary must have been Ready before "no traffic" is evidence (the analysis
+    # window: before that, Prometheus may simply not have scraped it yet).
+    evidence_seconds: float = 60.0
 
 
 @dataclass(frozen=True)
@@ -106,6 +109,7 @@ class State:
     failures: int = 0
     inconclusive_since: datetime | None = None
     unready_since: datetime | None = None  # the canary has lacked Ready pods since
+    ready_since: datetime | None = None  # the step's canary has had all its pods Ready since
     refused: tuple[str, ...] = ()
     reason: str = ""
     message: str = ""
@@ -270,6 +274,13 @@ def _inconclusive(plan: Plan, state: State, world: World, now: datetime) -> Resu
         Outcome.QUERY_INVALID: NoDataAction.WAIT_FOR_PERSON,
     }[verdict]
     message = f"No verdict ({verdict.value}): {world.verdict_message}"
+    if action is NoDataAction.ROLLBACK and not _no_traffic_is_evidence(plan, state, now, verdict):
+        action = NoDataAction.HOLD  # no traffic yet may only mean no scrape yet
+        ready_for = (now - (state.ready_since or now)).total_seconds()
+        message += (
+            f" The canary has been Ready for {ready_for:.0f}s of the {plan.evidence_seconds:g}s"
+            " analysis window: no traffic counts only after a whole window."
+        )
     if action is NoDataAction.ROLLBACK:
         return _rollback(state, verdict.value, message)
     since = state.inconclusive_since or now
@@ -281,6 +292,13 @@ def _inconclusive(plan: Plan, state: State, world: World, now: datetime) -> Resu
         () if state.reason == verdict.value else (Event(verdict.value, message, warning=True),)
     )
     return held, (PauseTarget(), _canary(plan, held, world), *events)
+
+
+def _no_traffic_is_evidence(plan: Plan, state: State, now: datetime, verdict: Outcome) -> bool:
+    if verdict is not Outcome.NOT_ENOUGH_TRAFFIC:
+        return True
+    ready_for = (now - (state.ready_since or now)).total_seconds()
+    return ready_for >= plan.evidence_seconds
 
 
 def _progressing(plan: Plan, state: State, world: World, now: datetime) -> Result:
@@ -297,8 +315,9 @@ def _progressing(plan: Plan, state: State, world: World, now: datetime) -> Resul
         # Held for a person (no automatic rollback): nothing a new verdict says moves it on.
         return state, (PauseTarget(), _canary(plan, state, world))
     if not world.canary_ready:
-        return _unready(plan, state, world, now)
-    return _judge(plan, replace(state, unready_since=None), world, now)
+        return _unready(plan, replace(state, ready_since=None), world, now)
+    ready = replace(state, unready_since=None, ready_since=state.ready_since or now)
+    return _judge(plan, ready, world, now)
 
 
 def _unready(plan: Plan, state: State, world: World, now: datetime) -> Result:
@@ -371,7 +390,7 @@ def _on_pass(plan: Plan, state: State, world: World, now: datetime) -> Result:
     if (now - state.step_started).total_seconds() < plan.pauses_seconds[state.step]:
         return passed, (PauseTarget(), _canary(plan, passed, world))
     if state.step + 1 < len(plan.weights):
-        advanced = replace(passed, step=state.step + 1, step_started=now)
+        advanced = replace(passed, step=state.step + 1, step_started=now, ready_since=None)
         message = (
             f"Step {advanced.step + 1} of {len(plan.weights)}: {plan.weights[advanced.step]:g}%."
         )

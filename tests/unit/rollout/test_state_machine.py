@@ -283,3 +283,43 @@ def test_pods_that_become_ready_in_time_clear_the_progress_deadline() -> None:
     state, _ = advance(plan, state, _world(canary_ready=False), T0 + timedelta(seconds=500))
     state, _ = advance(plan, state, _world(canary_ready=False), T0 + timedelta(seconds=1050))
     assert state.phase is Phase.PROGRESSING
+
+
+def test_no_traffic_rolls_back_only_after_the_canary_was_ready_a_whole_window() -> None:
+    plan = Plan(
+        weights=(25, 50),
+        pauses_seconds=(60, 60),
+        on_not_enough_traffic=NoDataAction.ROLLBACK,
+        evidence_seconds=60,
+    )
+    state, _ = advance(plan, STABLE, _world(), T0)
+    quiet = _world(canary_present=True, verdict=Outcome.NOT_ENOUGH_TRAFFIC, verdict_message="0")
+    # Ready from T0+5 s: Prometheus may not have scraped the new pods yet.
+    state, actions = advance(plan, state, quiet, T0 + timedelta(seconds=5))
+    assert (state.phase, state.ready_since) == (Phase.PROGRESSING, T0 + timedelta(seconds=5))
+    assert "Ready for 0s of the 60s analysis window" in state.message
+    state, _ = advance(plan, state, quiet, T0 + timedelta(seconds=64))
+    assert state.phase is Phase.PROGRESSING
+    state, actions = advance(plan, state, quiet, T0 + timedelta(seconds=65))
+    assert (state.phase, state.reason) == (Phase.ROLLED_BACK, "NotEnoughTraffic")
+
+
+def test_the_evidence_clock_starts_again_when_a_step_grows_the_canary() -> None:
+    plan = Plan(
+        weights=(25, 50),
+        pauses_seconds=(10, 60),
+        on_not_enough_traffic=NoDataAction.ROLLBACK,
+        evidence_seconds=60,
+    )
+    state, _ = advance(plan, STABLE, _world(), T0)
+    state, _ = advance(plan, state, _world(canary_present=True, verdict=Outcome.PASS), T0)
+    state, _ = advance(
+        plan, state, _world(canary_present=True, verdict=Outcome.PASS), T0 + timedelta(seconds=90)
+    )
+    assert (state.step, state.ready_since) == (1, None)
+    grown = _world(canary_present=True, canary_ready=False)
+    state, _ = advance(plan, state, grown, T0 + timedelta(seconds=95))
+    quiet = _world(canary_present=True, verdict=Outcome.NOT_ENOUGH_TRAFFIC, verdict_message="0")
+    state, _ = advance(plan, state, quiet, T0 + timedelta(seconds=100))
+    state, _ = advance(plan, state, quiet, T0 + timedelta(seconds=150))
+    assert state.phase is Phase.PROGRESSING, "ready for 50 s of the new step: not yet evidence"

@@ -58,6 +58,7 @@ def state_from_status(status: ChangeRolloutStatus) -> State:
         failures=current.failed_analyses if current else 0,
         inconclusive_since=current.inconclusive_since if current else None,
         unready_since=current.canary_unready_since if current else None,
+        ready_since=current.canary_ready_since if current else None,
         refused=tuple(status.refused_revisions),
         reason=status.reason,
         message=status.message,
@@ -240,6 +241,7 @@ def _follow_change(
     current.step_started_at = after.step_started
     current.inconclusive_since = after.inconclusive_since
     current.canary_unready_since = after.unready_since
+    current.canary_ready_since = after.ready_since
     current.failed_analyses = after.failures
     current.canary_weight_percent = (
         facts.canary_weight_percent if after.phase is Phase.PROGRESSING else 0
