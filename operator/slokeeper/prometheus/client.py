@@ -41,6 +41,20 @@ class Series:
     points: list[tuple[datetime, float]]
 
 
+def _why_unanswered(error: requests.RequestException) -> str:
+    """One short line a person can act on, not urllib3's pool repr with the encoded query:
+    'connection refused', 'timed out', 'Name or service not known'."""
+    if isinstance(error, requests.Timeout):
+        return "timed out"
+    found = re.search(r"\[Errno -?\d+\] ([^'\")\]]+)", str(error))
+    if found:
+        return found.group(1).strip().rstrip(".")
+    cause: BaseException = error
+    while cause.__cause__ is not None or cause.__context__ is not None:
+        cause = cause.__cause__ or cause.__context__  # type: ignore[assignment]
+    return type(cause).__name__
+
+
 def _upstream_error(error: PrometheusApiClientException) -> tuple[int | None, str]:
     """Status code and Prometheus' own error text, out of the client's exception message.
 
@@ -138,7 +152,7 @@ class PrometheusClient:
             return ask()
         except requests.RequestException as error:
             raise PrometheusUnreachableError(
-                f"Prometheus at {self.shown_url} did not answer: {error}"
+                f"Prometheus at {self.shown_url} did not answer: {_why_unanswered(error)}"
             ) from error
         except PrometheusApiClientException as error:
             code, message = _upstream_error(error)
