@@ -16,10 +16,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import kopf
+import urllib3
 from kubernetes.client.exceptions import ApiException
 
+from slokeeper.handlers.log_throttle import ThrottledLog
 from slokeeper.kube.rollout_resource import is_conflict
 from slokeeper.loops.rollout.loop import RolloutLoop, TickResult
+from slokeeper.prometheus.client import why_unanswered
 
 log = logging.getLogger("slokeeper.rollouts")
 Key = tuple[str, str]
@@ -38,6 +41,7 @@ class RolloutScheduler:
     due: dict[Key, float] = field(default_factory=dict)
     woken: set[Key] = field(default_factory=set)
     ticks: int = 0
+    failures: ThrottledLog = field(default_factory=lambda: ThrottledLog(log))
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
 
     def wake(self, key: Key) -> None:
@@ -77,12 +81,16 @@ class RolloutScheduler:
             except ApiException as error:
                 if is_conflict(error):
                     continue
-                log.warning(
-                    "rollout %s/%s: API error %s %s", namespace, name, error.status, error.reason
-                )
+                cause = f"API error {error.status} {error.reason}"
+                self.failures.failure(cause, f"rollout {namespace}/{name}: {cause}")
                 return ERROR_RETRY_SECONDS
-            except Exception:
-                log.exception("rollout %s/%s: tick failed", namespace, name)
+            except (urllib3.exceptions.HTTPError, OSError) as error:
+                cause = f"the API server did not answer: {why_unanswered(error)}"
+                self.failures.failure(cause, f"rollout {namespace}/{name}: {cause}")
+                return ERROR_RETRY_SECONDS
+            except Exception as error:  # a bug: its traceback, the first time
+                cause = f"tick failed: {type(error).__name__}: {error}"[:300]
+                self.failures.failure(cause, f"rollout {namespace}/{name}: {cause}", traceback=True)
                 return ERROR_RETRY_SECONDS
             self.ticks += 1
             self.observe(key, result)

@@ -41,10 +41,10 @@ class Series:
     points: list[tuple[datetime, float]]
 
 
-def _why_unanswered(error: requests.RequestException) -> str:
-    """One short line a person can act on, not urllib3's pool repr with the encoded query:
-    'connection refused', 'timed out', 'Name or service not known'."""
-    if isinstance(error, requests.Timeout):
+def why_unanswered(error: BaseException) -> str:
+    """Why a server did not answer, in a few words a person can act on ('Connection refused',
+    'timed out', 'Name or service not known'), not urllib3's pool repr with the encoded URL."""
+    if isinstance(error, requests.Timeout | TimeoutError) or "timed out" in str(error).lower():
         return "timed out"
     found = re.search(r"\[Errno -?\d+\] ([^'\")\]]+)", str(error))
     if found:
@@ -152,7 +152,7 @@ class PrometheusClient:
             return ask()
         except requests.RequestException as error:
             raise PrometheusUnreachableError(
-                f"Prometheus at {self.shown_url} did not answer: {_why_unanswered(error)}"
+                f"Prometheus at {self.shown_url} did not answer: {why_unanswered(error)}"
             ) from error
         except PrometheusApiClientException as error:
             code, message = _upstream_error(error)
