@@ -274,9 +274,10 @@ def _inconclusive(plan: Plan, state: State, world: World, now: datetime) -> Resu
         Outcome.QUERY_INVALID: NoDataAction.WAIT_FOR_PERSON,
     }[verdict]
     message = f"No verdict ({verdict.value}): {world.verdict_message}"
-    if action is NoDataAction.ROLLBACK and not _no_traffic_is_evidence(plan, state, now, verdict):
-        action = NoDataAction.HOLD  # no traffic yet may only mean no scrape yet
-        ready_for = (now - (state.ready_since or now)).total_seconds()
+    ready_for = (now - (state.ready_since or now)).total_seconds()
+    quiet = verdict is Outcome.NOT_ENOUGH_TRAFFIC and ready_for < plan.evidence_seconds
+    if action is NoDataAction.ROLLBACK and quiet:
+        action = NoDataAction.HOLD  # no traffic yet may only mean not scraped yet
         message += (
             f" The canary has been Ready for {ready_for:.0f}s of the {plan.evidence_seconds:g}s"
             " analysis window: no traffic counts only after a whole window."
@@ -292,13 +293,6 @@ def _inconclusive(plan: Plan, state: State, world: World, now: datetime) -> Resu
         () if state.reason == verdict.value else (Event(verdict.value, message, warning=True),)
     )
     return held, (PauseTarget(), _canary(plan, held, world), *events)
-
-
-def _no_traffic_is_evidence(plan: Plan, state: State, now: datetime, verdict: Outcome) -> bool:
-    if verdict is not Outcome.NOT_ENOUGH_TRAFFIC:
-        return True
-    ready_for = (now - (state.ready_since or now)).total_seconds()
-    return ready_for >= plan.evidence_seconds
 
 
 def _progressing(plan: Plan, state: State, world: World, now: datetime) -> Result:
