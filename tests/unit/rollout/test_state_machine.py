@@ -295,13 +295,14 @@ def test_no_traffic_rolls_back_only_after_the_canary_was_ready_a_whole_window() 
     state, _ = advance(plan, STABLE, _world(), T0)
     quiet = _world(canary_present=True, verdict=Outcome.NOT_ENOUGH_TRAFFIC, verdict_message="0")
     # Ready from T0+5 s: Prometheus may not have scraped the new pods yet.
-    state, actions = advance(plan, state, quiet, T0 + timedelta(seconds=5))
+    state, _ = advance(plan, state, quiet, T0 + timedelta(seconds=5))
     assert (state.phase, state.ready_since) == (Phase.PROGRESSING, T0 + timedelta(seconds=5))
     assert "Ready for 0s of the 60s analysis window" in state.message
     state, _ = advance(plan, state, quiet, T0 + timedelta(seconds=64))
     assert state.phase is Phase.PROGRESSING
     state, actions = advance(plan, state, quiet, T0 + timedelta(seconds=65))
     assert (state.phase, state.reason) == (Phase.ROLLED_BACK, "NotEnoughTraffic")
+    assert DeleteCanary() in actions
 
 
 def test_the_evidence_clock_starts_again_when_a_step_grows_the_canary() -> None:
