@@ -301,10 +301,16 @@ def test_slo_status_through_victoriametrics_equals_prometheus(
         reported_at = datetime.fromisoformat(reported["evaluatedAt"])
         assert reported_at >= datetime.fromisoformat(statuses[SLOS[0]]["lastEvaluationTime"])
         _, expected = _status_path(through_vm, objectives[:1], reported_at)[SLOS[0]]
-        assert reported["sliRatio"] == expected.sli_ratio
-        assert reported["errorBudgetRemainingRatio"] == expected.error_budget_remaining_ratio
-        assert [(b["window"], b["burnRate"]) for b in reported["burnRates"]] == list(
-            expected.burn_rates
+        # The instant is seconds old: remote write may still have been delivering samples up to
+        # it between the report's read and this one (seen once under two test workers: SLI
+        # 0.95034 then 0.95032). Same code, same instant: equal to 0.1 %.
+        assert reported["sliRatio"] == pytest.approx(expected.sli_ratio, rel=1e-3)
+        assert reported["errorBudgetRemainingRatio"] == pytest.approx(
+            expected.error_budget_remaining_ratio, rel=1e-3
+        )
+        assert [b["window"] for b in reported["burnRates"]] == [w for w, _ in expected.burn_rates]
+        assert [b["burnRate"] for b in reported["burnRates"]] == pytest.approx(
+            [rate for _, rate in expected.burn_rates], rel=1e-3
         )
         print(f"slokeeper report through VictoriaMetrics: {reported_at:%X} {expected.message}")
         assert operator.process.poll() is None
