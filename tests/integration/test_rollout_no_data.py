@@ -168,26 +168,12 @@ def test_rollback_on_no_traffic_waits_for_evidence_and_spares_a_healthy_canary(
     )
     eventually(lambda: rollout_status(cluster, namespace), lambda s: "stable" in s, "adoption")
 
-    set_image(cluster, namespace, "1.2")
-    promoted = eventually(
-        lambda: rollout_status(cluster, namespace),
-        lambda s: s.get("phase") in ("Succeeded", "RolledBack"),
-        "the healthy canary's change to end",
-        timeout=120,
-    )
-    change = promoted["history"][0]
+    change = _shipped_change(cluster, namespace, "1.2")
     assert (change["outcome"], change["reason"]) == ("Promoted", "Promoted"), change
     waited = [a for a in change["analyses"] if a["outcome"] == "NotEnoughTraffic"]
     print(f"1.2: {len(waited)} analyses found too little traffic before its verdict")
 
-    set_image(cluster, namespace, "1.3-idle")
-    rolled_back = eventually(
-        lambda: rollout_status(cluster, namespace),
-        lambda s: s.get("phase") in ("Succeeded", "RolledBack"),
-        "the idle canary's change to end",
-        timeout=120,
-    )
-    change = rolled_back["history"][0]
+    change = _shipped_change(cluster, namespace, "1.3-idle")
     assert (change["outcome"], change["reason"]) == ("RolledBack", "NotEnoughTraffic"), change
     decided = datetime.fromisoformat(change["finishedAt"])
     held = [d for d in change["decisions"] if d["reason"] == "NotEnoughTraffic"]
@@ -198,3 +184,17 @@ def test_rollback_on_no_traffic_waits_for_evidence_and_spares_a_healthy_canary(
     print(f"1.3-idle: rolled back {waited_seconds:.1f}s after its first quiet analysis")
     # The canary was Ready at or before its first analysis; less one 3 s interval of slack.
     assert waited_seconds >= 20 - 3, "rolled back before a whole window of evidence"
+
+
+def _shipped_change(cluster: LocalCluster, namespace: str, version: str) -> dict[str, Any]:
+    """Ship ``version`` and return its change's record once it has ended (in history)."""
+    before = len(rollout_status(cluster, namespace).get("history", []))
+    set_image(cluster, namespace, version)
+    ended = eventually(
+        lambda: rollout_status(cluster, namespace),
+        lambda s: len(s.get("history", [])) > before and s.get("phase") != "Promoting",
+        f"the change to {version} to end",
+        timeout=120,
+    )
+    change: dict[str, Any] = ended["history"][0]
+    return change
