@@ -75,6 +75,8 @@ def test_approve_watch_and_exit_codes(
     slokeeper(cluster.kubeconfig, "approve", "checkout", "-n", namespace)
     failed = slokeeper(cluster.kubeconfig, "status", "checkout", "-n", namespace, "--watch")
     assert failed.returncode == 3, failed.stdout + failed.stderr  # rolled back
+    again = slokeeper(cluster.kubeconfig, "status", "checkout", "-n", namespace)
+    assert again.returncode == 3, "rolled back without --watch too"
     missing = slokeeper(cluster.kubeconfig, "abort", "nothing-here", "-n", namespace)
     assert missing.returncode == 1
     assert "not found" in missing.stderr
@@ -97,3 +99,12 @@ def test_approve_watch_and_exit_codes(
         "aborted": 0,
         "superseded": 0,
     }
+
+    # Right after a new template, the status still says RolledBack (the last change): --watch
+    # follows the new one instead (held for an approval here) and gives up with 4.
+    set_image(cluster, namespace, "1.4")
+    pending = slokeeper(
+        cluster.kubeconfig, "status", "checkout", "-n", namespace, "--watch", "--timeout", "5"
+    )
+    assert pending.returncode == 4, pending.stdout + pending.stderr
+    assert "after 5s of --watch" in pending.stderr

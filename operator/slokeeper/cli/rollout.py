@@ -15,6 +15,7 @@ from kubernetes.client.exceptions import ApiException
 
 from slokeeper.api.base import GROUP, VERSION
 from slokeeper.api.rollout import ChangeRollout
+from slokeeper.cli.rollout_outcome import EXIT_TIMED_OUT, change_settled, exit_code
 from slokeeper.cli.rollout_view import (
     LivePanel,
     RolloutView,
@@ -32,12 +33,9 @@ from slokeeper.kube.rollout_commands import (
     role_approval_value,
 )
 from slokeeper.kube.rollout_resource import set_annotation
+from slokeeper.kube.rollout_target import read_target
 from slokeeper.rollout.requests import Request
-
-# Exit codes: 0 done (or asked), 1 the ChangeRollout or API failed us, 3 the change was rolled
-# back (what a CI pipeline waiting with --watch needs to tell apart).
-EXIT_ROLLED_BACK = 3
-FINAL_PHASES = ("Succeeded", "RolledBack", "Idle")
+from slokeeper.rollout.workload import TargetMissingError
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -124,17 +122,26 @@ def _print(status: dict[str, Any], output: str) -> None:
         print(describe(status))
 
 
+def _target_template(api: client.ApiClient, namespace: str, body: dict[str, Any]) -> str | None:
+    """The guarded Deployment's template hash, as the operator computes it (None if gone)."""
+    try:
+        return read_target(api, namespace, body["spec"]["targetRef"]["name"]).template_hash
+    except TargetMissingError:
+        return None
+
+
 def show_status(args: argparse.Namespace) -> int:
     api, namespace = _connect(args)
     try:
         body = _read(api, namespace, args.name)
         status = body.get("status") or {}
+        target = _target_template(api, namespace, body)
         if not args.watch:
             if args.output == "table":
                 print("\n".join(panel(body)))
             else:
                 _print(status, args.output)
-            return 0
+            return exit_code(status, target, watched=False)
         # On a terminal the panel is redrawn in place; into a log, a line per change.
         live = sys.stdout.isatty() and args.output == "table"
         view: LivePanel | RolloutView = LivePanel(sys.stdout) if live else RolloutView(sys.stdout)
@@ -144,7 +151,7 @@ def show_status(args: argparse.Namespace) -> int:
                 view.show(body)
             else:
                 view.show(status)
-            if status.get("phase") in FINAL_PHASES or time.monotonic() > deadline:
+            if change_settled(status, target) or time.monotonic() > deadline:
                 break
             time.sleep(1)
             body = _read(api, namespace, args.name)
@@ -153,7 +160,14 @@ def show_status(args: argparse.Namespace) -> int:
         return _fail(error, namespace, args.name)
     if args.output != "table":
         _print(status, args.output)
-    return EXIT_ROLLED_BACK if status.get("phase") == "RolledBack" else 0
+    code = exit_code(status, target, watched=True)
+    if code == EXIT_TIMED_OUT:
+        print(
+            f"ChangeRollout {namespace}/{args.name}: still {status.get('phase')} after "
+            f"{args.timeout:g}s of --watch",
+            file=sys.stderr,
+        )
+    return code
 
 
 def show_history(args: argparse.Namespace) -> int:
