@@ -106,7 +106,9 @@ CHANGE_ROLLOUT = ResourceKind(
     columns=(
         PrinterColumn("Target", ".spec.targetRef.name", "string", "The guarded Deployment."),
         PrinterColumn("Phase", ".status.phase", "string", "Where the current change stands."),
-        PrinterColumn("Step", ".status.current.step", "integer", "Current canary step, from 0."),
+        PrinterColumn(
+            "Step", ".status.current.stepNumber", "integer", "Current canary step, from 1."
+        ),
         PrinterColumn(
             "Weight", ".status.current.canaryWeightPercent", "number", "Actual canary share, %."
         ),

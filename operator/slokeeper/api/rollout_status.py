@@ -181,6 +181,9 @@ class ChangeRecord(ResourceModel):
     )
     reason: str = Field(default="", max_length=128, description="CamelCase reason of the outcome.")
     step: int = Field(default=0, ge=0, description="Index of the current (or last) step.")
+    step_number: int = Field(
+        default=1, ge=1, description="The current (or last) step counted from 1, as people do."
+    )
     step_started_at: datetime | None = Field(
         default=None, description="When the current step began: a restart resumes its pause."
     )

@@ -100,3 +100,10 @@ def test_crds_carry_names_columns_and_the_status_subresource() -> None:
         assert "Age" in columns
         # A MaintenanceWindow is read, never reconciled: it has no Ready to show.
         assert ("Ready" in columns) == (names["kind"] != "MaintenanceWindow")
+
+
+def test_kubectl_shows_the_rollout_step_counted_from_1() -> None:
+    crd = yaml.safe_load((ROOT / "crds" / "slokeeper.dev_changerollouts.yaml").read_text())
+    columns = {c["name"]: c for c in crd["spec"]["versions"][0]["additionalPrinterColumns"]}
+    assert columns["Step"]["jsonPath"] == ".status.current.stepNumber"
+    assert columns["Weight"]["jsonPath"] == ".status.current.canaryWeightPercent"

@@ -238,6 +238,7 @@ def _follow_change(
 ) -> None:
     """The running change's record after this tick: the machine's state and what happened."""
     current.step = after.step
+    current.step_number = after.step + 1
     current.step_started_at = after.step_started
     current.inconclusive_since = after.inconclusive_since
     current.canary_unready_since = after.unready_since

@@ -45,6 +45,8 @@ class Run:
         # ... and stay valid for the API server
         written = ChangeRolloutStatus.model_validate(self.status)
         assert state_from_status(written) == after, "status must keep the state exactly"
+        if written.current is not None:  # kubectl's STEP column counts from 1, as people do
+            assert written.current.step_number == written.current.step + 1
         return after
 
 
