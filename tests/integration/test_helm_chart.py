@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 from kubernetes import client
+from kubernetes.client.exceptions import ApiException
 
 from helm import CHART, helm, install_service_monitor_crd, objects, rendered
 from kubeconfigs import service_account_kubeconfig
@@ -212,6 +213,17 @@ def _permission(event: dict[str, Any]) -> tuple[str, str, str]:
     return ref.get("apiGroup", ""), resource, event["verb"]
 
 
+def _replicas(apps: client.AppsV1Api, namespace: str, name: str) -> int | None:
+    """The Deployment's desired replicas, None while it does not exist (being replaced)."""
+    try:
+        found: int | None = apps.read_namespaced_deployment(name, namespace).spec.replicas
+    except ApiException as error:
+        if error.status != 404:
+            raise
+        return None
+    return found
+
+
 def _rollout_cli(kubeconfig: Path, *args: str) -> None:
     subprocess.run(
         [sys.executable, "-m", "slokeeper.cli.main", "rollout", *args,
@@ -280,7 +292,7 @@ def test_helm_install_and_a_whole_rollout_under_the_charts_rbac(
         # More replicas for the target: the canary keeps its weight, so it is updated.
         cluster.kubectl("scale", "deployment/checkout", "-n", namespace, "--replicas=4")
         eventually(
-            lambda: apps.read_namespaced_deployment("checkout-canary", namespace).spec.replicas,
+            lambda: _replicas(apps, namespace, "checkout-canary"),
             lambda replicas: replicas == 2,
             "the canary scaled with its target",
         )

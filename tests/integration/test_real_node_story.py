@@ -127,9 +127,15 @@ def _assert_promoted(node: RealNodeCluster, namespace: str, status: dict[str, An
     steps = [(s["weight"], s["canaryWeightPercent"]) for s in change["steps"]]
     assert steps == [(25, 20.0), (50, 50.0)], steps  # 1 canary pod beside 4, then 4 beside 4
     assert all(s["passedAnalyses"] >= 1 and s["failedAnalyses"] == 0 for s in change["steps"])
-    reasons = [reason for reason, _ in _events(node, namespace)]
-    for reason in ("Adopted", "CanaryStarted", "StepAdvanced", "Promoting", "Promoted"):
-        assert reason in reasons, reasons
+    # Events follow the status write (record, then act): poll for the last one.
+    wanted = ("Adopted", "CanaryStarted", "StepAdvanced", "Promoting", "Promoted")
+    eventually(
+        lambda: [reason for reason, _ in _events(node, namespace)],
+        lambda reasons: all(reason in reasons for reason in wanted),
+        f"the Events {wanted}",
+        timeout=30,
+        interval=1,
+    )
     assert ("StepAdvanced", "Step 2 of 2: 50%.") in _events(node, namespace)
     # Promotion replaced the stable pods on purpose, with the version that passed.
     eventually(
