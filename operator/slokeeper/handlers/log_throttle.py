@@ -20,14 +20,14 @@ class ThrottledLog:
     _last: dict[str, float] = field(default_factory=dict)
     _muted: dict[str, int] = field(default_factory=dict)
 
-    def failure(self, cause: str, message: str, *, traceback: bool = False) -> bool:
-        """Log ``message`` unless ``cause`` was logged within the minute; True when logged.
-        ``traceback`` adds the current exception's, on the first time only."""
+    def failure(self, cause: str, message: str, *, traceback: bool = False) -> None:
+        """Log ``message`` unless ``cause`` was logged within the minute. ``traceback`` adds
+        the current exception's, on the first time only."""
         now = self.clock()
         last = self._last.get(cause)
         if last is not None and now - last < self.every_seconds:
             self._muted[cause] = self._muted.get(cause, 0) + 1
-            return False
+            return
         muted = self._muted.pop(cause, 0)
         suffix = f" ({muted} more since {now - last:.0f}s ago)" if last is not None else ""
         self.log.warning(
@@ -37,4 +37,3 @@ class ThrottledLog:
             exc_info=traceback and last is None,
         )
         self._last[cause] = now
-        return True
