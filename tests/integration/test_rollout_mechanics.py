@@ -20,7 +20,8 @@ from slokeeper.kube.events import EventRecorder
 from slokeeper.kube.rollout_target import TargetActions, read_target
 from slokeeper.localcluster.cluster import LocalCluster
 from slokeeper.rollout.analysis import Outcome
-from slokeeper.rollout.state_machine import Phase, Plan, State, World, advance
+from slokeeper.rollout.state_machine import advance
+from slokeeper.rollout.states import Phase, Plan, State, World
 from workloads import deploy_ready, ready_images, ready_replicas
 
 PLAN = Plan(weights=(5, 25, 50), pauses_seconds=(60, 60, 60), failure_limit=2)

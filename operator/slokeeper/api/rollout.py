@@ -23,7 +23,7 @@ from slokeeper.api.base import (
 )
 from slokeeper.api.rollout_gates import Gates, Risk
 from slokeeper.api.rollout_status import ChangeRolloutStatus
-from slokeeper.rollout.state_machine import NoDataAction, Plan
+from slokeeper.rollout.states import NoDataAction, Plan
 from slokeeper.slo.durations import duration_seconds
 
 DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"

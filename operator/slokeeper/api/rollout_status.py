@@ -13,7 +13,7 @@ from pydantic import Field
 
 from slokeeper.api.base import Conditions, ResourceModel
 from slokeeper.rollout.analysis import Outcome as AnalysisOutcome
-from slokeeper.rollout.state_machine import Phase
+from slokeeper.rollout.states import Phase
 
 
 class Measurement(ResourceModel):

@@ -13,7 +13,7 @@ import os
 import signal
 from collections.abc import Callable
 
-from slokeeper.rollout.state_machine import Phase
+from slokeeper.rollout.states import Phase
 
 CRASH_AFTER_ENV = "SLOKEEPER_TEST_CRASH_AFTER"
 

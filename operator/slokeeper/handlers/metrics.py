@@ -18,7 +18,7 @@ from prometheus_client.registry import Collector
 from slokeeper.loops.rollout.loop import TickResult
 from slokeeper.loops.slo.loop import CycleReport
 from slokeeper.rollout.delivery import FinishedChange, delivery_figures
-from slokeeper.rollout.state_machine import Phase
+from slokeeper.rollout.states import Phase
 
 OUTCOMES = {
     "promoted": "Promoted",

@@ -21,7 +21,7 @@ from slokeeper.kube.canary import (
     canary_name,
     template_hash,
 )
-from slokeeper.rollout.state_machine import (
+from slokeeper.rollout.states import (
     Action,
     DeleteCanary,
     EnsureCanary,

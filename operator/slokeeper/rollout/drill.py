@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 
-from slokeeper.rollout.state_machine import Action, DeleteCanary, EnsureCanary, Event
+from slokeeper.rollout.states import Action, DeleteCanary, EnsureCanary, Event
 
 DEADLINE_SECONDS = 300.0
 

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from slokeeper.rollout.change_calendar import CalendarReason, CalendarVerdict
-from slokeeper.rollout.state_machine import Gate, GateKind
+from slokeeper.rollout.states import Gate, GateKind
 from slokeeper.slo.objective import PolicyAction
 
 

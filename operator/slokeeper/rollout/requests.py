@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from slokeeper.rollout.state_machine import Command
+from slokeeper.rollout.states import Command
 
 ANONYMOUS = "someone"  # how a request that names nobody is signed in Events and status
 

@@ -23,144 +23,29 @@ Nothing promotes without a passing analysis at the last step (or an explicit pro
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
-from enum import StrEnum
 
 from slokeeper.rollout.analysis import Outcome
 from slokeeper.rollout.replicas import actual_weight_percent, canary_replicas
-
-
-class Phase(StrEnum):
-    IDLE = "Idle"
-    BLOCKED = "Blocked"
-    AWAITING_APPROVAL = "AwaitingApproval"
-    WAITING_FOR_WINDOW = "WaitingForWindow"
-    PAUSED = "Paused"
-    PROGRESSING = "Progressing"
-    PROMOTING = "Promoting"
-    SUCCEEDED = "Succeeded"
-    ROLLED_BACK = "RolledBack"
-
-
-REST_PHASES = frozenset({Phase.IDLE, Phase.SUCCEEDED, Phase.ROLLED_BACK})
-GATE_PHASES = frozenset(
-    {Phase.BLOCKED, Phase.AWAITING_APPROVAL, Phase.WAITING_FOR_WINDOW, Phase.PAUSED}
+from slokeeper.rollout.states import (
+    GATE_PHASES,
+    REST_PHASES,
+    Action,
+    Command,
+    DeleteCanary,
+    EnsureCanary,
+    Event,
+    GateKind,
+    NoDataAction,
+    PauseTarget,
+    Phase,
+    Plan,
+    Result,
+    ResumeTarget,
+    State,
+    World,
 )
-
-
-class NoDataAction(StrEnum):
-    HOLD = "Hold"  # keep the step and ask again; roll back after max_inconclusive_seconds
-    ROLLBACK = "Rollback"
-    WAIT_FOR_PERSON = "WaitForPerson"  # keep the step, no time limit: abort, promote or a fix
-
-
-class Command(StrEnum):
-    ABORT = "abort"
-    PROMOTE = "promote"
-    FORCE_PROMOTE = "force-promote"  # promote past the gates too: an on-call's explicit call
-    RETRY = "retry"
-
-
-class GateKind(StrEnum):
-    OPEN = "Open"
-    FREEZE = "Freeze"
-    APPROVAL = "Approval"
-    CALENDAR = "Calendar"
-    PAUSED = "Paused"
-    DRILL = "Drill"  # a recent rollback drill is required before the change may start
-
-
-@dataclass(frozen=True)
-class Gate:
-    """The gates' combined answer for the candidate template, worked out by the loop.
-
-    The most restrictive gate wins: Paused, then Freeze, Approval, Calendar. While a canary runs,
-    Paused holds its steps and its promotion, Freeze holds its promotion; the others only stop a
-    change from starting.
-    """
-
-    kind: GateKind = GateKind.OPEN
-    message: str = ""
-
-
-@dataclass(frozen=True)
-class Plan:
-    weights: tuple[float, ...] = (5.0, 25.0, 50.0)
-    pauses_seconds: tuple[float, ...] = (300.0, 300.0, 300.0)
-    failure_limit: int = 2
-    on_prometheus_unreachable: NoDataAction = NoDataAction.HOLD
-    on_not_enough_traffic: NoDataAction = NoDataAction.HOLD
-    max_inconclusive_seconds: float = 1800.0
-    automatic_rollback: bool = True
-    progress_deadline_seconds: float = 600.0  # a step's canary pods must be Ready within it
-    # How long the canary must have been Ready before "no traffic" is evidence (the analysis
-    # window: before that, Prometheus may simply not have scraped it yet).
-    evidence_seconds: float = 60.0
-
-
-@dataclass(frozen=True)
-class State:
-    phase: Phase = Phase.IDLE
-    stable: str | None = None
-    candidate: str | None = None
-    step: int = 0
-    step_started: datetime | None = None
-    failures: int = 0
-    inconclusive_since: datetime | None = None
-    unready_since: datetime | None = None  # the canary has lacked Ready pods since
-    ready_since: datetime | None = None  # the step's canary has had all its pods Ready since
-    refused: tuple[str, ...] = ()
-    reason: str = ""
-    message: str = ""
-
-
-@dataclass(frozen=True)
-class World:
-    """What the loop observed this tick."""
-
-    target_template: str
-    stable_replicas: int
-    target_rolled_out: bool = False
-    verdict: Outcome | None = None
-    verdict_message: str = ""
-    gate: Gate = Gate()
-    command: Command | None = None
-    canary_present: bool = False
-    canary_ready: bool = True  # the canary runs the candidate with every pod its step asks for
-    canary_problem: str = ""  # what its pods say while they are not Ready
-
-
-@dataclass(frozen=True)
-class PauseTarget:
-    pass
-
-
-@dataclass(frozen=True)
-class ResumeTarget:
-    pass
-
-
-@dataclass(frozen=True)
-class EnsureCanary:
-    template: str
-    replicas: int
-
-
-@dataclass(frozen=True)
-class DeleteCanary:
-    pass
-
-
-@dataclass(frozen=True)
-class Event:
-    reason: str
-    message: str
-    warning: bool = False
-
-
-Action = PauseTarget | ResumeTarget | EnsureCanary | DeleteCanary | Event
-Result = tuple[State, tuple[Action, ...]]
 
 _GATE_PHASE = {
     GateKind.FREEZE: Phase.BLOCKED,

@@ -12,7 +12,7 @@ from slokeeper.api.rollout import ChangeRollout, ChangeRolloutSpec
 from slokeeper.api.rollout_gates import Risk
 from slokeeper.api.slo import ServiceLevelObjective, ServiceLevelObjectiveSpec
 from slokeeper.cli.validate import KINDS
-from slokeeper.rollout.state_machine import NoDataAction
+from slokeeper.rollout.states import NoDataAction
 from slokeeper.slo.objective import PolicyAction
 
 

@@ -19,7 +19,7 @@ from slokeeper.handlers.metrics import OperatorMetrics
 from slokeeper.handlers.runtime import runtime
 from slokeeper.prometheus.access import PrometheusAccess
 from slokeeper.prometheus.client import PrometheusClient
-from slokeeper.rollout.state_machine import Phase
+from slokeeper.rollout.states import Phase
 from slokeeper.slo.maintenance import SharedWindow
 from slokeeper.slo.objective import MaintenanceWindow
 

@@ -9,7 +9,7 @@ from slokeeper.handlers.metrics import OperatorMetrics
 from slokeeper.loops.rollout.loop import TickResult
 from slokeeper.loops.slo.loop import CycleReport
 from slokeeper.rollout.analysis import Outcome
-from slokeeper.rollout.state_machine import Phase
+from slokeeper.rollout.states import Phase
 from slokeeper.slo.evaluation import Figures, Health
 
 

@@ -14,7 +14,7 @@ from kubernetes.client.exceptions import ApiException
 from slokeeper.handlers.log_throttle import ThrottledLog
 from slokeeper.handlers.rollout_scheduler import ERROR_RETRY_SECONDS, RolloutScheduler
 from slokeeper.loops.rollout.loop import RolloutLoop, TickResult
-from slokeeper.rollout.state_machine import Phase
+from slokeeper.rollout.states import Phase
 
 
 class FlakyLoop:

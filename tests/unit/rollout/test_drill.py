@@ -13,7 +13,7 @@ from slokeeper.rollout.drill import (
     DrillWorld,
     drill_step,
 )
-from slokeeper.rollout.state_machine import DeleteCanary, EnsureCanary, Event
+from slokeeper.rollout.states import DeleteCanary, EnsureCanary, Event
 
 T0 = datetime(2026, 11, 26, 2, tzinfo=UTC)
 CANARY = EnsureCanary("stable-hash", 1)

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from slokeeper.rollout.change_calendar import CalendarReason, CalendarVerdict
 from slokeeper.rollout.gates import BudgetStanding, GateInputs, combined_gate
-from slokeeper.rollout.state_machine import GateKind
+from slokeeper.rollout.states import GateKind
 from slokeeper.slo.objective import PolicyAction
 
 HEALTHY = BudgetStanding("checkout-availability", True, PolicyAction.NONE, 0.8)

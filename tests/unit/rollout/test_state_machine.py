@@ -8,7 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from slokeeper.rollout.analysis import Outcome
-from slokeeper.rollout.state_machine import (
+from slokeeper.rollout.state_machine import advance
+from slokeeper.rollout.states import (
     GATE_PHASES,
     REST_PHASES,
     Command,
@@ -24,7 +25,6 @@ from slokeeper.rollout.state_machine import (
     ResumeTarget,
     State,
     World,
-    advance,
 )
 
 T0 = datetime(2026, 11, 25, 12, tzinfo=UTC)

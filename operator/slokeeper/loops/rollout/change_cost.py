@@ -5,7 +5,7 @@ from __future__ import annotations
 from slokeeper.api.rollout_status import BudgetBurn
 from slokeeper.loops.rollout.observed import Observed
 from slokeeper.loops.rollout.ports import CanaryEvidence
-from slokeeper.rollout.state_machine import State
+from slokeeper.rollout.states import State
 from slokeeper.slo.calendar import measurement_span
 
 

@@ -11,7 +11,7 @@ from slokeeper.rollout.drill import RUNNING as DRILL_RUNNING
 from slokeeper.rollout.drill import Drill, DrillStage, DrillWorld, drill_step, last_success
 from slokeeper.rollout.replicas import canary_replicas
 from slokeeper.rollout.requests import PersonRequest
-from slokeeper.rollout.state_machine import REST_PHASES, Action, EnsureCanary, Plan, State
+from slokeeper.rollout.states import REST_PHASES, Action, EnsureCanary, Plan, State
 from slokeeper.rollout.workload import CanaryView, TargetView
 from slokeeper.slo.durations import duration_seconds
 

@@ -12,7 +12,7 @@ from slokeeper.loops.rollout.observed import Observed
 from slokeeper.loops.rollout.role_approvals import person_action
 from slokeeper.rollout.gates import BudgetStanding, GateInputs, combined_gate
 from slokeeper.rollout.requests import PersonRequest, Request
-from slokeeper.rollout.state_machine import Gate
+from slokeeper.rollout.states import Gate
 from slokeeper.slo.objective import PolicyAction
 
 

@@ -45,7 +45,8 @@ from slokeeper.rollout.drill import RUNNING as DRILL_RUNNING
 from slokeeper.rollout.drill import Drill
 from slokeeper.rollout.replicas import canary_replicas
 from slokeeper.rollout.requests import PersonRequest, Request
-from slokeeper.rollout.state_machine import (
+from slokeeper.rollout.state_machine import advance, canary_weight_percent
+from slokeeper.rollout.states import (
     GATE_PHASES,
     Action,
     DeleteCanary,
@@ -54,8 +55,6 @@ from slokeeper.rollout.state_machine import (
     ResumeTarget,
     State,
     World,
-    advance,
-    canary_weight_percent,
 )
 from slokeeper.rollout.workload import TargetMissingError
 from slokeeper.slo.durations import duration_seconds

@@ -17,7 +17,7 @@ from slokeeper.api.rollout_status import ChangeRolloutStatus
 from slokeeper.api.slo import ServiceLevelObjective
 from slokeeper.rollout.change_calendar import CalendarVerdict
 from slokeeper.rollout.requests import PendingRequests
-from slokeeper.rollout.state_machine import Plan, State
+from slokeeper.rollout.states import Plan, State
 from slokeeper.rollout.workload import CanaryView, TargetView
 from slokeeper.slo.objective import Objective
 

@@ -15,7 +15,7 @@ from slokeeper.api.references import ObjectRef
 from slokeeper.api.rollout import ChangeRolloutSpec
 from slokeeper.rollout.analysis import Verdict
 from slokeeper.rollout.requests import PendingRequests
-from slokeeper.rollout.state_machine import Action
+from slokeeper.rollout.states import Action
 from slokeeper.rollout.workload import CanaryView, TargetView
 from slokeeper.slo.objective import Objective
 

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from slokeeper.api.rollout_status import ChangeRolloutStatus, PersonAction
 from slokeeper.rollout.requests import PersonRequest
-from slokeeper.rollout.state_machine import State
+from slokeeper.rollout.states import State
 from slokeeper.rollout.workload import TargetView
 
 

@@ -28,14 +28,7 @@ from slokeeper.api.rollout_status import (
 )
 from slokeeper.loops.conditions import ConditionWriter
 from slokeeper.rollout.analysis import Outcome, Verdict
-from slokeeper.rollout.state_machine import (
-    GATE_PHASES,
-    Action,
-    Event,
-    Phase,
-    Plan,
-    State,
-)
+from slokeeper.rollout.states import GATE_PHASES, Action, Event, Phase, Plan, State
 
 HISTORY_LIMIT = 20
 REFUSED_LIMIT = 20

@@ -13,7 +13,7 @@ from slokeeper.kube.rollout_commands import AnnotationRequests
 from slokeeper.loops.rollout.loop import RolloutLoop
 from slokeeper.prometheus.canary_analysis import PrometheusCanaryEvidence
 from slokeeper.prometheus.client import Sample
-from slokeeper.rollout.state_machine import Action, Phase
+from slokeeper.rollout.states import Action, Phase
 from slokeeper.rollout.workload import CanaryView, TargetView
 
 STABLE = {"spec": {"containers": [{"name": "checkout", "image": "shop/checkout:1.1"}]}}

@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 from slokeeper.api.rollout_status import ChangeRolloutStatus, PersonAction
 from slokeeper.loops.rollout.status import TickFacts, next_status, state_from_status, status_json
 from slokeeper.rollout.analysis import Measurement, Outcome, Verdict
-from slokeeper.rollout.state_machine import Command, Phase, Plan, State, World, advance
+from slokeeper.rollout.state_machine import advance
+from slokeeper.rollout.states import Command, Phase, Plan, State, World
 
 T0 = datetime(2026, 11, 25, 12, tzinfo=UTC)
 PLAN = Plan(weights=(5, 25, 50), pauses_seconds=(60, 60, 60), failure_limit=2)
