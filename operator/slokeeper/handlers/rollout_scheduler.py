@@ -22,7 +22,7 @@ from kubernetes.client.exceptions import ApiException
 from slokeeper.handlers.log_throttle import ThrottledLog
 from slokeeper.kube.rollout_resource import is_conflict
 from slokeeper.loops.rollout.loop import RolloutLoop, TickResult
-from slokeeper.prometheus.client import why_unanswered
+from slokeeper.transport.no_answer import no_answer_reason
 
 log = logging.getLogger("slokeeper.rollouts")
 Key = tuple[str, str]
@@ -85,7 +85,7 @@ class RolloutScheduler:
                 self.failures.failure(cause, f"rollout {namespace}/{name}: {cause}")
                 return ERROR_RETRY_SECONDS
             except (urllib3.exceptions.HTTPError, OSError) as error:
-                cause = f"the API server did not answer: {why_unanswered(error)}"
+                cause = f"the API server did not answer: {no_answer_reason(error)}"
                 self.failures.failure(cause, f"rollout {namespace}/{name}: {cause}")
                 return ERROR_RETRY_SECONDS
             except Exception as error:  # a bug: its traceback, the first time

@@ -1,5 +1,8 @@
 """The PromQL client: instant queries with a timeout, and errors sorted by what they mean.
 
+The timeout is a total deadline on each query, retries included (``transport.deadline``): a
+Prometheus that answers one byte a second is as unreachable as one that does not answer.
+
 A query Prometheus rejects (``bad_data``: a typo in a user's PromQL) is a configuration error and
 must not be retried as if it were transient; a Prometheus that is down, slow or overloaded is.
 """
@@ -19,6 +22,14 @@ import requests
 import requests.auth
 from prometheus_api_client import PrometheusConnect
 from prometheus_api_client.exceptions import PrometheusApiClientException
+from prometheus_api_client.prometheus_connect import (
+    MAX_REQUEST_RETRIES,
+    RETRY_BACKOFF_FACTOR,
+    RETRY_ON_STATUS,
+)
+
+from slokeeper.transport.deadline import DeadlineAdapter, DeadlineRetry, total_deadline
+from slokeeper.transport.no_answer import no_answer_reason
 
 
 class PrometheusUnreachableError(RuntimeError):
@@ -39,20 +50,6 @@ class Sample:
 class Series:
     labels: dict[str, str]
     points: list[tuple[datetime, float]]
-
-
-def why_unanswered(error: BaseException) -> str:
-    """Why a server did not answer, in a few words a person can act on ('Connection refused',
-    'timed out', 'Name or service not known'), not urllib3's pool repr with the encoded URL."""
-    if isinstance(error, requests.Timeout | TimeoutError) or "timed out" in str(error).lower():
-        return "timed out"
-    found = re.search(r"\[Errno -?\d+\] ([^'\")\]]+)", str(error))
-    if found:
-        return found.group(1).strip().rstrip(".")
-    cause: BaseException = error
-    while cause.__cause__ is not None or cause.__context__ is not None:
-        cause = cause.__cause__ or cause.__context__  # type: ignore[assignment]
-    return type(cause).__name__
 
 
 def _upstream_error(error: PrometheusApiClientException) -> tuple[int | None, str]:
@@ -104,14 +101,22 @@ class PrometheusClient:
         self.url = url
         self.shown_url = without_credentials(url)
         self.timeout_seconds = timeout_seconds
+        # The library's retries, but none that would start past the query's deadline.
+        retry = DeadlineRetry(
+            total=MAX_REQUEST_RETRIES,
+            backoff_factor=RETRY_BACKOFF_FACTOR,
+            status_forcelist=RETRY_ON_STATUS,
+        )
         self._connection = PrometheusConnect(
             url=url,
             headers=headers,
             auth=auth,
             session=session,
             timeout=int(max(1, timeout_seconds)),
+            retry=retry,
             method="POST",
         )
+        session.mount(url, DeadlineAdapter(max_retries=retry))  # in place of the library's own
         self.queries = 0
 
     def query(self, promql: str, at: datetime | None = None) -> list[Sample]:
@@ -149,10 +154,11 @@ class PrometheusClient:
     def _answer(self, ask: Callable[[], Any]) -> Any:
         self.queries += 1
         try:
-            return ask()
+            with total_deadline(self.timeout_seconds):
+                return ask()
         except requests.RequestException as error:
             raise PrometheusUnreachableError(
-                f"Prometheus at {self.shown_url} did not answer: {why_unanswered(error)}"
+                f"Prometheus at {self.shown_url} did not answer: {no_answer_reason(error)}"
             ) from error
         except PrometheusApiClientException as error:
             code, message = _upstream_error(error)
