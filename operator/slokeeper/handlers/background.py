@@ -1,5 +1,6 @@
 """The operator's long-running tasks besides the rollout scheduler: the SLO evaluation loop (one
-task for every SLO, reading kopf's indexes each interval) and the health heartbeat. Started by
+task for every SLO, reading kopf's indexes each interval, marking its ``Progress`` after each
+cycle so liveness sees a cycle that never ends) and the health heartbeat. Started by
 ``Runtime.start`` from the kopf startup handler.
 """
 
@@ -12,13 +13,24 @@ from typing import Any
 
 import kopf
 
-from slokeeper.handlers.health import HEARTBEAT_SECONDS, OperatorHealth
+from slokeeper.handlers.health import (
+    HEARTBEAT_SECONDS,
+    STALLED_AFTER_SECONDS,
+    OperatorHealth,
+    Progress,
+)
 from slokeeper.handlers.metrics import OperatorMetrics
 from slokeeper.loops.slo.loop import SLOLoop, next_delay
 from slokeeper.loops.slo.maintenance import with_shared_windows
 from slokeeper.prometheus.client import PrometheusClient
 
 log = logging.getLogger("slokeeper")
+
+
+def cycle_stalled_after(interval: float) -> float:
+    """How long a cycle may run before liveness calls the SLO loop stuck: several intervals,
+    and never less than the other loops are given."""
+    return max(STALLED_AFTER_SECONDS, 3 * interval)
 
 
 async def run_slo_loop(
@@ -29,6 +41,7 @@ async def run_slo_loop(
     interval: float,
     metrics: OperatorMetrics,
     prometheus: PrometheusClient,
+    progress: Progress,
 ) -> None:
     """Evaluate every SLO each interval (sooner or later as ``next_delay`` says), forever."""
     failures = 0
@@ -57,6 +70,7 @@ async def run_slo_loop(
                 report.seconds,
                 report.problems or "",
             )
+        progress.passed(next_within=delay + cycle_stalled_after(interval))
         await asyncio.sleep(delay)
 
 

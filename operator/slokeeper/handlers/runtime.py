@@ -15,7 +15,7 @@ from typing import Any
 
 import kopf
 
-from slokeeper.handlers.background import heartbeat, run_slo_loop
+from slokeeper.handlers.background import cycle_stalled_after, heartbeat, run_slo_loop
 from slokeeper.handlers.health import OperatorHealth
 from slokeeper.handlers.metrics import OperatorMetrics
 from slokeeper.handlers.rollout_scheduler import Key, RolloutScheduler
@@ -46,7 +46,11 @@ class Runtime:
         maintenance_index: kopf.Index[Any, Any],
         rollout_targets: kopf.Index[Key, str],
     ) -> None:
-        """Start the SLO loop, the rollout scheduler and the heartbeat."""
+        """Start the SLO loop, the rollout scheduler and the heartbeat, each watched by
+        liveness."""
+        slo_progress = self.health.progress(
+            "SLO loop", "evaluation cycle", within=cycle_stalled_after(self.interval_seconds)
+        )
         self.tasks = [
             asyncio.create_task(
                 run_slo_loop(
@@ -56,6 +60,7 @@ class Runtime:
                     interval=self.interval_seconds,
                     metrics=self.metrics,
                     prometheus=self.prometheus,
+                    progress=slo_progress,
                 )
             ),
             asyncio.create_task(self.rollout_scheduler.run(rollout_targets)),

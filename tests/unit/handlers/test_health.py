@@ -1,7 +1,8 @@
 """The probes a kubelet sees: a standby replica that keeps reading the Lease is alive and ready (so
 a rolling update of the operator can finish), one that cannot reach the API server is not ready,
 the leader is ready while starting only once kopf runs, and a leader whose event loop stopped
-beating fails liveness so the kubelet restarts it."""
+beating fails liveness so the kubelet restarts it, as does one whose loops stopped finishing their
+passes although the event loop still beats."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import requests
 
 from slokeeper.handlers.health import (
     STALE_AFTER_SECONDS,
+    STALLED_AFTER_SECONDS,
     STANDBY_SILENT_AFTER_SECONDS,
     OperatorHealth,
 )
@@ -83,3 +85,36 @@ def test_probes_answer_over_http_with_status_codes() -> None:
         assert requests.get(f"{base}/metrics", timeout=2).status_code == 404
     finally:
         server.shutdown()
+
+
+def test_liveness_fails_naming_a_loop_that_stopped_finishing_its_passes() -> None:
+    clock = FakeClock()
+    health = OperatorHealth(clock)
+    health.started.set()
+    progress = health.progress("SLO loop", "evaluation cycle", within=STALLED_AFTER_SECONDS)
+    clock.now += STALLED_AFTER_SECONDS
+    health.beat()
+    assert health.liveness() == (True, "ok"), "the first cycle may take as long"
+    progress.passed(next_within=30 + STALLED_AFTER_SECONDS)
+    clock.now += 30 + STALLED_AFTER_SECONDS
+    health.beat()  # the event loop itself still beats
+    assert health.liveness() == (True, "ok")
+    clock.now += 1
+    health.beat()
+    alive, message = health.liveness()
+    assert not alive
+    assert message.startswith("SLO loop: no evaluation cycle has finished since "), message
+    assert message.endswith(", 331s ago"), message
+    progress.passed(next_within=60)
+    assert health.liveness() == (True, "ok")
+
+
+def test_a_standby_is_not_judged_by_loops_that_do_not_run_yet() -> None:
+    clock = FakeClock()
+    health = OperatorHealth(clock)
+    health.standby_reason = "standing by for Lease ops/slokeeper"
+    health.checks.append(lambda: "rollout scheduler: stuck")
+    assert health.liveness() == (True, "standing by for Lease ops/slokeeper")
+    health.started.set()
+    health.beat()
+    assert health.liveness() == (False, "rollout scheduler: stuck")

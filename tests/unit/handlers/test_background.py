@@ -1,0 +1,85 @@
+"""The SLO loop's task marks its progress after each cycle, so liveness fails when a cycle is
+stuck in a call although the event loop still beats, and not while cycles keep finishing."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from datetime import datetime
+from typing import Any, cast
+
+from slokeeper.handlers.background import cycle_stalled_after, run_slo_loop
+from slokeeper.handlers.health import OperatorHealth
+from slokeeper.handlers.metrics import OperatorMetrics
+from slokeeper.loops.slo.loop import CycleReport, SLOLoop
+from slokeeper.prometheus.client import PrometheusClient
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class SlowCycles:
+    """Each cycle "takes" 200 s of the fake clock; from the third on, a cycle hangs until
+    released, as one stuck in a call would."""
+
+    def __init__(self, clock: FakeClock) -> None:
+        self.clock, self.cycles = clock, 0
+        self.release = threading.Event()
+
+    def cycle(self, records: Any, now: datetime) -> CycleReport:
+        self.cycles += 1
+        if self.cycles >= 3:
+            self.release.wait(20)
+        self.clock.now += 200
+        return CycleReport(slos=1)
+
+
+async def _until(condition: Any, what: str) -> None:
+    for _ in range(500):
+        if condition():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_liveness_follows_the_slo_loop_cycles() -> None:
+    interval = 0.01
+    clock = FakeClock()
+    health = OperatorHealth(clock)
+    health.started.set()
+    progress = health.progress("SLO loop", "evaluation cycle", cycle_stalled_after(interval))
+    slo_loop = SlowCycles(clock)
+
+    async def scenario() -> list[tuple[bool, str]]:
+        task = asyncio.create_task(
+            run_slo_loop(
+                cast(SLOLoop, slo_loop),
+                cast(Any, {}),
+                cast(Any, {}),
+                interval=interval,
+                metrics=OperatorMetrics(),
+                prometheus=cast(PrometheusClient, type("P", (), {"queries": 0})()),
+                progress=progress,
+            )
+        )
+        await _until(lambda: slo_loop.cycles >= 3, "the third cycle")
+        health.beat()
+        # Two cycles of 200 s each, past the first allowance from the start: alive because each
+        # finished cycle moved the allowance on.
+        finished = health.liveness()
+        clock.now += cycle_stalled_after(interval) + 1  # the third cycle hangs meanwhile
+        health.beat()
+        stuck = health.liveness()
+        slo_loop.release.set()
+        task.cancel()
+        return [finished, stuck]
+
+    finished, stuck = asyncio.run(scenario())
+    assert finished == (True, "ok")
+    assert stuck[0] is False
+    assert stuck[1].startswith("SLO loop: no evaluation cycle has finished since "), stuck
