@@ -39,5 +39,6 @@ def run(args: argparse.Namespace) -> int:
             leader_election_id=args.leader_election_id,
             clock_start=args.clock_start,
             alertmanager_url=args.alertmanager_url,
+            rollout_concurrency=args.rollout_concurrency,
         )
     )

@@ -18,6 +18,7 @@ from datetime import datetime
 from pathlib import Path
 
 from slokeeper.cli.setting import Kind, Setting
+from slokeeper.handlers.rollout_scheduler import DEFAULT_CONCURRENCY
 from slokeeper.prometheus.query_params import Dedup, PartialResponse, QueryParam, parse_query_param
 
 
@@ -26,6 +27,13 @@ def query_param(text: str) -> QueryParam:
         return parse_query_param(text)
     except ValueError as error:
         raise argparse.ArgumentTypeError(str(error)) from error
+
+
+def positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, not {value}")
+    return value
 
 
 def choices(enum: type[PartialResponse] | type[Dedup]) -> str:
@@ -46,7 +54,7 @@ PROMETHEUS_SETTINGS: tuple[Setting, ...] = (
     Setting(
         ("--prometheus-timeout",),
         "SLOKEEPER_PROMETHEUS_TIMEOUT",
-        "per-query timeout",
+        "per-query timeout: the whole answer, retries included",
         default="10s",
         chart="`prometheus.timeout`",
     ),
@@ -143,6 +151,14 @@ OPERATOR_SETTINGS: tuple[Setting, ...] = (
         "how often every SLO is evaluated",
         default="30s",
         chart="`interval`",
+    ),
+    Setting(
+        ("--rollout-concurrency",),
+        "SLOKEEPER_ROLLOUT_CONCURRENCY",
+        "how many ChangeRollouts are ticked at once (one rollout's ticks never overlap)",
+        default=str(DEFAULT_CONCURRENCY),
+        parse=positive_int,
+        chart="`rolloutConcurrency`",
     ),
     Setting(
         ("--log-format",),

@@ -27,7 +27,7 @@ from slokeeper.handlers.clock import rollout_clock
 from slokeeper.handlers.fault_injection import status_written_hook
 from slokeeper.handlers.health import OperatorHealth
 from slokeeper.handlers.metrics import OperatorMetrics
-from slokeeper.handlers.rollout_scheduler import RolloutScheduler
+from slokeeper.handlers.rollout_scheduler import DEFAULT_CONCURRENCY, RolloutScheduler
 from slokeeper.handlers.runtime import Runtime
 from slokeeper.kube.connection import api_client
 from slokeeper.kube.events import EventRecorder
@@ -68,6 +68,7 @@ class OperatorConfig:
     leader_election_id: str = "slokeeper"
     clock_start: datetime | None = None
     alertmanager_url: str | None = None  # where maintenance silences are made
+    rollout_concurrency: int = DEFAULT_CONCURRENCY  # ticks of different rollouts at once
 
 
 def build_runtime(
@@ -83,7 +84,9 @@ def build_runtime(
         prometheus=prometheus,
         slo_loop=_slo_loop(config, api, prometheus),
         rollout_loop=rollout_loop,
-        rollout_scheduler=RolloutScheduler(rollout_loop, metrics.observe_rollout),
+        rollout_scheduler=RolloutScheduler(
+            rollout_loop, metrics.observe_rollout, concurrency=config.rollout_concurrency
+        ),
         interval_seconds=config.interval_seconds,
     )
 

@@ -51,6 +51,7 @@ class Runtime:
         slo_progress = self.health.progress(
             "SLO loop", "evaluation cycle", within=cycle_stalled_after(self.interval_seconds)
         )
+        self.health.checks.append(self.rollout_scheduler.stalled)
         self.tasks = [
             asyncio.create_task(
                 run_slo_loop(
