@@ -162,3 +162,20 @@ def ask(cluster: LocalCluster, namespace: str, request: str, **value: Any) -> No
         "annotate", "crollout", "checkout", "-n", namespace, "--overwrite",
         f"slokeeper.dev/{request}={json.dumps(value)}",
     )  # fmt: skip
+
+
+def phase_is(phase: str, changes: int | None = None) -> Any:
+    def check(status: dict[str, Any]) -> bool:
+        done = changes is None or len(status.get("history", [])) == changes
+        return status.get("phase") == phase and done
+
+    return check
+
+
+def events(cluster: LocalCluster, namespace: str, kind: str) -> list[dict[str, Any]]:
+    listed = cluster.kubectl(
+        "get", "events", "-n", namespace, "--field-selector", f"involvedObject.kind={kind}",
+        "-o", "json",
+    )  # fmt: skip
+    found: list[dict[str, Any]] = json.loads(listed.stdout)["items"]
+    return found

@@ -5,9 +5,6 @@ ChangeRollout hands the Deployment back. Every request is recorded with who aske
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 from kubernetes import client
 
 from polling import eventually
@@ -17,8 +14,10 @@ from resources import (
     ask,
     availability_slo,
     change_rollout,
+    events,
     get,
     held_past_its_pause,
+    phase_is,
     read_status,
     rollout_status,
 )
@@ -28,23 +27,6 @@ from slokeeper.simulator.server import TrafficSimulator
 from workloads import checkout_deployment, deploy_ready, ready_replicas, set_image
 
 LONG_STEPS = [{"weight": w, "pause": "10m"} for w in (5, 25, 50)]
-
-
-def phase_is(phase: str, changes: int | None = None) -> Any:
-    def check(status: dict[str, Any]) -> bool:
-        done = changes is None or len(status.get("history", [])) == changes
-        return status.get("phase") == phase and done
-
-    return check
-
-
-def events(cluster: LocalCluster, namespace: str, kind: str) -> list[dict[str, Any]]:
-    listed = cluster.kubectl(
-        "get", "events", "-n", namespace, "--field-selector", f"involvedObject.kind={kind}",
-        "-o", "json",
-    )  # fmt: skip
-    found: list[dict[str, Any]] = json.loads(listed.stdout)["items"]
-    return found
 
 
 def test_a_spent_budget_blocks_until_an_override_with_a_reason(

@@ -68,10 +68,14 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 - apiGroups: [apps]
   resources: [deployments]
   verbs: [get, list, watch, create, update, patch, delete]
+# the target's own ReplicaSets (target_pods.py): which templates its pods run; pods of a template
+# no analysis passed (a hand resume, a promotion stopped half-way) are scaled to 0, or their
+# ReplicaSets deleted when the stable one has no pods left
 - apiGroups: [apps]
   resources: [replicasets]
-  verbs: [list]
-# what a canary's pods say while they are not Ready (rollout_target.py), for the rollback reason
+  verbs: [list, patch, delete]
+# what a canary's or a promotion's pods say while they are not Ready (pod_problems.py), for the
+# rollback reason
 - apiGroups: [""]
   resources: [pods]
   verbs: [list]

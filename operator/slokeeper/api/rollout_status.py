@@ -120,6 +120,12 @@ class ChangeCounts(ResourceModel):
     rolled_back: int = Field(default=0, ge=0, description="Changes rolled back on analysis.")
     aborted: int = Field(default=0, ge=0, description="Changes aborted by a person.")
     superseded: int = Field(default=0, ge=0, description="Changes replaced by a newer template.")
+    out_of_band: int = Field(
+        default=0,
+        ge=0,
+        description="Times someone changed the guarded Deployment or its canary by hand (a "
+        "resume, an edited canary) and slokeeper put it back.",
+    )
 
     def count(self, outcome: ChangeOutcome) -> None:
         field = {
@@ -199,6 +205,17 @@ class ChangeRecord(ResourceModel):
         default=None,
         description="Since when the step's canary has had all its pods Ready (no traffic is a "
         "verdict only an analysis window after this).",
+    )
+    promotion_started_at: datetime | None = Field(
+        default=None,
+        description="When the target was resumed to promote (spec.progressDeadline runs from "
+        "here, or from its rollout's last progress).",
+    )
+    out_of_band_changes: int = Field(
+        default=0,
+        ge=0,
+        description="Times someone changed the guarded Deployment or its canary by hand during "
+        "this change and slokeeper put it back.",
     )
 
     canary_weight_percent: float = Field(

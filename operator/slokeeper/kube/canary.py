@@ -31,6 +31,16 @@ def template_hash(template: dict[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+def canary_template_hash(template: dict[str, Any]) -> str:
+    """The hash of the target template a canary's pod template was made from: the canary's own
+    label taken off again, so a canary edited by hand no longer matches its candidate."""
+    labels = dict((template.get("metadata") or {}).get("labels") or {})
+    labels.pop(TRACK_LABEL, None)
+    return template_hash(
+        {**template, "metadata": {**(template.get("metadata") or {}), "labels": labels}}
+    )
+
+
 def canary_name(target_name: str) -> str:
     return f"{target_name}-canary"
 

@@ -15,11 +15,20 @@ from kubernetes.client.exceptions import ApiException
 from slokeeper.api.base import GROUP
 from slokeeper.api.references import ObjectRef
 from slokeeper.kube.canary import (
-    TEMPLATE_ANNOTATION,
     TRACK_LABEL,
     canary_deployment,
     canary_name,
+    canary_template_hash,
     template_hash,
+)
+from slokeeper.kube.pod_problems import pods_not_ready
+from slokeeper.kube.target_pods import (
+    FIELD_MANAGER,
+    POD_TEMPLATE_HASH,
+    changed_by,
+    progress,
+    read_replica_sets,
+    restore_stable_pods,
 )
 from slokeeper.rollout.states import (
     Action,
@@ -27,9 +36,15 @@ from slokeeper.rollout.states import (
     EnsureCanary,
     Event,
     PauseTarget,
+    RestoreStablePods,
     ResumeTarget,
 )
-from slokeeper.rollout.workload import CanaryView, TargetMissingError, TargetView
+from slokeeper.rollout.workload import (
+    CanaryView,
+    ReplicaSetView,
+    TargetMissingError,
+    TargetView,
+)
 
 
 def read_target(api: client.ApiClient, namespace: str, name: str) -> TargetView:
@@ -50,21 +65,44 @@ def read_target(api: client.ApiClient, namespace: str, name: str) -> TargetView:
         and status.get("availableReplicas", 0) == replicas
         and status.get("replicas", 0) == replicas
     )
-    available = status.get("availableReplicas", 0) >= replicas
+    current = template_hash(spec["template"])
+    replica_sets = read_replica_sets(api, body)
+    progressed_at, stalled_at = progress(body)
     return TargetView(
         body,
-        template_hash(spec["template"]),
+        current,
         replicas,
         bool(spec.get("paused")),
         rolled_out,
-        available,
+        available=status.get("availableReplicas", 0) >= replicas,
+        replica_sets=replica_sets,
+        progressed_at=progressed_at,
+        stalled_at=stalled_at,
+        changed_by=changed_by(body),
+        guarded_by=(body["metadata"].get("annotations") or {}).get(GUARDED_BY_ANNOTATION),
+        problems=_rolling_out_problems(api, body, current, replica_sets),
     )
+
+
+def _rolling_out_problems(
+    api: client.ApiClient,
+    body: dict[str, Any],
+    current: str,
+    replica_sets: tuple[ReplicaSetView, ...],
+) -> tuple[str, ...]:
+    """While the target rolls its template out: what its new pods that are not Ready say."""
+    new = next((rs for rs in replica_sets if rs.template_hash == current), None)
+    if body["spec"].get("paused") or new is None or new.ready_replicas >= new.replicas:
+        return ()
+    selector = f"{POD_TEMPLATE_HASH}={new.pod_template_hash}"
+    return pods_not_ready(api, body["metadata"]["namespace"], selector)
 
 
 class TargetActions:
     """Applies state-machine actions to the target Deployment and its canary."""
 
     def __init__(self, api: client.ApiClient, events: Any, owner: ObjectRef) -> None:
+        self._api = api
         self._apps = client.AppsV1Api(api)
         self._events = events
         self._owner = owner
@@ -77,7 +115,7 @@ class TargetActions:
                 paused = isinstance(action, PauseTarget)
                 if target.paused != paused:
                     self._apps.patch_namespaced_deployment(
-                        name, namespace, {"spec": {"paused": paused}}
+                        name, namespace, {"spec": {"paused": paused}}, field_manager=FIELD_MANAGER
                     )
             elif isinstance(action, EnsureCanary):
                 self._ensure_canary(target, action)
@@ -87,10 +125,15 @@ class TargetActions:
                 except ApiException as error:
                     if error.status != 404:
                         raise
+            elif isinstance(action, RestoreStablePods):
+                restore_stable_pods(self._api, target, action.stable, self._record_warning)
             elif isinstance(action, Event):
                 self._events.record(
                     self._owner, action.reason, action.message, warning=action.warning
                 )
+
+    def _record_warning(self, reason: str, message: str) -> None:
+        self._events.record(self._owner, reason, message, warning=True)
 
     def _ensure_canary(self, target: TargetView, action: EnsureCanary) -> None:
         if action.template != target.template_hash:
@@ -110,10 +153,11 @@ class TargetActions:
                 raise
             self._apps.create_namespaced_deployment(namespace, wanted)
             return
-        annotations = current.metadata.annotations or {}
-        if (
-            annotations.get(TEMPLATE_ANNOTATION) == action.template
-            and current.spec.replicas == action.replicas
+        running: dict[str, Any] = self._apps.api_client.sanitize_for_serialization(
+            current.spec.template
+        )
+        if canary_template_hash(running) == action.template and current.spec.replicas == (
+            action.replicas
         ):
             return
         wanted["metadata"]["resourceVersion"] = current.metadata.resource_version
@@ -143,65 +187,22 @@ def read_canary(api: client.ApiClient, namespace: str, target: str) -> CanaryVie
     newest = max(current, key=lambda rs: rs.metadata.creation_timestamp, default=None)
     pod_hash = (newest.metadata.labels or {}).get("pod-template-hash") if newest else None
     ready = int((found.status and found.status.ready_replicas) or 0)
+    unready = pod_hash is not None and ready < int(found.spec.replicas or 0)
+    selector = f"{TRACK_LABEL}=canary,pod-template-hash={pod_hash}"
+    template: dict[str, Any] = api.sanitize_for_serialization(found.spec.template)  # type: ignore[no-untyped-call]
     return CanaryView(
         pod_template_hash=pod_hash,
-        problems=_pod_problems(api, namespace, pod_hash)
-        if ready < int(found.spec.replicas or 0)
-        else (),
+        problems=pods_not_ready(api, namespace, selector) if unready else (),
         present=True,
-        template_hash=(found.metadata.annotations or {}).get(TEMPLATE_ANNOTATION),
+        # What its pods really run (a hand edit changes this, not the annotation).
+        template_hash=canary_template_hash(template),
         replicas=int(found.spec.replicas or 0),
         ready_replicas=int((found.status and found.status.ready_replicas) or 0),
     )
 
 
-def _container_problem(status: Any) -> str | None:
-    """What a container that is not Ready says: why it waits (ErrImageNeverPull,
-    CrashLoopBackOff …), how it last ended, or that its readiness probe fails."""
-    if status.ready:
-        return None
-    said = []
-    waiting = status.state and status.state.waiting
-    if waiting is not None and waiting.reason:
-        said.append(waiting.reason + (f": {waiting.message}" if waiting.message else ""))
-    ended = (status.state and status.state.terminated) or (
-        status.last_state and status.last_state.terminated
-    )
-    if ended is not None:
-        said.append(
-            f"restarted {status.restart_count} times, last exit code {ended.exit_code}"
-            + (f" ({ended.reason})" if ended.reason else "")
-        )
-    if not said and status.state and status.state.running:
-        said.append("running, but its readiness probe fails")
-    return f"container {status.name} " + "; ".join(said) if said else None
-
-
-def _pod_problem(pod: Any) -> str | None:
-    """Why one pod is not Ready, in its own words: its containers', or the scheduler's."""
-    name = pod.metadata.name
-    for status in (pod.status and pod.status.container_statuses) or ():
-        problem = _container_problem(status)
-        if problem is not None:
-            return f"pod {name} {problem}"
-    for condition in (pod.status and pod.status.conditions) or ():
-        if condition.type == "PodScheduled" and condition.status == "False":
-            return f"pod {name} {condition.reason}: {condition.message}"
-    return None
-
-
-def _pod_problems(api: client.ApiClient, namespace: str, pod_hash: str | None) -> tuple[str, ...]:
-    """What the canary's current pods that are not Ready say (only read while some are not)."""
-    if pod_hash is None:
-        return ()
-    pods: Any = client.CoreV1Api(api).list_namespaced_pod(
-        namespace, label_selector=f"{TRACK_LABEL}=canary,pod-template-hash={pod_hash}"
-    )
-    found = (_pod_problem(pod) for pod in pods.items)
-    return tuple(sorted(problem for problem in found if problem))[:5]
-
-
 PHASE_ANNOTATION = f"{GROUP}/rollout-phase"
+GUARDED_BY_ANNOTATION = f"{GROUP}/guarded-by"
 
 
 class DeploymentWorkload:
@@ -223,15 +224,19 @@ class DeploymentWorkload:
     def record(self, owner: ObjectRef, reason: str, message: str, warning: bool = False) -> None:
         self._events.record(owner, reason, message, warning=warning)
 
-    def mark(self, target: TargetView, phase: str | None) -> None:
-        """Say on the target which phase its rollout is in, for tools that see only Deployments
-        (Argo CD's health check): a paused Deployment alone cannot tell a canary from a rollback.
-        ``None`` removes the mark (the ChangeRollout is gone)."""
-        meta = target.body["metadata"]
-        if (meta.get("annotations") or {}).get(PHASE_ANNOTATION) == phase:
+    def mark(self, target: TargetView, guard: tuple[str, str] | None) -> None:
+        """Say on the target which ChangeRollout guards it and in which phase, for tools that see
+        only Deployments (Argo CD's health check: a paused Deployment alone cannot tell a canary
+        from a rollback) and for the admission policy that lets only slokeeper resume a guarded
+        Deployment. ``None`` removes the mark (the ChangeRollout is gone)."""
+        rollout, phase = guard or (None, None)
+        marks = {GUARDED_BY_ANNOTATION: rollout, PHASE_ANNOTATION: phase}
+        annotations = target.body["metadata"].get("annotations") or {}
+        if all(annotations.get(key) == value for key, value in marks.items()):
             return
         client.AppsV1Api(self._api).patch_namespaced_deployment(
-            meta["name"],
-            meta["namespace"],
-            {"metadata": {"annotations": {PHASE_ANNOTATION: phase}}},
+            target.name,
+            target.namespace,
+            {"metadata": {"annotations": marks}},
+            field_manager=FIELD_MANAGER,
         )

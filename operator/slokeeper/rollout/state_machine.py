@@ -15,10 +15,14 @@ Phases:
            verdict, or with canary pods not Ready past the progress deadline, or on abort →
            RolledBack (or, without automatic rollback, held for a person);
            after the last step (no freeze, not paused) → Promoting
-    Promoting: target resumed, rolls out natively; once fully available → Succeeded
+    Promoting: target resumed, rolls out natively; once fully available → Succeeded; on abort, a
+           template changed mid-way, or no progress within the progress deadline → RolledBack,
+           the target paused and its pods of the candidate scaled away for the stable ones
     RolledBack: the template is refused until it changes or `retry`; reverting the target to
            stable clears it.
 Nothing promotes without a passing analysis at the last step (or an explicit promote command).
+Outside Promoting, the target runs pods of its stable template only: whatever else appears in its
+ReplicaSets (a hand `kubectl rollout resume`) is scaled away and said in an Event.
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ from slokeeper.rollout.states import (
     PauseTarget,
     Phase,
     Plan,
+    RestoreStablePods,
     Result,
     ResumeTarget,
     State,
@@ -189,7 +194,7 @@ def _progressing(plan: Plan, state: State, world: World, now: datetime) -> Resul
         notice = Event("Superseded", "A newer template replaced the canary.")
         return after, (DeleteCanary(), notice, *actions)
     if world.command in (Command.PROMOTE, Command.FORCE_PROMOTE):
-        return _promote_by_hand(plan, state, world)
+        return _promote_by_hand(plan, state, world, now)
     if state.failures >= plan.failure_limit:
         # Held for a person (no automatic rollback): nothing a new verdict says moves it on.
         return state, (PauseTarget(), _canary(plan, state, world))
@@ -215,14 +220,16 @@ def _unready(plan: Plan, state: State, world: World, now: datetime) -> Result:
     return _rollback(state, "ProgressDeadlineExceeded", message)
 
 
-def _promote_by_hand(plan: Plan, state: State, world: World) -> Result:
+def _promote_by_hand(plan: Plan, state: State, world: World, now: datetime) -> Result:
     """Skip the remaining steps; a freeze or a pause still holds unless the promotion is forced."""
     if world.command is Command.FORCE_PROMOTE:
-        return _promote(state, "PromotedByHand", "Promotion forced by a person, past the gates.")
+        return _promote(
+            state, "PromotedByHand", "Promotion forced by a person, past the gates.", now
+        )
     if world.gate.kind in (GateKind.FREEZE, GateKind.PAUSED):
         refused = Event("PromoteRefused", f"Not promoted: {world.gate.message}", warning=True)
         return state, (PauseTarget(), _canary(plan, state, world), refused)
-    return _promote(state, "PromotedByHand", "Promotion requested by a person.")
+    return _promote(state, "PromotedByHand", "Promotion requested by a person.", now)
 
 
 def _judge(plan: Plan, state: State, world: World, now: datetime) -> Result:
@@ -282,25 +289,90 @@ def _on_pass(plan: Plan, state: State, world: World, now: datetime) -> Result:
         # A spent budget holds even a passing canary back from promotion.
         held = replace(passed, reason="Blocked", message=world.gate.message)
         return held, (PauseTarget(), _canary(plan, held, world))
-    return _promote(passed, "Promoting", "Every step passed; promoting.")
+    return _promote(passed, "Promoting", "Every step passed; promoting.", now)
 
 
-def _promote(state: State, reason: str, message: str) -> Result:
-    promoting = replace(state, phase=Phase.PROMOTING, reason=reason, message=message)
+def _promote(state: State, reason: str, message: str, now: datetime) -> Result:
+    promoting = replace(
+        state, phase=Phase.PROMOTING, reason=reason, message=message, promotion_started=now
+    )
     return promoting, (ResumeTarget(), Event(reason, message))
 
 
-def _promoting(state: State, world: World) -> Result:
-    if not world.target_rolled_out or world.target_template != state.candidate:
-        return state, (ResumeTarget(),)
-    done = State(
-        Phase.SUCCEEDED,
-        stable=state.candidate,
-        refused=state.refused,
-        reason="Promoted",
-        message=f"{state.candidate} is the stable template.",
+def _promoting(plan: Plan, state: State, world: World, now: datetime) -> Result:
+    """The target rolls the candidate out natively. Every way out but success puts the target
+    back on its stable pods: an abort, a template changed mid-way, or a promotion that stopped
+    making progress (pods that cannot be scheduled, pulled or started)."""
+    if world.command is Command.ABORT:
+        return _rollback(state, "Aborted", "Promotion aborted by a person.")
+    if world.target_template != state.candidate:
+        after, actions = _at_rest(plan, _without_candidate(state), world, now)
+        notice = Event("Superseded", "A newer template replaced the change during its promotion.")
+        return after, (DeleteCanary(), notice, *actions)
+    if world.target_rolled_out:
+        done = State(
+            Phase.SUCCEEDED,
+            stable=state.candidate,
+            refused=state.refused,
+            reason="Promoted",
+            message=f"{state.candidate} is the stable template.",
+        )
+        return done, (DeleteCanary(), PauseTarget(), Event("Promoted", done.message))
+    stalled = _promotion_stalled(plan, state, world, now)
+    if stalled:
+        return _rollback(state, "ProgressDeadlineExceeded", stalled)
+    return state, (ResumeTarget(),)
+
+
+def _promotion_stalled(plan: Plan, state: State, world: World, now: datetime) -> str:
+    """Why the promotion is given up on, or "" while it still makes progress."""
+    problem = world.target_problem or "no reason given by the pods"
+    if world.target_stalled:
+        return (
+            f"The Deployment gave up promoting {state.candidate} (ProgressDeadlineExceeded): "
+            f"{problem}"
+        )
+    marks = [t for t in (state.promotion_started, world.target_progressed_at) if t is not None]
+    since = max(marks, default=now)
+    if (now - since).total_seconds() < plan.progress_deadline_seconds:
+        return ""
+    return (
+        f"The promotion of {state.candidate} made no progress within the progress deadline of "
+        f"{plan.progress_deadline_seconds:g}s: {problem}"
     )
-    return done, (DeleteCanary(), PauseTarget(), Event("Promoted", done.message))
+
+
+def _keep_stable_pods(before: State, result: Result, world: World) -> Result:
+    """Outside a promotion the target runs its stable template's pods only: pods of another
+    template in its own ReplicaSets (a hand resume, a promotion stopped half-way) are scaled
+    away, and a canary edited by hand is replaced; what a person did is said in an Event."""
+    after, actions = result
+    notices: list[Action] = []
+    if world.canary_foreign is not None and after.phase is Phase.PROGRESSING:
+        notices.append(
+            Event(
+                "OutOfBandChange",
+                f"The canary Deployment was changed by hand to template {world.canary_foreign}; "
+                f"it runs the candidate {after.candidate} again.",
+                warning=True,
+            )
+        )
+    if after.phase is Phase.PROMOTING or world.target_unverified_pods == 0 or not after.stable:
+        return after, (*actions, *notices)
+    notices.append(RestoreStablePods(after.stable))
+    if before.phase is not Phase.PROMOTING:  # not the promotion's own pods: someone's doing
+        last = world.target_changed_by or "none recorded"
+        notices.append(
+            Event(
+                "OutOfBandChange",
+                f"{world.target_unverified_pods} pod(s) of a template no analysis passed were "
+                f"started in the target outside the rollout (resumed by hand: the API server's "
+                f"audit log names who; the last other tool to change its spec: {last}); scaled "
+                f"back to the stable template {after.stable}.",
+                warning=True,
+            )
+        )
+    return after, (*actions, *notices)
 
 
 def _at_gates(plan: Plan, state: State, world: World, now: datetime) -> Result:
@@ -310,25 +382,32 @@ def _at_gates(plan: Plan, state: State, world: World, now: datetime) -> Result:
         # Reverted, refused or changed again while waiting: judge the target afresh.
         return _at_rest(plan, _without_candidate(state), world, now)
     if world.command is Command.FORCE_PROMOTE:
-        return _promote(state, "PromotedByHand", "Promotion forced by a person, past the gates.")
+        return _promote(
+            state, "PromotedByHand", "Promotion forced by a person, past the gates.", now
+        )
     return _start_or_wait(plan, state, world, now)
 
 
 def advance(plan: Plan, state: State, world: World, now: datetime) -> Result:
     """The next state and the actions that take the cluster there."""
     if state.stable is None:
+        # The template the pods run: a paused target may hold a change nobody verified.
+        running = world.target_running_template or world.target_template
         adopted = State(
             Phase.IDLE,
-            stable=world.target_template,
+            stable=running,
             reason="Adopted",
-            message=f"Adopted {world.target_template} as the stable template.",
+            message=f"Adopted {running} as the stable template.",
         )
         return adopted, (PauseTarget(), Event("Adopted", adopted.message))
+    return _keep_stable_pods(state, _decide(plan, state, world, now), world)
+
+
+def _decide(plan: Plan, state: State, world: World, now: datetime) -> Result:
     if state.phase in REST_PHASES:
         return _at_rest(plan, state, world, now)
     if state.phase in GATE_PHASES:
         return _at_gates(plan, state, world, now)
-
     if state.phase is Phase.PROGRESSING:
         return _progressing(plan, state, world, now)
-    return _promoting(state, world)
+    return _promoting(plan, state, world, now)

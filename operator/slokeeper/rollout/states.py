@@ -90,6 +90,7 @@ class State:
     inconclusive_since: datetime | None = None
     unready_since: datetime | None = None  # the canary has lacked Ready pods since
     ready_since: datetime | None = None  # the step's canary has had all its pods Ready since
+    promotion_started: datetime | None = None  # the target was resumed to promote at
     refused: tuple[str, ...] = ()
     reason: str = ""
     message: str = ""
@@ -109,6 +110,19 @@ class World:
     canary_present: bool = False
     canary_ready: bool = True  # the canary runs the candidate with every pod its step asks for
     canary_problem: str = ""  # what its pods say while they are not Ready
+    # The canary Deployment runs a template nobody asked for (edited by hand).
+    canary_foreign: str | None = None
+    # Pods of the target's own ReplicaSets on a template other than stable, started outside the
+    # rollout (a hand `rollout resume`), and who last changed the Deployment.
+    target_unverified_pods: int = 0
+    target_running_template: str | None = None  # what a paused target's pods all run
+    target_changed_by: str = ""
+    # While promoting: when the target's rollout last made progress (the Deployment's Progressing
+    # condition), whether the Deployment itself gave up (ProgressDeadlineExceeded), and what its
+    # new pods that are not Ready say.
+    target_progressed_at: datetime | None = None
+    target_stalled: bool = False
+    target_problem: str = ""
 
 
 @dataclass(frozen=True)
@@ -133,11 +147,19 @@ class DeleteCanary:
 
 
 @dataclass(frozen=True)
+class RestoreStablePods:
+    """Scale away the target's pods of every template but ``stable`` (they run a version no
+    analysis passed) and let the Deployment bring its stable pods back to full strength."""
+
+    stable: str
+
+
+@dataclass(frozen=True)
 class Event:
     reason: str
     message: str
     warning: bool = False
 
 
-Action = PauseTarget | ResumeTarget | EnsureCanary | DeleteCanary | Event
+Action = PauseTarget | ResumeTarget | EnsureCanary | DeleteCanary | RestoreStablePods | Event
 Result = tuple[State, tuple[Action, ...]]

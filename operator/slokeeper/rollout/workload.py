@@ -4,11 +4,23 @@ adapter (``kube.rollout_target`` in production), so the loop and the core never 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 
 class TargetMissingError(LookupError):
     """The guarded Deployment does not exist (a condition on the ChangeRollout, not a crash)."""
+
+
+@dataclass(frozen=True)
+class ReplicaSetView:
+    """One of the target's own ReplicaSets: which template its pods run, and how many."""
+
+    name: str
+    template_hash: str  # as ``template_hash`` names the Deployment's template
+    replicas: int
+    ready_replicas: int = 0
+    pod_template_hash: str = ""
 
 
 @dataclass(frozen=True)
@@ -21,6 +33,18 @@ class TargetView:
     paused: bool
     rolled_out: bool
     available: bool = False  # every replica available (paused or not)
+    replica_sets: tuple[ReplicaSetView, ...] = ()
+    # From the Deployment's Progressing condition: when its rollout last made progress, and
+    # since when it has given up (ProgressDeadlineExceeded), if it has.
+    progressed_at: datetime | None = None
+    stalled_at: datetime | None = None
+    changed_by: str = ""  # the last field manager other than slokeeper to change its spec
+    problems: tuple[str, ...] = ()  # while it rolls out: what its new pods not Ready say
+    guarded_by: str | None = None  # the ChangeRollout that guards it, as marked on it
+
+    def pods_not_of(self, template: str) -> int:
+        """Pods the target's ReplicaSets run of any template but ``template``."""
+        return sum(rs.replicas for rs in self.replica_sets if rs.template_hash != template)
 
     @property
     def namespace(self) -> str:

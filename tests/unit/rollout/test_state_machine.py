@@ -22,6 +22,7 @@ from slokeeper.rollout.states import (
     PauseTarget,
     Phase,
     Plan,
+    RestoreStablePods,
     ResumeTarget,
     State,
     World,
@@ -213,6 +214,7 @@ worlds = st.builds(
     gate=st.sampled_from([Gate(kind, kind.value) for kind in GateKind]),
     command=st.one_of(st.none(), st.sampled_from(list(Command))),
     canary_present=st.booleans(),
+    target_unverified_pods=st.sampled_from([0, 0, 2]),
 )
 
 
@@ -243,6 +245,9 @@ def test_invariants_over_random_histories(history: list[tuple[World, int]]) -> N
                 assert DeleteCanary() in actions
         if state.phase is not Phase.PROMOTING:
             assert ResumeTarget() not in actions
+            if world.target_unverified_pods:
+                # Outside a promotion, pods of a template no analysis passed never stay.
+                assert RestoreStablePods(str(state.stable)) in actions
 
 
 def test_a_query_typo_or_wait_for_person_holds_with_no_time_limit() -> None:
@@ -324,3 +329,111 @@ def test_the_evidence_clock_starts_again_when_a_step_grows_the_canary() -> None:
     state, _ = advance(plan, state, quiet, T0 + timedelta(seconds=100))
     state, _ = advance(plan, state, quiet, T0 + timedelta(seconds=150))
     assert state.phase is Phase.PROGRESSING, "ready for 50 s of the new step: not yet evidence"
+
+
+def _promoting(plan: Plan = PLAN) -> State:
+    running, _ = advance(plan, STABLE, _world(), T0)
+    promoting, actions = advance(plan, running, _world(command=Command.PROMOTE), T0)
+    assert promoting.phase is Phase.PROMOTING
+    assert ResumeTarget() in actions
+    assert promoting.promotion_started == T0
+    return promoting
+
+
+def test_an_aborted_promotion_puts_the_target_back_on_its_stable_pods() -> None:
+    half_way = _world(command=Command.ABORT, target_unverified_pods=2)
+    state, actions = advance(PLAN, _promoting(), half_way, T0)
+    assert (state.phase, state.reason, state.refused) == (Phase.ROLLED_BACK, "Aborted", ("v2",))
+    assert actions.index(PauseTarget()) < actions.index(RestoreStablePods("v1"))
+    assert "OutOfBandChange" not in _reasons(actions), "the promotion's own pods are not news"
+
+
+def test_a_promotion_without_progress_is_rolled_back_at_the_progress_deadline() -> None:
+    plan = Plan(weights=(5, 25), pauses_seconds=(60, 60), progress_deadline_seconds=600)
+    state = _promoting(plan)
+    pending = "pod checkout-7f9c container app Unschedulable: 0/1 nodes are available"
+    stuck = _world(target_unverified_pods=2, target_problem=pending)
+    state, actions = advance(plan, state, stuck, T0 + timedelta(seconds=599))
+    assert (state.phase, actions) == (Phase.PROMOTING, (ResumeTarget(),))
+    # Progress (a new pod Ready at 500 s) moves the deadline on.
+    moved = _world(target_unverified_pods=2, target_progressed_at=T0 + timedelta(seconds=500))
+    state, _ = advance(plan, state, moved, T0 + timedelta(seconds=1099))
+    assert state.phase is Phase.PROMOTING
+    state, actions = advance(plan, state, moved, T0 + timedelta(seconds=1100))
+    assert (state.phase, state.reason) == (Phase.ROLLED_BACK, "ProgressDeadlineExceeded")
+    assert "600s" in state.message
+    assert "v2" in state.refused
+    assert RestoreStablePods("v1") in actions
+    assert DeleteCanary() in actions
+
+
+def test_the_deployments_own_progress_deadline_ends_a_promotion_at_once() -> None:
+    stalled = _world(target_stalled=True, target_problem="pod x ImagePullBackOff")
+    state, _ = advance(PLAN, _promoting(), stalled, T0 + timedelta(seconds=1))
+    assert (state.phase, state.reason) == (Phase.ROLLED_BACK, "ProgressDeadlineExceeded")
+    assert "ImagePullBackOff" in state.message
+
+
+def test_a_template_changed_during_promotion_stops_it_on_the_stable_pods() -> None:
+    # The stable manifest re-applied mid-promotion: back to Idle, the target paused and its
+    # pods of the half-promoted template scaled away — not left unpaused.
+    state, actions = advance(PLAN, _promoting(), _world("v1", target_unverified_pods=2), T0)
+    assert (state.phase, state.candidate) == (Phase.IDLE, None)
+    assert PauseTarget() in actions
+    assert RestoreStablePods("v1") in actions
+    assert ResumeTarget() not in actions
+    assert "Superseded" in _reasons(actions)
+
+
+def test_a_hand_resume_at_the_gates_is_undone_and_said_with_who_did_it() -> None:
+    gate = Gate(GateKind.APPROVAL, "Needs an approval.")
+    waiting, _ = advance(PLAN, STABLE, _world(gate=gate), T0)
+    assert waiting.phase is Phase.AWAITING_APPROVAL
+    resumed = _world(gate=gate, target_unverified_pods=3, target_changed_by="kubectl-set at 12:00")
+    state, actions = advance(PLAN, waiting, resumed, T0)
+    assert state.phase is Phase.AWAITING_APPROVAL
+    assert actions.index(PauseTarget()) < actions.index(RestoreStablePods("v1"))
+    notice = next(a for a in actions if isinstance(a, Event) and a.reason == "OutOfBandChange")
+    assert notice.warning
+    assert "3 pod(s)" in notice.message
+    assert "kubectl-set at 12:00" in notice.message
+
+
+def test_a_canary_edited_by_hand_runs_the_candidate_again_and_is_said() -> None:
+    running, _ = advance(PLAN, STABLE, _world(), T0)
+    edited = _world(canary_present=True, canary_ready=False, canary_foreign="c0ffee")
+    state, actions = advance(PLAN, running, edited, T0 + timedelta(seconds=5))
+    assert state.phase is Phase.PROGRESSING
+    assert EnsureCanary("v2", 1) in actions
+    assert "OutOfBandChange" in _reasons(actions)
+
+
+@settings(max_examples=100)
+@given(
+    st.sampled_from([p for p in Phase if p not in REST_PHASES]),
+    st.sampled_from([kind for kind in GateKind]),
+)
+def test_every_phase_under_way_ends_on_abort(phase: Phase, gate: GateKind) -> None:
+    running = State(phase, stable="v1", candidate="v2", step_started=T0, promotion_started=T0)
+    state, actions = advance(PLAN, running, _world(command=Command.ABORT, gate=Gate(gate)), T0)
+    assert (state.phase, state.reason) == (Phase.ROLLED_BACK, "Aborted")
+    assert ResumeTarget() not in actions
+    assert PauseTarget() in actions
+
+
+@settings(max_examples=100)
+@given(st.sampled_from([Phase.PROGRESSING, Phase.PROMOTING]), st.integers(0, 10_000))
+def test_every_phase_that_waits_on_pods_ends_at_the_progress_deadline(
+    phase: Phase, started_seconds_ago: int
+) -> None:
+    plan = Plan(progress_deadline_seconds=600)
+    started = T0 - timedelta(seconds=started_seconds_ago)
+    state = State(
+        phase, stable="v1", candidate="v2", step_started=started, promotion_started=started
+    )
+    stuck = _world(canary_present=True, canary_ready=False, target_unverified_pods=1)
+    for seconds in range(0, 1300, 100):
+        state, _ = advance(plan, state, stuck, T0 + timedelta(seconds=seconds))
+        if state.phase is Phase.ROLLED_BACK:
+            break
+    assert (state.phase, state.reason) == (Phase.ROLLED_BACK, "ProgressDeadlineExceeded")

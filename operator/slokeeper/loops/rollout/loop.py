@@ -56,7 +56,7 @@ from slokeeper.rollout.states import (
     State,
     World,
 )
-from slokeeper.rollout.workload import TargetMissingError
+from slokeeper.rollout.workload import TargetMissingError, TargetView
 from slokeeper.slo.durations import duration_seconds
 
 REST_RECHECK_SECONDS = 60.0
@@ -120,19 +120,44 @@ def _phase_delay(
 
 def _world(seen: Observed, verdict: Verdict | None, gate: Gate, drill: Drill | None) -> World:
     """What the state machine is told about the world this tick."""
+    before, target, canary = seen.before, seen.target, seen.canary
+    stalled_at, promoted_at = target.stalled_at, before.promotion_started
     return World(
-        target_template=seen.target.template_hash,
-        stable_replicas=seen.target.replicas,
-        target_rolled_out=seen.target.rolled_out,
+        target_template=target.template_hash,
+        stable_replicas=target.replicas,
+        target_rolled_out=target.rolled_out,
         verdict=verdict.outcome if verdict else None,
         verdict_message=verdict.message if verdict else "",
         gate=gate,
         command=seen.asked.command(),
         # A drill's canary is the drill's to remove, not a leftover.
-        canary_present=seen.canary.present and drill is None,
+        canary_present=canary.present and drill is None,
         canary_ready=_canary_ready(seen),
-        canary_problem="; ".join(seen.canary.problems),
+        canary_problem="; ".join(canary.problems),
+        canary_foreign=(
+            canary.template_hash
+            if canary.present
+            and canary.template_hash != before.candidate
+            and before.candidate == target.template_hash
+            else None
+        ),
+        target_running_template=_running_template(target),
+        target_unverified_pods=target.pods_not_of(before.stable or target.template_hash),
+        target_changed_by=target.changed_by,
+        target_progressed_at=target.progressed_at,
+        # A stall reported before this promotion began belongs to an earlier rollout.
+        target_stalled=bool(stalled_at and promoted_at and stalled_at >= promoted_at),
+        target_problem="; ".join(target.problems),
     )
+
+
+def _running_template(target: TargetView) -> str:
+    """The template a paused target's pods run: its own, unless a single other ReplicaSet holds
+    every pod (a change held when its ChangeRollout was deleted, to be adopted as not stable)."""
+    active = [rs for rs in target.replica_sets if rs.replicas]
+    if target.paused and len(active) == 1:
+        return active[0].template_hash
+    return target.template_hash
 
 
 def _canary_ready(seen: Observed) -> bool:
@@ -205,6 +230,15 @@ class RolloutLoop:
         except TargetMissingError as error:
             self._problem(body, owner, "TargetMissing", str(error), now)
             return None
+        guard = target.guarded_by
+        if guard not in (None, name) and self.objects.read(namespace, guard) is not None:
+            message = (
+                f"Deployment {namespace}/{target.name} is already guarded by ChangeRollout {guard}:"
+                f" one ChangeRollout per Deployment. This one changes nothing; delete it, or "
+                f"{guard} first."
+            )
+            self._problem(body, owner, "TargetGuardedByAnother", message, now)
+            return None
         return Observed(
             owner=owner,
             resource_version=meta["resourceVersion"],
@@ -275,7 +309,9 @@ class RolloutLoop:
             requests=[
                 (r.value, person_action(p, seen.now)) for r, p in seen.asked.requests.items()
             ],
-            restored=not canary.present and seen.target.available,
+            restored=not canary.present
+            and seen.target.available
+            and not seen.target.pods_not_of(after.stable or seen.target.template_hash),
             canary_pod_template_hash=(
                 canary.pod_template_hash
                 if canary.present and canary.template_hash == after.candidate
@@ -311,7 +347,7 @@ class RolloutLoop:
         announcements.announce_requests(events, owner, seen.asked.requests, decided.facts)
         announcements.announce_roles(events, owner, *decided.role_approvals)
         self.workload.apply(owner, seen.target, decided.actions)
-        self.workload.mark(seen.target, decided.after.phase.value)
+        self.workload.mark(seen.target, (seen.name, decided.after.phase.value))
 
     def _delay(self, seen: Observed, decided: Decided, status: ChangeRolloutStatus) -> float:
         after, now = decided.after, seen.now
@@ -351,6 +387,8 @@ class RolloutLoop:
             target = self.workload.read_target(namespace, target_name)
         except TargetMissingError:
             return
+        if target.guarded_by not in (None, name):
+            return  # guarded by another ChangeRollout: not this one's to hand back
         stable = ((body.get("status") or {}).get("stable") or {}).get("templateHash")
         self.workload.mark(target, None)
         if stable in (None, target.template_hash):

@@ -52,8 +52,9 @@ class Workload(Protocol):
         """Post an Event on ``owner``."""
         ...
 
-    def mark(self, target: TargetView, phase: str | None) -> None:
-        """Annotate the target with the rollout's phase (None: remove it)."""
+    def mark(self, target: TargetView, guard: tuple[str, str] | None) -> None:
+        """Annotate the target with the ChangeRollout guarding it and its phase (None: remove
+        both)."""
         ...
 
 

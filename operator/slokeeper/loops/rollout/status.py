@@ -52,6 +52,7 @@ def state_from_status(status: ChangeRolloutStatus) -> State:
         inconclusive_since=current.inconclusive_since if current else None,
         unready_since=current.canary_unready_since if current else None,
         ready_since=current.canary_ready_since if current else None,
+        promotion_started=current.promotion_started_at if current else None,
         refused=tuple(status.refused_revisions),
         reason=status.reason,
         message=status.message,
@@ -149,6 +150,17 @@ def _note_restore(history: list[ChangeRecord], facts: TickFacts) -> None:
         last.restored_at = facts.now
 
 
+def _count_out_of_band(status: ChangeRolloutStatus, events: Sequence[Event]) -> None:
+    """A hand change put back counts against the change under way, else the last one."""
+    undone = sum(1 for e in events if e.reason == "OutOfBandChange")
+    if not undone:
+        return
+    status.change_counts.out_of_band += undone
+    record = status.current or (status.history[0] if status.history else None)
+    if record is not None:
+        record.out_of_band_changes += undone
+
+
 def _close(record: ChangeRecord, after: State, reason: str, now: datetime) -> ChangeRecord:
     if after.phase is Phase.SUCCEEDED and after.stable == record.revision.template_hash:
         outcome = ChangeOutcome.PROMOTED
@@ -236,6 +248,7 @@ def _follow_change(
     current.inconclusive_since = after.inconclusive_since
     current.canary_unready_since = after.unready_since
     current.canary_ready_since = after.ready_since
+    current.promotion_started_at = after.promotion_started
     current.failed_analyses = after.failures
     current.canary_weight_percent = (
         facts.canary_weight_percent if after.phase is Phase.PROGRESSING else 0
@@ -268,6 +281,7 @@ def next_status(
     events = [a for a in actions if isinstance(a, Event)]
     decisions = _decisions(before, after, events, facts)
     _note_restore(status.history, facts)
+    _count_out_of_band(status, events)
     if status.current is not None and facts.verdict is not None:
         _record_analysis(status.current, _analysis(facts.verdict, before.step, facts.now))
     if status.current is not None and status.current.revision.template_hash != after.candidate:

@@ -85,8 +85,8 @@ class Cluster:
     def record(self, owner: ObjectRef, reason: str, message: str, warning: bool = False) -> None:
         self.journal.append(f"event:{reason}")
 
-    def mark(self, target: TargetView, phase: str | None) -> None:
-        self.marked = phase
+    def mark(self, target: TargetView, guard: tuple[str, str] | None) -> None:
+        self.marked = guard[1] if guard else None
 
 
 class SilentPrometheus:

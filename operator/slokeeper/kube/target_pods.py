@@ -1,0 +1,131 @@
+"""The guarded Deployment's own ReplicaSets: which templates its pods run, who last changed it, and
+putting it back on its stable pods after a hand resume or a promotion stopped half-way.
+
+A paused Deployment is never rolled out by its controller, but it is still scaled: when one
+ReplicaSet holds pods, the controller brings that one to the Deployment's replicas; when none
+does, it scales up the ReplicaSet of the current template or, with that one gone, the newest. So,
+to leave only stable pods in a paused target:
+- the stable ReplicaSet still has pods: scale every other one to 0; the controller then tops the
+  stable one up to full strength, at the pace its pods become Ready;
+- it has none left (all pods were taken over): delete the ReplicaSets that are not stable and
+  newer than it (the current template's included; paused, the controller does not create it
+  again), so the stable one is the newest left and the controller scales it up.
+With the stable ReplicaSet gone altogether there is nothing safe to do, and an Event says so.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from kubernetes import client
+from kubernetes.client.exceptions import ApiException
+
+from slokeeper.kube.canary import template_hash
+from slokeeper.rollout.workload import ReplicaSetView, TargetView
+
+FIELD_MANAGER = "slokeeper"
+POD_TEMPLATE_HASH = "pod-template-hash"
+
+
+def replica_set_template_hash(template: dict[str, Any]) -> str:
+    """The hash of the Deployment template a ReplicaSet was made from (the controller adds its
+    pod-template-hash label to the copy)."""
+    metadata = dict(template.get("metadata") or {})
+    labels = metadata.get("labels") or {}
+    metadata["labels"] = {k: v for k, v in labels.items() if k != POD_TEMPLATE_HASH}
+    return template_hash({**template, "metadata": metadata})
+
+
+def _selector(body: dict[str, Any]) -> str:
+    labels = (body["spec"].get("selector") or {}).get("matchLabels") or {}
+    return ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
+
+
+def read_replica_sets(api: client.ApiClient, body: dict[str, Any]) -> tuple[ReplicaSetView, ...]:
+    """The target's own ReplicaSets (owned by it), oldest first."""
+    meta = body["metadata"]
+    found: Any = client.AppsV1Api(api).list_namespaced_replica_set(
+        meta["namespace"], label_selector=_selector(body)
+    )
+    owned = [
+        rs
+        for rs in found.items
+        if any(o.uid == meta["uid"] for o in rs.metadata.owner_references or ())
+    ]
+    owned.sort(key=lambda rs: rs.metadata.creation_timestamp)
+    return tuple(
+        ReplicaSetView(
+            name=rs.metadata.name,
+            template_hash=replica_set_template_hash(
+                api.sanitize_for_serialization(rs.spec.template)  # type: ignore[no-untyped-call]
+            ),
+            replicas=int(rs.spec.replicas or 0),
+            ready_replicas=int((rs.status and rs.status.ready_replicas) or 0),
+            pod_template_hash=(rs.metadata.labels or {}).get(POD_TEMPLATE_HASH, ""),
+        )
+        for rs in owned
+    )
+
+
+def progress(body: dict[str, Any]) -> tuple[datetime | None, datetime | None]:
+    """From the Deployment's Progressing condition: when its rollout last made progress, and
+    when it gave up (ProgressDeadlineExceeded), if it did."""
+    conditions = (body.get("status") or {}).get("conditions") or []
+    found = next((c for c in conditions if c.get("type") == "Progressing"), None)
+    if found is None or not found.get("lastUpdateTime"):
+        return None, None
+    at = datetime.fromisoformat(str(found["lastUpdateTime"]).replace("Z", "+00:00"))
+    stalled = found.get("status") == "False" and found.get("reason") == "ProgressDeadlineExceeded"
+    return (None, at) if stalled else (at, None)
+
+
+def changed_by(body: dict[str, Any]) -> str:
+    """The last tool other than slokeeper to change the Deployment's spec, as its managedFields
+    tell (kubectl-set, kubectl-edit, argocd-controller …), and when. A resume leaves no trace
+    there (``paused: false`` is the field's absence), so who resumed it is only in the API
+    server's audit log."""
+    entries = [
+        entry
+        for entry in body["metadata"].get("managedFields") or []
+        if entry.get("manager") != FIELD_MANAGER
+        and "f:spec" in (entry.get("fieldsV1") or {})
+        and entry.get("subresource", "") == ""
+    ]
+    latest = max(entries, key=lambda e: str(e.get("time", "")), default=None)
+    if latest is None:
+        return ""
+    return f"{latest.get('manager', 'unknown')} at {latest.get('time', '?')}"
+
+
+def restore_stable_pods(
+    api: client.ApiClient, target: TargetView, stable: str, record: Any
+) -> None:
+    """Leave only pods of the ``stable`` template in the (paused) target; ``record(reason,
+    message)`` says when that cannot be done."""
+    apps, namespace = client.AppsV1Api(api), target.namespace
+    others = [rs for rs in target.replica_sets if rs.template_hash != stable and rs.replicas]
+    if not others:
+        return
+    keep = next((rs for rs in target.replica_sets if rs.template_hash == stable), None)
+    if keep is None:
+        record(
+            "StableReplicaSetMissing",
+            f"Pods of a template no analysis passed run in {target.name}, and no ReplicaSet of "
+            f"the stable template {stable} is left to bring back: roll back with `slokeeper "
+            f"rollout undo {target.name}`.",
+        )
+        return
+    if keep.replicas:
+        for rs in others:
+            apps.patch_namespaced_replica_set(
+                rs.name, namespace, {"spec": {"replicas": 0}}, field_manager=FIELD_MANAGER
+            )
+        return
+    newer = target.replica_sets[target.replica_sets.index(keep) + 1 :]
+    for rs in {*others, *newer}:
+        try:
+            apps.delete_namespaced_replica_set(rs.name, namespace)
+        except ApiException as error:
+            if error.status != 404:
+                raise
