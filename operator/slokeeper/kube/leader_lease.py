@@ -60,11 +60,18 @@ class LeaderElection:
         self.read_at: float | None = None  # when the API server last answered a read (clock's time)
         self._stop_renewing = threading.Event()
 
+    def _call_timeout(self) -> float:
+        """No Lease call may outlast the renew deadline: a leader stuck in one would act on
+        after another replica took over."""
+        return self.timing.renew_deadline_seconds
+
     def try_acquire_or_renew(self) -> bool:
         """One attempt: True when this process holds the lease afterwards."""
         now = datetime.now(UTC)
         try:
-            lease = self._leases.read_namespaced_lease(self.name, self.namespace)
+            lease = self._leases.read_namespaced_lease(
+                self.name, self.namespace, _request_timeout=self._call_timeout()
+            )
         except ApiException as error:
             if error.status != 404:
                 log.warning("cannot read Lease %s/%s: %s", self.namespace, self.name, error.reason)
@@ -86,7 +93,9 @@ class LeaderElection:
         spec.renew_time = now
         spec.lease_duration_seconds = int(self.timing.duration_seconds)
         try:
-            updated = self._leases.replace_namespaced_lease(self.name, self.namespace, lease)
+            updated = self._leases.replace_namespaced_lease(
+                self.name, self.namespace, lease, _request_timeout=self._call_timeout()
+            )
         except ApiException as error:
             if error.status != 409:
                 log.warning("cannot renew Lease %s/%s: %s", self.namespace, self.name, error.reason)
@@ -106,7 +115,9 @@ class LeaderElection:
             ),
         )
         try:
-            created = self._leases.create_namespaced_lease(self.namespace, lease)
+            created = self._leases.create_namespaced_lease(
+                self.namespace, lease, _request_timeout=self._call_timeout()
+            )
         except ApiException as error:
             if error.status != 409:
                 log.warning(
@@ -178,13 +189,17 @@ class LeaderElection:
         """Give the lease up on a clean stop, so a standby replica takes over at once."""
         self._stop_renewing.set()
         try:
-            lease = self._leases.read_namespaced_lease(self.name, self.namespace)
+            lease = self._leases.read_namespaced_lease(
+                self.name, self.namespace, _request_timeout=self._call_timeout()
+            )
             spec = _spec(lease)
             if spec.holder_identity != self.identity:
                 return
             spec.holder_identity = None
             spec.lease_duration_seconds = 1
-            self._leases.replace_namespaced_lease(self.name, self.namespace, lease)
+            self._leases.replace_namespaced_lease(
+                self.name, self.namespace, lease, _request_timeout=self._call_timeout()
+            )
         except ApiException as error:
             log.warning("cannot release Lease %s/%s: %s", self.namespace, self.name, error.reason)
         else:
