@@ -76,7 +76,7 @@ def wanted_files() -> dict[Path, str]:
             [d for kind in ("ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding")
              for d in by_kind.pop(kind, [])]
         ),
-        Path("manifests/base/approval-policy.yaml"): _file(
+        Path("manifests/base/admission-policies.yaml"): _file(
             by_kind.pop("ValidatingAdmissionPolicy")
             + by_kind.pop("ValidatingAdmissionPolicyBinding")
         ),
