@@ -165,6 +165,12 @@ class ChangeRecord(ResourceModel):
     """The record of one change: enough to compute change failure rate and time to restore."""
 
     revision: Revision = Field(description="The template that was rolled out.")
+    stable_template_hash: str | None = Field(
+        default=None,
+        max_length=64,
+        description="The stable template when the change began (what `slokeeper rollout undo` "
+        "may go back to).",
+    )
     canary_pod_template_hash: str | None = Field(
         default=None,
         max_length=64,

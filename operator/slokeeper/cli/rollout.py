@@ -13,8 +13,9 @@ import yaml
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
-from slokeeper.api.base import GROUP, VERSION
-from slokeeper.api.rollout import ChangeRollout
+from slokeeper.api.base import GROUP
+from slokeeper.cli import rollout_incident
+from slokeeper.cli.rollout_access import connect, fail, read_rollout
 from slokeeper.cli.rollout_outcome import EXIT_TIMED_OUT, change_settled, exit_code
 from slokeeper.cli.rollout_view import (
     LivePanel,
@@ -23,7 +24,6 @@ from slokeeper.cli.rollout_view import (
     history_table,
     panel,
 )
-from slokeeper.kube.connection import api_client, default_namespace
 from slokeeper.kube.identity import current_user
 from slokeeper.kube.rollout_commands import (
     PAUSED_ANNOTATION,
@@ -86,31 +86,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     pause.set_defaults(run=set_pause, paused=True)
     resume = common("resume", "lift a pause")
     resume.set_defaults(run=set_pause, paused=False)
-
-
-def _connect(args: argparse.Namespace) -> tuple[client.ApiClient, str]:
-    api = api_client(args.kubeconfig, args.context)
-    return api, args.namespace or default_namespace(args.kubeconfig, args.context)
-
-
-def _read(api: client.ApiClient, namespace: str, name: str) -> dict[str, Any]:
-    found: Any = client.CustomObjectsApi(api).get_namespaced_custom_object(
-        GROUP, VERSION, namespace, ChangeRollout.plural, name
-    )
-    return dict(found)
-
-
-def _fail(error: ApiException, namespace: str, name: str) -> int:
-    what = "not found" if error.status == 404 else f"{error.status} {error.reason}"
-    try:
-        # The API server's own words: an admission policy's refusal says why.
-        said = json.loads(error.body or "{}").get("message")
-    except (ValueError, AttributeError):
-        said = None
-    print(
-        f"ChangeRollout {namespace}/{name}: {what}" + (f": {said}" if said else ""), file=sys.stderr
-    )
-    return 1
+    rollout_incident.add_commands(common)
 
 
 def _print(status: dict[str, Any], output: str) -> None:
@@ -131,9 +107,9 @@ def _target_template(api: client.ApiClient, namespace: str, body: dict[str, Any]
 
 
 def show_status(args: argparse.Namespace) -> int:
-    api, namespace = _connect(args)
+    api, namespace = connect(args)
     try:
-        body = _read(api, namespace, args.name)
+        body = read_rollout(api, namespace, args.name)
         status = body.get("status") or {}
         target = _target_template(api, namespace, body)
         if not args.watch:
@@ -154,10 +130,10 @@ def show_status(args: argparse.Namespace) -> int:
             if change_settled(status, target) or time.monotonic() > deadline:
                 break
             time.sleep(1)
-            body = _read(api, namespace, args.name)
+            body = read_rollout(api, namespace, args.name)
             status = body.get("status") or {}
     except ApiException as error:
-        return _fail(error, namespace, args.name)
+        return fail(error, namespace, args.name)
     if args.output != "table":
         _print(status, args.output)
     code = exit_code(status, target, watched=True)
@@ -171,11 +147,11 @@ def show_status(args: argparse.Namespace) -> int:
 
 
 def show_history(args: argparse.Namespace) -> int:
-    api, namespace = _connect(args)
+    api, namespace = connect(args)
     try:
-        status = _read(api, namespace, args.name).get("status") or {}
+        status = read_rollout(api, namespace, args.name).get("status") or {}
     except ApiException as error:
-        return _fail(error, namespace, args.name)
+        return fail(error, namespace, args.name)
     if args.output == "table":
         print("\n".join(history_table(status)))
     else:
@@ -187,7 +163,7 @@ def show_history(args: argparse.Namespace) -> int:
 
 
 def ask(args: argparse.Namespace) -> int:
-    api, namespace = _connect(args)
+    api, namespace = connect(args)
     request: Request = args.request
     value = request_value(
         by=current_user(api), reason=args.reason, force=getattr(args, "force", False)
@@ -200,14 +176,14 @@ def ask(args: argparse.Namespace) -> int:
     try:
         set_annotation(api, namespace, args.name, key, value)
     except ApiException as error:
-        return _fail(error, namespace, args.name)
+        return fail(error, namespace, args.name)
     asked = f"approval as {role}" if role else request.value
     print(f"changerollout.{GROUP}/{args.name}: {asked} requested ({value})")
     return 0
 
 
 def set_pause(args: argparse.Namespace) -> int:
-    api, namespace = _connect(args)
+    api, namespace = connect(args)
     value = (
         request_value(by=current_user(api), reason=getattr(args, "reason", ""))
         if args.paused
@@ -216,6 +192,6 @@ def set_pause(args: argparse.Namespace) -> int:
     try:
         set_annotation(api, namespace, args.name, PAUSED_ANNOTATION, value)
     except ApiException as error:
-        return _fail(error, namespace, args.name)
+        return fail(error, namespace, args.name)
     print(f"changerollout.{GROUP}/{args.name}: {'paused' if args.paused else 'resumed'}")
     return 0

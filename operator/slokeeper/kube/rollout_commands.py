@@ -1,9 +1,9 @@
 """What people ask of a ChangeRollout, written as annotations on it (what `kubectl annotate` and
 `slokeeper rollout …` set).
 
-``slokeeper.dev/abort``, ``/promote``, ``/retry``, ``/approve``, ``/override`` and ``/drill`` are
-requests: the
-operator acts on each once, records it (who, when, why) in status and removes the annotation.
+``slokeeper.dev/abort``, ``/promote``, ``/retry``, ``/approve``, ``/override``, ``/drill``,
+``/undo`` and ``/restart`` are requests: the operator acts on each once, records it (who, when,
+why) in status and removes the annotation.
 ``slokeeper.dev/paused`` is a state: the rollout stays paused while it is there.
 ``slokeeper.dev/approve.<role>`` is an approval in a role, valued ``<username>`` or
 ``<username>: <reason>``: plain text, so that the API server (the slokeeper-approvals
@@ -66,13 +66,17 @@ def read_pause(annotations: dict[str, str] | None) -> PersonRequest | None:
     return _parse(None, "" if value.strip().lower() == "true" else value)
 
 
-def request_value(*, by: str, reason: str = "", force: bool = False) -> str:
+def request_value(
+    *, by: str, reason: str = "", force: bool = False, revision: str | None = None
+) -> str:
     """The annotation value ``read_requests`` reads back (what `slokeeper rollout …` writes)."""
     fields: dict[str, Any] = {"by": by}
     if reason:
         fields["reason"] = reason
     if force:
         fields["force"] = True
+    if revision:
+        fields["revision"] = revision
     return json.dumps(fields)
 
 

@@ -28,6 +28,7 @@ from slokeeper.kube.target_pods import (
     changed_by,
     progress,
     read_replica_sets,
+    restart_hash,
     restore_stable_pods,
 )
 from slokeeper.rollout.states import (
@@ -80,6 +81,7 @@ def read_target(api: client.ApiClient, namespace: str, name: str) -> TargetView:
         stalled_at=stalled_at,
         changed_by=changed_by(body),
         guarded_by=(body["metadata"].get("annotations") or {}).get(GUARDED_BY_ANNOTATION),
+        restart_hash=restart_hash(spec["template"]),
         problems=_rolling_out_problems(api, body, current, replica_sets),
     )
 

@@ -15,6 +15,7 @@ With the stable ReplicaSet gone altogether there is nothing safe to do, and an E
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -26,14 +27,26 @@ from slokeeper.rollout.workload import ReplicaSetView, TargetView
 
 FIELD_MANAGER = "slokeeper"
 POD_TEMPLATE_HASH = "pod-template-hash"
+RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"  # what `kubectl rollout restart` sets
+REVISION_ANNOTATION = "deployment.kubernetes.io/revision"
 
 
-def replica_set_template_hash(template: dict[str, Any]) -> str:
-    """The hash of the Deployment template a ReplicaSet was made from (the controller adds its
+def _deployment_template(api: client.ApiClient, replica_set: Any) -> dict[str, Any]:
+    """The Deployment template a ReplicaSet was made from (the controller adds its
     pod-template-hash label to the copy)."""
+    template: dict[str, Any] = api.sanitize_for_serialization(replica_set.spec.template)  # type: ignore[no-untyped-call]
     metadata = dict(template.get("metadata") or {})
     labels = metadata.get("labels") or {}
     metadata["labels"] = {k: v for k, v in labels.items() if k != POD_TEMPLATE_HASH}
+    return {**template, "metadata": metadata}
+
+
+def restart_hash(template: dict[str, Any]) -> str:
+    """The template's hash with its restartedAt annotation left out: equal for a template and
+    its restarts."""
+    metadata = dict(template.get("metadata") or {})
+    annotations = metadata.get("annotations") or {}
+    metadata["annotations"] = {k: v for k, v in annotations.items() if k != RESTARTED_AT}
     return template_hash({**template, "metadata": metadata})
 
 
@@ -42,8 +55,8 @@ def _selector(body: dict[str, Any]) -> str:
     return ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
 
 
-def read_replica_sets(api: client.ApiClient, body: dict[str, Any]) -> tuple[ReplicaSetView, ...]:
-    """The target's own ReplicaSets (owned by it), oldest first."""
+def _owned_replica_sets(api: client.ApiClient, body: dict[str, Any]) -> list[Any]:
+    """The Deployment's own ReplicaSets, oldest first."""
     meta = body["metadata"]
     found: Any = client.AppsV1Api(api).list_namespaced_replica_set(
         meta["namespace"], label_selector=_selector(body)
@@ -53,19 +66,67 @@ def read_replica_sets(api: client.ApiClient, body: dict[str, Any]) -> tuple[Repl
         for rs in found.items
         if any(o.uid == meta["uid"] for o in rs.metadata.owner_references or ())
     ]
-    owned.sort(key=lambda rs: rs.metadata.creation_timestamp)
+    return sorted(owned, key=lambda rs: rs.metadata.creation_timestamp)
+
+
+def read_replica_sets(api: client.ApiClient, body: dict[str, Any]) -> tuple[ReplicaSetView, ...]:
+    """The target's own ReplicaSets (owned by it), oldest first."""
+    owned = _owned_replica_sets(api, body)
+    templates = [_deployment_template(api, rs) for rs in owned]
     return tuple(
         ReplicaSetView(
             name=rs.metadata.name,
-            template_hash=replica_set_template_hash(
-                api.sanitize_for_serialization(rs.spec.template)  # type: ignore[no-untyped-call]
-            ),
+            template_hash=template_hash(template),
+            restart_hash=restart_hash(template),
             replicas=int(rs.spec.replicas or 0),
             ready_replicas=int((rs.status and rs.status.ready_replicas) or 0),
             pod_template_hash=(rs.metadata.labels or {}).get(POD_TEMPLATE_HASH, ""),
         )
-        for rs in owned
+        for rs, template in zip(owned, templates, strict=True)
     )
+
+
+@dataclass(frozen=True)
+class DeploymentRevision:
+    """A revision of the Deployment, as `kubectl rollout history` numbers them."""
+
+    number: int
+    template_hash: str
+    template: dict[str, Any]
+
+
+def read_revisions(api: client.ApiClient, body: dict[str, Any]) -> list[DeploymentRevision]:
+    """Every revision the Deployment's ReplicaSets still hold, newest first."""
+    found = [
+        DeploymentRevision(
+            int((rs.metadata.annotations or {}).get(REVISION_ANNOTATION, "0")),
+            template_hash(template := _deployment_template(api, rs)),
+            template,
+        )
+        for rs in _owned_replica_sets(api, body)
+    ]
+    return sorted(found, key=lambda revision: revision.number, reverse=True)
+
+
+def put_template(api: client.ApiClient, body: dict[str, Any], template: dict[str, Any]) -> str:
+    """Set the Deployment's pod template (what `kubectl rollout undo` does); its new hash."""
+    patch: Any = [{"op": "replace", "path": "/spec/template", "value": template}]
+    return _patched_template(api, body, patch)
+
+
+def restart_pods(api: client.ApiClient, body: dict[str, Any], at: str) -> str:
+    """Stamp the template with restartedAt (what `kubectl rollout restart` does); its new hash."""
+    patch = {"spec": {"template": {"metadata": {"annotations": {RESTARTED_AT: at}}}}}
+    return _patched_template(api, body, patch)
+
+
+def _patched_template(api: client.ApiClient, body: dict[str, Any], patch: Any) -> str:
+    meta = body["metadata"]
+    done: Any = client.AppsV1Api(api).patch_namespaced_deployment(
+        meta["name"], meta["namespace"], patch
+    )
+    patched: dict[str, Any] = api.sanitize_for_serialization(done.spec.template)  # type: ignore[no-untyped-call]
+    return template_hash(patched)
 
 
 def progress(body: dict[str, Any]) -> tuple[datetime | None, datetime | None]:

@@ -19,6 +19,8 @@ class Request(StrEnum):
     APPROVE = "approve"
     OVERRIDE = "override"
     DRILL = "drill"
+    UNDO = "undo"  # the CLI put the target back on a known-good template (revision: its hash)
+    RESTART = "restart"  # the CLI restarted the stable pods (recorded: who and why)
 
 
 @dataclass(frozen=True)
@@ -50,7 +52,10 @@ class PendingRequests:
     pause: PersonRequest | None = None
 
     def command(self) -> Command | None:
-        """The command for the state machine; an abort wins over everything else."""
+        """The command for the state machine; an undo (an abort and more) wins over everything
+        else, then an abort."""
+        if Request.UNDO in self.requests:
+            return Command.UNDO
         if Request.ABORT in self.requests:
             return Command.ABORT
         if Request.PROMOTE in self.requests:

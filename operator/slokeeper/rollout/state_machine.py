@@ -31,6 +31,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from slokeeper.rollout.analysis import Outcome
+from slokeeper.rollout.out_of_band import keep_stable_pods, undo
 from slokeeper.rollout.replicas import actual_weight_percent, canary_replicas
 from slokeeper.rollout.states import (
     GATE_PHASES,
@@ -45,12 +46,12 @@ from slokeeper.rollout.states import (
     PauseTarget,
     Phase,
     Plan,
-    RestoreStablePods,
     Result,
     ResumeTarget,
     State,
     World,
 )
+from slokeeper.rollout.transitions import promote, rollback
 
 _GATE_PHASE = {
     GateKind.FREEZE: Phase.BLOCKED,
@@ -72,16 +73,6 @@ def _canary(plan: Plan, state: State, world: World) -> EnsureCanary:
     return EnsureCanary(
         state.candidate, canary_replicas(world.stable_replicas, plan.weights[state.step])
     )
-
-
-def _rollback(state: State, reason: str, message: str, refuse: bool = True) -> Result:
-    refused = state.refused
-    if refuse and state.candidate is not None and state.candidate not in refused:
-        refused = (*refused, state.candidate)
-    rolled_back = State(
-        Phase.ROLLED_BACK, stable=state.stable, refused=refused, reason=reason, message=message
-    )
-    return rolled_back, (DeleteCanary(), PauseTarget(), Event(reason, message, warning=True))
 
 
 def _start_or_wait(plan: Plan, state: State, world: World, now: datetime) -> Result:
@@ -145,6 +136,13 @@ def _at_rest(plan: Plan, state: State, world: World, now: datetime) -> Result:
             )
             return cleared, (*_without_canary(world), Event("RevertedToStable", message))
         return state, _without_canary(world)
+    if world.target_restarts_stable:
+        message = (
+            f"A restart of the stable template ({target} differs only in restartedAt): the pods "
+            f"are replaced without a canary."
+        )
+        restarting = replace(state, candidate=target)
+        return promote(restarting, "Restart", message, now)
     if target in state.refused:
         if world.command is not Command.RETRY:
             return _refuse(state, target, world)
@@ -173,11 +171,11 @@ def _inconclusive(plan: Plan, state: State, world: World, now: datetime) -> Resu
             " analysis window: no traffic counts only after a whole window."
         )
     if action is NoDataAction.ROLLBACK:
-        return _rollback(state, verdict.value, message)
+        return rollback(state, verdict.value, message)
     since = state.inconclusive_since or now
     waited = (now - since).total_seconds()
     if action is NoDataAction.HOLD and waited >= plan.max_inconclusive_seconds:
-        return _rollback(state, "InconclusiveTooLong", f"{message}; held since {since:%H:%M:%S}.")
+        return rollback(state, "InconclusiveTooLong", f"{message}; held since {since:%H:%M:%S}.")
     held = replace(state, inconclusive_since=since, reason=verdict.value, message=message)
     events: tuple[Action, ...] = (
         () if state.reason == verdict.value else (Event(verdict.value, message, warning=True),)
@@ -187,7 +185,7 @@ def _inconclusive(plan: Plan, state: State, world: World, now: datetime) -> Resu
 
 def _progressing(plan: Plan, state: State, world: World, now: datetime) -> Result:
     if world.command is Command.ABORT:
-        return _rollback(state, "Aborted", "Aborted by a person.")
+        return rollback(state, "Aborted", "Aborted by a person.")
     if world.target_template != state.candidate:
         # The target moved on mid-run: this canary is moot; the new template starts over.
         after, actions = _at_rest(plan, _without_candidate(state), world, now)
@@ -217,19 +215,19 @@ def _unready(plan: Plan, state: State, world: World, now: datetime) -> Result:
         f"The canary's pods were not Ready within the progress deadline of "
         f"{plan.progress_deadline_seconds:g}s: {problem}"
     )
-    return _rollback(state, "ProgressDeadlineExceeded", message)
+    return rollback(state, "ProgressDeadlineExceeded", message)
 
 
 def _promote_by_hand(plan: Plan, state: State, world: World, now: datetime) -> Result:
     """Skip the remaining steps; a freeze or a pause still holds unless the promotion is forced."""
     if world.command is Command.FORCE_PROMOTE:
-        return _promote(
+        return promote(
             state, "PromotedByHand", "Promotion forced by a person, past the gates.", now
         )
     if world.gate.kind in (GateKind.FREEZE, GateKind.PAUSED):
         refused = Event("PromoteRefused", f"Not promoted: {world.gate.message}", warning=True)
         return state, (PauseTarget(), _canary(plan, state, world), refused)
-    return _promote(state, "PromotedByHand", "Promotion requested by a person.", now)
+    return promote(state, "PromotedByHand", "Promotion requested by a person.", now)
 
 
 def _judge(plan: Plan, state: State, world: World, now: datetime) -> Result:
@@ -248,7 +246,7 @@ def _on_failure(plan: Plan, state: State, world: World) -> Result:
     failures = state.failures + 1
     message = f"Analysis failed ({failures} of {plan.failure_limit}): {world.verdict_message}"
     if failures >= plan.failure_limit and plan.automatic_rollback:
-        return _rollback(replace(state, failures=failures), "AnalysisFailed", message)
+        return rollback(replace(state, failures=failures), "AnalysisFailed", message)
     if failures >= plan.failure_limit:
         held = replace(
             state,
@@ -289,14 +287,7 @@ def _on_pass(plan: Plan, state: State, world: World, now: datetime) -> Result:
         # A spent budget holds even a passing canary back from promotion.
         held = replace(passed, reason="Blocked", message=world.gate.message)
         return held, (PauseTarget(), _canary(plan, held, world))
-    return _promote(passed, "Promoting", "Every step passed; promoting.", now)
-
-
-def _promote(state: State, reason: str, message: str, now: datetime) -> Result:
-    promoting = replace(
-        state, phase=Phase.PROMOTING, reason=reason, message=message, promotion_started=now
-    )
-    return promoting, (ResumeTarget(), Event(reason, message))
+    return promote(passed, "Promoting", "Every step passed; promoting.", now)
 
 
 def _promoting(plan: Plan, state: State, world: World, now: datetime) -> Result:
@@ -304,7 +295,7 @@ def _promoting(plan: Plan, state: State, world: World, now: datetime) -> Result:
     back on its stable pods: an abort, a template changed mid-way, or a promotion that stopped
     making progress (pods that cannot be scheduled, pulled or started)."""
     if world.command is Command.ABORT:
-        return _rollback(state, "Aborted", "Promotion aborted by a person.")
+        return rollback(state, "Aborted", "Promotion aborted by a person.")
     if world.target_template != state.candidate:
         after, actions = _at_rest(plan, _without_candidate(state), world, now)
         notice = Event("Superseded", "A newer template replaced the change during its promotion.")
@@ -320,7 +311,7 @@ def _promoting(plan: Plan, state: State, world: World, now: datetime) -> Result:
         return done, (DeleteCanary(), PauseTarget(), Event("Promoted", done.message))
     stalled = _promotion_stalled(plan, state, world, now)
     if stalled:
-        return _rollback(state, "ProgressDeadlineExceeded", stalled)
+        return rollback(state, "ProgressDeadlineExceeded", stalled)
     return state, (ResumeTarget(),)
 
 
@@ -342,47 +333,14 @@ def _promotion_stalled(plan: Plan, state: State, world: World, now: datetime) ->
     )
 
 
-def _keep_stable_pods(before: State, result: Result, world: World) -> Result:
-    """Outside a promotion the target runs its stable template's pods only: pods of another
-    template in its own ReplicaSets (a hand resume, a promotion stopped half-way) are scaled
-    away, and a canary edited by hand is replaced; what a person did is said in an Event."""
-    after, actions = result
-    notices: list[Action] = []
-    if world.canary_foreign is not None and after.phase is Phase.PROGRESSING:
-        notices.append(
-            Event(
-                "OutOfBandChange",
-                f"The canary Deployment was changed by hand to template {world.canary_foreign}; "
-                f"it runs the candidate {after.candidate} again.",
-                warning=True,
-            )
-        )
-    if after.phase is Phase.PROMOTING or world.target_unverified_pods == 0 or not after.stable:
-        return after, (*actions, *notices)
-    notices.append(RestoreStablePods(after.stable))
-    if before.phase is not Phase.PROMOTING:  # not the promotion's own pods: someone's doing
-        last = world.target_changed_by or "none recorded"
-        notices.append(
-            Event(
-                "OutOfBandChange",
-                f"{world.target_unverified_pods} pod(s) of a template no analysis passed were "
-                f"started in the target outside the rollout (resumed by hand: the API server's "
-                f"audit log names who; the last other tool to change its spec: {last}); scaled "
-                f"back to the stable template {after.stable}.",
-                warning=True,
-            )
-        )
-    return after, (*actions, *notices)
-
-
 def _at_gates(plan: Plan, state: State, world: World, now: datetime) -> Result:
     if world.command is Command.ABORT:
-        return _rollback(state, "Aborted", "Aborted by a person before it started.")
+        return rollback(state, "Aborted", "Aborted by a person before it started.")
     if world.target_template != state.candidate:
         # Reverted, refused or changed again while waiting: judge the target afresh.
         return _at_rest(plan, _without_candidate(state), world, now)
     if world.command is Command.FORCE_PROMOTE:
-        return _promote(
+        return promote(
             state, "PromotedByHand", "Promotion forced by a person, past the gates.", now
         )
     return _start_or_wait(plan, state, world, now)
@@ -400,7 +358,9 @@ def advance(plan: Plan, state: State, world: World, now: datetime) -> Result:
             message=f"Adopted {running} as the stable template.",
         )
         return adopted, (PauseTarget(), Event("Adopted", adopted.message))
-    return _keep_stable_pods(state, _decide(plan, state, world, now), world)
+    undone = undo(state, world, now)
+    decided = undone if undone is not None else _decide(plan, state, world, now)
+    return keep_stable_pods(state, decided, world)
 
 
 def _decide(plan: Plan, state: State, world: World, now: datetime) -> Result:

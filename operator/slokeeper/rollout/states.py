@@ -40,6 +40,7 @@ class Command(StrEnum):
     PROMOTE = "promote"
     FORCE_PROMOTE = "force-promote"  # promote past the gates too: an on-call's explicit call
     RETRY = "retry"
+    UNDO = "undo"  # the target's template was put back to a known-good one: roll it out now
 
 
 class GateKind(StrEnum):
@@ -107,6 +108,10 @@ class World:
     verdict_message: str = ""
     gate: Gate = Gate()
     command: Command | None = None
+    command_revision: str | None = None  # the template a command was given for (undo)
+    undo_known_good: bool = False  # the target's template was stable here before
+    # The target's template is its stable one with only kubectl.kubernetes.io/restartedAt changed.
+    target_restarts_stable: bool = False
     canary_present: bool = False
     canary_ready: bool = True  # the canary runs the candidate with every pod its step asks for
     canary_problem: str = ""  # what its pods say while they are not Ready

@@ -19,6 +19,7 @@ class ReplicaSetView:
     name: str
     template_hash: str  # as ``template_hash`` names the Deployment's template
     replicas: int
+    restart_hash: str = ""  # the same, without kubectl.kubernetes.io/restartedAt
     ready_replicas: int = 0
     pod_template_hash: str = ""
 
@@ -41,6 +42,15 @@ class TargetView:
     changed_by: str = ""  # the last field manager other than slokeeper to change its spec
     problems: tuple[str, ...] = ()  # while it rolls out: what its new pods not Ready say
     guarded_by: str | None = None  # the ChangeRollout that guards it, as marked on it
+    restart_hash: str = ""  # its template's hash without kubectl.kubernetes.io/restartedAt
+
+    def restarts(self, template: str) -> bool:
+        """Its template is ``template`` with only the restartedAt annotation changed (a restart
+        of the pods of that template, not a change)."""
+        return self.template_hash != template and any(
+            rs.template_hash == template and rs.restart_hash == self.restart_hash
+            for rs in self.replica_sets
+        )
 
     def pods_not_of(self, template: str) -> int:
         """Pods the target's ReplicaSets run of any template but ``template``."""

@@ -215,6 +215,9 @@ worlds = st.builds(
     command=st.one_of(st.none(), st.sampled_from(list(Command))),
     canary_present=st.booleans(),
     target_unverified_pods=st.sampled_from([0, 0, 2]),
+    command_revision=st.sampled_from([None, "v1", "v2", "v3"]),
+    undo_known_good=st.booleans(),
+    target_restarts_stable=st.sampled_from([False, False, True]),
 )
 
 
@@ -230,7 +233,13 @@ def test_invariants_over_random_histories(history: list[tuple[World, int]]) -> N
         # The canary weight is never zero while a step runs.
         assert all(a.replicas >= 1 for a in canaries)
         if state.phase is Phase.PROMOTING and before.phase is not Phase.PROMOTING:
-            # Never promote on a failed or missing analysis, unless a person asked.
+            # Never promote on a failed or missing analysis, unless a person asked, undid to
+            # a template stable here before, or restarted the stable one.
+            undone = world.command is Command.UNDO and world.undo_known_good
+            if (undone and world.command_revision == world.target_template) or (
+                world.target_restarts_stable and state.reason == "Restart"
+            ):
+                continue
             forced = world.command is Command.FORCE_PROMOTE
             assert before.phase is Phase.PROGRESSING or forced
             assert (
@@ -437,3 +446,51 @@ def test_every_phase_that_waits_on_pods_ends_at_the_progress_deadline(
         if state.phase is Phase.ROLLED_BACK:
             break
     assert (state.phase, state.reason) == (Phase.ROLLED_BACK, "ProgressDeadlineExceeded")
+
+
+def test_undo_to_a_known_good_template_rolls_it_out_past_gates_and_refuses_the_undone_one() -> None:
+    succeeded = State(Phase.SUCCEEDED, stable="v2", refused=("v0",))
+    undo = _world(
+        "v1",
+        command=Command.UNDO,
+        command_revision="v1",
+        undo_known_good=True,
+        gate=Gate(GateKind.FREEZE, "budget spent"),
+    )
+    state, actions = advance(PLAN, succeeded, undo, T0)
+    assert (state.phase, state.candidate, state.reason) == (Phase.PROMOTING, "v1", "Undo")
+    assert state.refused == ("v0", "v2")
+    assert ResumeTarget() in actions
+    assert not [a for a in actions if isinstance(a, EnsureCanary)], "no canary for an undo"
+    done, _ = advance(PLAN, state, _world("v1", target_rolled_out=True), T0)
+    assert (done.phase, done.stable) == (Phase.SUCCEEDED, "v1")
+
+
+def test_undo_of_a_running_canary_rolls_it_back_and_refuses_it() -> None:
+    running, _ = advance(PLAN, STABLE, _world("v2"), T0)
+    undo = _world("v1", command=Command.UNDO, command_revision="v1")
+    state, actions = advance(PLAN, running, undo, T0)
+    assert (state.phase, state.reason, state.refused) == (Phase.ROLLED_BACK, "Undone", ("v2",))
+    assert DeleteCanary() in actions
+    assert ResumeTarget() not in actions
+
+
+def test_undo_to_a_template_never_stable_here_goes_through_the_canary() -> None:
+    undo = _world("v9", command=Command.UNDO, command_revision="v9", undo_known_good=False)
+    state, actions = advance(PLAN, STABLE, undo, T0)
+    assert state.phase is Phase.PROGRESSING
+    assert EnsureCanary("v9", 1) in actions
+
+
+def test_a_restart_of_the_stable_template_rolls_out_without_a_canary_or_gates() -> None:
+    restart = _world(
+        "v1-restarted", target_restarts_stable=True, gate=Gate(GateKind.APPROVAL, "approve")
+    )
+    state, actions = advance(PLAN, STABLE, restart, T0)
+    assert (state.phase, state.candidate, state.reason) == (
+        Phase.PROMOTING,
+        "v1-restarted",
+        "Restart",
+    )
+    assert ResumeTarget() in actions
+    assert not [a for a in actions if isinstance(a, EnsureCanary)]

@@ -22,6 +22,7 @@ from slokeeper.api.references import ObjectRef
 from slokeeper.api.rollout import ChangeRollout, ChangeRolloutSpec
 from slokeeper.api.rollout_status import (
     AnalysisRecord,
+    ChangeOutcome,
     ChangeRolloutStatus,
     DrillRecord,
     PersonAction,
@@ -122,6 +123,7 @@ def _world(seen: Observed, verdict: Verdict | None, gate: Gate, drill: Drill | N
     """What the state machine is told about the world this tick."""
     before, target, canary = seen.before, seen.target, seen.canary
     stalled_at, promoted_at = target.stalled_at, before.promotion_started
+    undo = seen.asked.requests.get(Request.UNDO)
     return World(
         target_template=target.template_hash,
         stable_replicas=target.replicas,
@@ -130,6 +132,9 @@ def _world(seen: Observed, verdict: Verdict | None, gate: Gate, drill: Drill | N
         verdict_message=verdict.message if verdict else "",
         gate=gate,
         command=seen.asked.command(),
+        command_revision=undo.revision if undo else None,
+        undo_known_good=bool(undo and undo.revision in _known_good(seen.status)),
+        target_restarts_stable=bool(before.stable and target.restarts(before.stable)),
         # A drill's canary is the drill's to remove, not a leftover.
         canary_present=canary.present and drill is None,
         canary_ready=_canary_ready(seen),
@@ -149,6 +154,17 @@ def _world(seen: Observed, verdict: Verdict | None, gate: Gate, drill: Drill | N
         target_stalled=bool(stalled_at and promoted_at and stalled_at >= promoted_at),
         target_problem="; ".join(target.problems),
     )
+
+
+def _known_good(status: ChangeRolloutStatus) -> set[str]:
+    """Templates that were stable here: the stable one, those each change began from, and each
+    change promoted."""
+    known = {status.stable.template_hash} if status.stable else set()
+    for change in status.history:
+        known.add(change.stable_template_hash or "")
+        if change.outcome is ChangeOutcome.PROMOTED:
+            known.add(change.revision.template_hash)
+    return known - {""}
 
 
 def _running_template(target: TargetView) -> str:

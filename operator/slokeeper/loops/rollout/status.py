@@ -288,7 +288,9 @@ def next_status(
         decisions = _finish(status, after, events, decisions, facts)
     if after.candidate is not None and status.current is None:
         status.current = ChangeRecord(
-            revision=_revision(after.candidate, facts), started_at=facts.now
+            revision=_revision(after.candidate, facts),
+            stable_template_hash=after.stable,
+            started_at=facts.now,
         )
     if status.current is not None:
         _follow_change(status.current, plan, after, facts, decisions)
