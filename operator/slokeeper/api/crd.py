@@ -110,7 +110,17 @@ CHANGE_ROLLOUT = ResourceKind(
             "Step", ".status.current.stepNumber", "integer", "Current canary step, from 1."
         ),
         PrinterColumn(
-            "Weight", ".status.current.canaryWeightPercent", "number", "Actual canary share, %."
+            "Weight",
+            ".status.current.canaryWeightPercent",
+            "number",
+            "Actual canary share of Ready pods, %.",
+        ),
+        PrinterColumn(
+            "Reason",
+            ".status.reason",
+            "string",
+            "Why it stands there: Paused, Blocked, NotEnoughTraffic (held), QueryInvalid "
+            "(waits for a person) …",
         ),
         PrinterColumn("Risk", ".spec.risk", "string", "Risk level of changes."),
         PrinterColumn("Ready", READY, "string", "Whether the rollout is reconciled."),

@@ -28,11 +28,11 @@ ReplicaSets (a hand `kubectl rollout resume`) is scaled away and said in an Even
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from slokeeper.rollout.analysis import Outcome
 from slokeeper.rollout.out_of_band import keep_stable_pods, undo
-from slokeeper.rollout.replicas import actual_weight_percent, canary_replicas
+from slokeeper.rollout.replicas import canary_replicas
 from slokeeper.rollout.states import (
     GATE_PHASES,
     REST_PHASES,
@@ -60,12 +60,6 @@ _GATE_PHASE = {
     GateKind.CALENDAR: Phase.WAITING_FOR_WINDOW,
     GateKind.PAUSED: Phase.PAUSED,
 }
-
-
-def canary_weight_percent(plan: Plan, state: State, world: World) -> float:
-    """The canary's actual share of pods at the current step, as status reports it."""
-    replicas = canary_replicas(world.stable_replicas, plan.weights[state.step])
-    return actual_weight_percent(world.stable_replicas, replicas)
 
 
 def _canary(plan: Plan, state: State, world: World) -> EnsureCanary:
@@ -176,6 +170,14 @@ def _inconclusive(plan: Plan, state: State, world: World, now: datetime) -> Resu
     waited = (now - since).total_seconds()
     if action is NoDataAction.HOLD and waited >= plan.max_inconclusive_seconds:
         return rollback(state, "InconclusiveTooLong", f"{message}; held since {since:%H:%M:%S}.")
+    if action is NoDataAction.HOLD:
+        until = since + timedelta(seconds=plan.max_inconclusive_seconds)
+        message += (
+            f" Held until {until:%H:%M:%S} UTC ({plan.max_inconclusive_seconds:g}s without a "
+            f"verdict), then rolled back."
+        )
+    else:
+        message += " Waits for a person, with no time limit: abort, promote, or fix the cause."
     held = replace(state, inconclusive_since=since, reason=verdict.value, message=message)
     events: tuple[Action, ...] = (
         () if state.reason == verdict.value else (Event(verdict.value, message, warning=True),)

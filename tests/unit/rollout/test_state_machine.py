@@ -494,3 +494,13 @@ def test_a_restart_of_the_stable_template_rolls_out_without_a_canary_or_gates() 
     )
     assert ResumeTarget() in actions
     assert not [a for a in actions if isinstance(a, EnsureCanary)]
+
+
+def test_a_hold_says_until_when_and_waiting_for_a_person_says_so() -> None:
+    hold = Plan(on_not_enough_traffic=NoDataAction.HOLD, max_inconclusive_seconds=600)
+    state, _ = advance(hold, STABLE, _world(), T0)
+    state, _ = advance(hold, state, _world(verdict=Outcome.PROMETHEUS_UNREACHABLE), T0)
+    assert "Held until 12:10:00 UTC (600s without a verdict), then rolled back." in state.message
+    state, _ = advance(PLAN, STABLE, _world(), T0)
+    state, _ = advance(PLAN, state, _world(verdict=Outcome.QUERY_INVALID), T0)
+    assert "Waits for a person, with no time limit" in state.message

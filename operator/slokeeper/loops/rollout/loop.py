@@ -44,9 +44,9 @@ from slokeeper.loops.rollout.status import (
 from slokeeper.rollout.analysis import Outcome, Verdict
 from slokeeper.rollout.drill import RUNNING as DRILL_RUNNING
 from slokeeper.rollout.drill import Drill
-from slokeeper.rollout.replicas import canary_replicas
+from slokeeper.rollout.replicas import actual_weight_percent, canary_replicas
 from slokeeper.rollout.requests import PersonRequest, Request
-from slokeeper.rollout.state_machine import advance, canary_weight_percent
+from slokeeper.rollout.state_machine import advance
 from slokeeper.rollout.states import (
     GATE_PHASES,
     Action,
@@ -154,6 +154,14 @@ def _world(seen: Observed, verdict: Verdict | None, gate: Gate, drill: Drill | N
         target_stalled=bool(stalled_at and promoted_at and stalled_at >= promoted_at),
         target_problem="; ".join(target.problems),
     )
+
+
+def _serving_weight(seen: Observed) -> float:
+    """The canary's actual share of the Ready pods of the target and the canary: 0 until a
+    canary pod is Ready, whatever the step plans."""
+    canary = seen.canary.ready_replicas if seen.canary.present else 0
+    stable = int((seen.target.body.get("status") or {}).get("readyReplicas") or 0)
+    return actual_weight_percent(stable, canary)
 
 
 def _known_good(status: ChangeRolloutStatus) -> set[str]:
@@ -294,19 +302,19 @@ class RolloutLoop:
             seen.status,
             seen.now,
         )
-        facts = self._facts(seen, (world, after), verdict, (approvals, override), drill_record)
+        facts = self._facts(seen, after, verdict, (approvals, override), drill_record)
         return Decided(after, (*actions, *drill_actions), verdict, facts, drill, (given, refused))
 
     def _facts(
         self,
         seen: Observed,
-        transition: tuple[World, State],
+        after: State,
         verdict: Verdict | None,
         people: tuple[list[PersonAction], PersonAction | None],
         drill: DrillRecord | None,
     ) -> TickFacts:
         """What else the tick's status records, besides the machine's own transition."""
-        (world, after), (approvals, override) = transition, people
+        approvals, override = people
         canary = seen.canary
         return TickFacts(
             now=seen.now,
@@ -314,9 +322,7 @@ class RolloutLoop:
             target_images=seen.target.images,
             target_template=seen.target.template_hash,
             canary_weight_percent=(
-                canary_weight_percent(seen.plan, after, world)
-                if after.phase is Phase.PROGRESSING
-                else 0.0
+                _serving_weight(seen) if after.phase is Phase.PROGRESSING else 0.0
             ),
             verdict=verdict,
             approvals=approvals,
