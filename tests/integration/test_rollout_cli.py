@@ -98,6 +98,7 @@ def test_approve_watch_and_exit_codes(
         "rolledBack": 1,
         "aborted": 0,
         "superseded": 0,
+        "outOfBand": 0,
     }
 
     # Right after a new template, the status still says RolledBack (the last change): --watch

@@ -196,5 +196,7 @@ def history_table(status: dict[str, Any]) -> list[str]:
             ("superseded", "superseded"),
         )
     )
-    lines.append(f"All changes: {tally}.")
+    hand = counts.get("outOfBand", 0)
+    put_back = f"; {hand} changes by hand put back" if hand else ""
+    lines.append(f"All changes: {tally}{put_back}.")
     return lines

@@ -145,3 +145,5 @@ def test_history_lists_each_change_with_outcome_timing_and_approvers_then_the_ta
     assert "2m05s" in lines[2]
     assert lines[2].rstrip().endswith("3      -")
     assert lines[-1] == "All changes: 7 promoted, 2 rolled back, 0 aborted, 0 superseded."
+    status["changeCounts"]["outOfBand"] = 3
+    assert history_table(status)[-1].endswith("superseded; 3 changes by hand put back.")
