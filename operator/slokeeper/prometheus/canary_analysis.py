@@ -41,9 +41,13 @@ def analyse_canary(
     namespace: str,
     objectives: Mapping[str, Objective | str],
     pod_template_hash: str | None = None,
+    *,
+    stable_pod_template_hash: str | None = None,
 ) -> Verdict:
     """``objectives`` maps each SLO the analysis names to its Objective, or why there is none;
-    ``pod_template_hash`` is the running canary's, to leave out pods of earlier canaries."""
+    ``pod_template_hash`` is the running canary's, to leave out pods of earlier canaries, and
+    ``stable_pod_template_hash`` the stable ReplicaSet's, so that no pod of another template in
+    the target counts as stable."""
     target = spec.target_ref.name
     analysis = spec.analysis
     regex = analysis.canary_pod_regex or canary_pods(target, pod_template_hash)
@@ -62,6 +66,7 @@ def analyse_canary(
                 objective,
                 target=target,
                 canary_regex=regex,
+                stable_pod_template_hash=stable_pod_template_hash,
                 window_seconds=duration_seconds(analysis.window),
                 max_burn_rate=check.max_burn_rate,
             )
@@ -102,8 +107,16 @@ class PrometheusCanaryEvidence:
         namespace: str,
         objectives: Mapping[str, Objective | str],
         pod_template_hash: str | None,
+        stable_pod_template_hash: str | None = None,
     ) -> Verdict:
-        return analyse_canary(self._prometheus, spec, namespace, objectives, pod_template_hash)
+        return analyse_canary(
+            self._prometheus,
+            spec,
+            namespace,
+            objectives,
+            pod_template_hash,
+            stable_pod_template_hash=stable_pod_template_hash,
+        )
 
     def budget_burned(
         self,

@@ -59,11 +59,14 @@ def slo_evidence(
     canary_regex: str,
     window_seconds: float,
     max_burn_rate: float,
+    stable_pod_template_hash: str | None = None,
 ) -> SLOEvidence:
-    """The canary's and stable's errors and requests for one SLO over the analysis window."""
+    """The canary's and stable's errors and requests for one SLO over the analysis window;
+    stable's are its ReplicaSet's pods when ``stable_pod_template_hash`` is known."""
     canary = canary_regex
     canary_errors, canary_requests = _side(client, objective, f'pod=~"{canary}"', window_seconds)
-    stable = f'pod=~"{target}-.*",pod!~"{canary_pods(target)}",pod!~"{canary}"'
+    stable_pods = f"{target}-{stable_pod_template_hash or '.*'}-.*"
+    stable = f'pod=~"{stable_pods}",pod!~"{canary_pods(target)}",pod!~"{canary}"'
     stable_errors, stable_requests = _side(client, objective, stable, window_seconds)
     return SLOEvidence(
         objective.name,

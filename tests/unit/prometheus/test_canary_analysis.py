@@ -37,3 +37,36 @@ def test_a_freshness_slo_in_an_analysis_is_refused_with_where_it_belongs() -> No
         verdict.message
     )
     assert "gates.sloBudgetPolicies" in verdict.message
+
+
+class _Recorder:
+    def __init__(self) -> None:
+        self.queries: list[str] = []
+
+    def query(self, promql: str, at: datetime | None = None) -> list[Sample]:
+        self.queries.append(promql)
+        return []
+
+
+def test_stable_is_the_stable_replica_sets_pods_only() -> None:
+    """Pods of a template no analysis passed, left in the target by a hand resume for a moment,
+    must never count as stable."""
+    rollout = ChangeRollout.model_validate(
+        yaml.safe_load((SAMPLES / "changerollout.yaml").read_text())
+    )
+    rollout.spec.analysis.checks = []
+    objective = ServiceLevelObjective.model_validate(
+        yaml.safe_load((SAMPLES / "slo-ratio.yaml").read_text())
+    ).to_objective()
+    recorder = _Recorder()
+    analyse_canary(
+        recorder,
+        rollout.spec,
+        "default",
+        {"checkout-availability": objective},
+        "c4n4ry",
+        stable_pod_template_hash="5t4b1e",
+    )
+    stable = [q for q in recorder.queries if "canary-c4n4ry" not in q.split("pod!~")[0]]
+    assert stable, recorder.queries
+    assert all('pod=~"checkout-5t4b1e-.*"' in q for q in stable), stable

@@ -397,7 +397,16 @@ class RolloutLoop:
         if last is not None and seen.now < _next_analysis_due(spec, last):
             return None
         objectives = {check.name: seen.objective(check.name) for check in spec.analysis.slos}
-        return self.evidence.analyse(spec, seen.namespace, objectives, canary.pod_template_hash)
+        stable = next(
+            (rs for rs in seen.target.replica_sets if rs.template_hash == before.stable), None
+        )
+        return self.evidence.analyse(
+            spec,
+            seen.namespace,
+            objectives,
+            canary.pod_template_hash,
+            stable.pod_template_hash if stable else None,
+        )
 
     def release(self, namespace: str, name: str, body: dict[str, Any]) -> None:
         """The ChangeRollout is being deleted: remove the canary and hand the target back.

@@ -78,6 +78,7 @@ class CanaryEvidence(Protocol):
         namespace: str,
         objectives: Mapping[str, Objective | str],
         pod_template_hash: str | None,
+        stable_pod_template_hash: str | None = None,
     ) -> Verdict: ...
 
     def budget_burned(
