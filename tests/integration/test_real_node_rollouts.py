@@ -161,3 +161,94 @@ def test_a_canary_that_never_becomes_ready_is_rolled_back_at_the_progress_deadli
         assert left[0]["spec"]["paused"] is True
         assert _stable_pods(real_node, namespace) == stable[case], "stable pods replaced"
         real_node.kubectl("delete", "namespace", namespace, "--wait=false")
+
+
+def _target_pods(node: RealNodeCluster, namespace: str) -> list[tuple[str, bool]]:
+    """(pod-template-hash, Ready) of each pod of the target itself that is not going."""
+    pods = _json(node, "pods", "-n", namespace, "-l", "app=shop,!slokeeper.dev/track")["items"]
+    return sorted(
+        (
+            pod["metadata"]["labels"]["pod-template-hash"],
+            bool(pod["status"].get("containerStatuses", [{}])[0].get("ready")),
+        )
+        for pod in pods
+        if not pod["metadata"].get("deletionTimestamp")
+    )
+
+
+def test_a_promotion_whose_pods_cannot_start_ends_on_the_stable_pods(
+    real_node: RealNodeCluster,
+    real_node_images: RealNodeImages,
+    real_node_operator: RunningOperator,
+    tmp_path: Path,
+) -> None:
+    """Issue 21's second scenario on real pods: a person promotes a canary that never became
+    Ready; the target rolls the template out natively, its new pod cannot pull its image or
+    crashes. At the progress deadline the promotion is stopped, the new pods are removed and
+    the target is paused on its stable pods again."""
+    cases = ("image-not-on-the-node", "crash-at-start")
+    namespaces = {case: f"real-promote-{case}-{secrets.token_hex(2)}" for case in cases}
+    for namespace in namespaces.values():
+        real_node.kubectl("create", "namespace", namespace)
+        _apply(real_node, tmp_path, _target(namespace, real_node_images.demoapp.name))
+    for namespace in namespaces.values():
+        rolled = real_node.kubectl(
+            "rollout", "status", "deployment/shop", "-n", namespace, "--timeout=90s", check=False
+        )
+        assert rolled.returncode == 0, rolled.stderr
+        _apply(real_node, tmp_path, _rollout(namespace))
+    stable_pods = {}
+    for case, namespace in namespaces.items():
+        eventually(
+            lambda namespace=namespace: _status(real_node, namespace),
+            lambda status: "stable" in status,
+            f"the {case} ChangeRollout to adopt the running template",
+        )
+        stable_pods[case] = _target_pods(real_node, namespace)
+        assert [ready for _, ready in stable_pods[case]] == [True] * REPLICAS
+        patch = json.dumps(CASES[case][0])
+        real_node.kubectl(
+            "patch", "deployment", "shop", "-n", namespace, "--type", "json", "-p", patch
+        )
+    for case, namespace in namespaces.items():
+        eventually(
+            lambda namespace=namespace: _status(real_node, namespace),
+            lambda status: status.get("phase") == "Progressing",
+            f"the {case} canary to start",
+        )
+        real_node.kubectl(
+            "annotate", "crollout", "shop", "-n", namespace,
+            'slokeeper.dev/promote={"by": "alice", "reason": "looks fine"}',
+        )  # fmt: skip
+    for case, namespace in namespaces.items():
+        eventually(
+            lambda namespace=namespace: _status(real_node, namespace),
+            lambda status: status.get("phase") == "Promoting",
+            f"the {case} promotion to start",
+        )
+        eventually(
+            lambda namespace=namespace: _target_pods(real_node, namespace),
+            lambda pods: len(pods) > REPLICAS,
+            f"a pod of the promoted {case} template beside the stable ones",
+        )
+
+    for case, namespace in namespaces.items():
+        status = eventually(
+            lambda namespace=namespace: _status(real_node, namespace),
+            lambda status: status.get("phase") == "RolledBack",
+            f"the {case} promotion to be stopped at its 20 s progress deadline",
+            timeout=90,
+        )
+        print(f"promoting {case}: {status['reason']}: {status['message']}")
+        assert status["reason"] == "ProgressDeadlineExceeded"
+        assert "made no progress within the progress deadline of 20s" in status["message"]
+        assert CASES[case][1] in status["message"], status["message"]
+        eventually(
+            lambda namespace=namespace: (
+                _target_pods(real_node, namespace),
+                _json(real_node, "deployment", "shop", "-n", namespace)["spec"].get("paused"),
+            ),
+            lambda seen, case=case: seen[0] == stable_pods[case] and seen[1] is True,
+            f"only the {case} target's {REPLICAS} stable pods, Ready, and the target paused",
+        )
+        real_node.kubectl("delete", "namespace", namespace, "--wait=false")
