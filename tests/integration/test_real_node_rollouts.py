@@ -105,6 +105,34 @@ CASES = {
 }  # fmt: skip
 
 
+def _guarded_shops(
+    node: RealNodeCluster,
+    images: RealNodeImages,
+    tmp_path: Path,
+    prefix: str,
+    cases: tuple[str, ...],
+) -> dict[str, str]:
+    """A namespace per case, each with the shop Deployment rolled out and adopted by its
+    ChangeRollout."""
+    namespaces = {case: f"{prefix}-{case}-{secrets.token_hex(2)}" for case in cases}
+    for namespace in namespaces.values():
+        node.kubectl("create", "namespace", namespace)
+        _apply(node, tmp_path, _target(namespace, images.demoapp.name))
+    for namespace in namespaces.values():
+        rolled = node.kubectl(
+            "rollout", "status", "deployment/shop", "-n", namespace, "--timeout=90s", check=False
+        )
+        assert rolled.returncode == 0, rolled.stderr
+        _apply(node, tmp_path, _rollout(namespace))
+    for case, namespace in namespaces.items():
+        eventually(
+            lambda namespace=namespace: _status(node, namespace),
+            lambda status: "stable" in status,
+            f"the {case} ChangeRollout to adopt the running template",
+        )
+    return namespaces
+
+
 def _status(node: RealNodeCluster, namespace: str) -> dict[str, Any]:
     status: dict[str, Any] = _json(node, "crollout", "shop", "-n", namespace).get("status", {})
     return status
@@ -117,23 +145,9 @@ def test_a_canary_that_never_becomes_ready_is_rolled_back_at_the_progress_deadli
     tmp_path: Path,
 ) -> None:
     """The three cases run side by side, each in a namespace of its own."""
-    namespaces = {case: f"real-{case}-{secrets.token_hex(2)}" for case in CASES}
-    for namespace in namespaces.values():
-        real_node.kubectl("create", "namespace", namespace)
-        _apply(real_node, tmp_path, _target(namespace, real_node_images.demoapp.name))
-    for namespace in namespaces.values():
-        rolled = real_node.kubectl(
-            "rollout", "status", "deployment/shop", "-n", namespace, "--timeout=90s", check=False
-        )
-        assert rolled.returncode == 0, rolled.stderr
-        _apply(real_node, tmp_path, _rollout(namespace))
+    namespaces = _guarded_shops(real_node, real_node_images, tmp_path, "real", tuple(CASES))
     stable = {}
     for case, namespace in namespaces.items():
-        eventually(
-            lambda namespace=namespace: _status(real_node, namespace),
-            lambda status: "stable" in status,
-            f"the {case} ChangeRollout to adopt the running template",
-        )
         stable[case] = _stable_pods(real_node, namespace)
         assert len(stable[case]) == REPLICAS
     for case, namespace in namespaces.items():
@@ -187,23 +201,9 @@ def test_a_promotion_whose_pods_cannot_start_ends_on_the_stable_pods(
     crashes. At the progress deadline the promotion is stopped, the new pods are removed and
     the target is paused on its stable pods again."""
     cases = ("image-not-on-the-node", "crash-at-start")
-    namespaces = {case: f"real-promote-{case}-{secrets.token_hex(2)}" for case in cases}
-    for namespace in namespaces.values():
-        real_node.kubectl("create", "namespace", namespace)
-        _apply(real_node, tmp_path, _target(namespace, real_node_images.demoapp.name))
-    for namespace in namespaces.values():
-        rolled = real_node.kubectl(
-            "rollout", "status", "deployment/shop", "-n", namespace, "--timeout=90s", check=False
-        )
-        assert rolled.returncode == 0, rolled.stderr
-        _apply(real_node, tmp_path, _rollout(namespace))
+    namespaces = _guarded_shops(real_node, real_node_images, tmp_path, "real-promote", cases)
     stable_pods = {}
     for case, namespace in namespaces.items():
-        eventually(
-            lambda namespace=namespace: _status(real_node, namespace),
-            lambda status: "stable" in status,
-            f"the {case} ChangeRollout to adopt the running template",
-        )
         stable_pods[case] = _target_pods(real_node, namespace)
         assert [ready for _, ready in stable_pods[case]] == [True] * REPLICAS
         patch = json.dumps(CASES[case][0])
