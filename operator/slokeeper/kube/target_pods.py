@@ -15,6 +15,7 @@ With the stable ReplicaSet gone altogether there is nothing safe to do, and an E
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -29,6 +30,7 @@ FIELD_MANAGER = "slokeeper"
 POD_TEMPLATE_HASH = "pod-template-hash"
 RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"  # what `kubectl rollout restart` sets
 REVISION_ANNOTATION = "deployment.kubernetes.io/revision"
+PAUSE_OBSERVED_SECONDS = 3.0
 
 
 def _deployment_template(api: client.ApiClient, replica_set: Any) -> dict[str, Any]:
@@ -159,6 +161,18 @@ def changed_by(body: dict[str, Any]) -> str:
     return f"{latest.get('manager', 'unknown')} at {latest.get('time', '?')}"
 
 
+def _await_pause_observed(apps: client.AppsV1Api, target: TargetView) -> None:
+    """Wait (a few seconds at most) until the Deployment controller has seen the pause this tick
+    set: scaled down before that, a ReplicaSet of a rollout still under way is scaled up again."""
+    deadline = time.monotonic() + PAUSE_OBSERVED_SECONDS
+    while time.monotonic() < deadline:
+        found: Any = apps.read_namespaced_deployment(target.name, target.namespace)
+        observed = (found.status and found.status.observed_generation) or 0
+        if found.spec.paused and observed >= (found.metadata.generation or 0):
+            return
+        time.sleep(0.1)
+
+
 def restore_stable_pods(
     api: client.ApiClient, target: TargetView, stable: str, record: Any
 ) -> None:
@@ -177,6 +191,7 @@ def restore_stable_pods(
             f"rollout undo {target.name}`.",
         )
         return
+    _await_pause_observed(apps, target)
     if keep.replicas:
         for rs in others:
             apps.patch_namespaced_replica_set(

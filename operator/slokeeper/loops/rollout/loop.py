@@ -22,7 +22,6 @@ from slokeeper.api.references import ObjectRef
 from slokeeper.api.rollout import ChangeRollout, ChangeRolloutSpec
 from slokeeper.api.rollout_status import (
     AnalysisRecord,
-    ChangeOutcome,
     ChangeRolloutStatus,
     DrillRecord,
     PersonAction,
@@ -41,23 +40,21 @@ from slokeeper.loops.rollout.status import (
     state_from_status,
     status_json,
 )
+from slokeeper.loops.rollout.world import canary_ready, serving_weight, world_of
 from slokeeper.rollout.analysis import Outcome, Verdict
 from slokeeper.rollout.drill import RUNNING as DRILL_RUNNING
 from slokeeper.rollout.drill import Drill
-from slokeeper.rollout.replicas import actual_weight_percent, canary_replicas
 from slokeeper.rollout.requests import PersonRequest, Request
 from slokeeper.rollout.state_machine import advance
 from slokeeper.rollout.states import (
     GATE_PHASES,
     Action,
     DeleteCanary,
-    Gate,
     Phase,
     ResumeTarget,
     State,
-    World,
 )
-from slokeeper.rollout.workload import TargetMissingError, TargetView
+from slokeeper.rollout.workload import TargetMissingError
 from slokeeper.slo.durations import duration_seconds
 
 # At rest a change to the ChangeRollout, its target or its canary wakes a tick at once (the
@@ -120,78 +117,6 @@ def _phase_delay(
         until_open = (opens - now).total_seconds() + 0.5 if opens else GATE_RECHECK_SECONDS
         return max(0.5, min(GATE_RECHECK_SECONDS, until_open))
     return REST_RECHECK_SECONDS
-
-
-def _world(seen: Observed, verdict: Verdict | None, gate: Gate, drill: Drill | None) -> World:
-    """What the state machine is told about the world this tick."""
-    before, target, canary = seen.before, seen.target, seen.canary
-    stalled_at, promoted_at = target.stalled_at, before.promotion_started
-    undo = seen.asked.requests.get(Request.UNDO)
-    return World(
-        target_template=target.template_hash,
-        stable_replicas=target.replicas,
-        target_rolled_out=target.rolled_out,
-        verdict=verdict.outcome if verdict else None,
-        verdict_message=verdict.message if verdict else "",
-        gate=gate,
-        command=seen.asked.command(),
-        command_revision=undo.revision if undo else None,
-        undo_known_good=bool(undo and undo.revision in _known_good(seen.status)),
-        target_restarts_stable=bool(before.stable and target.restarts(before.stable)),
-        # A drill's canary is the drill's to remove, not a leftover.
-        canary_present=canary.present and drill is None,
-        canary_ready=_canary_ready(seen),
-        canary_problem="; ".join(canary.problems),
-        canary_foreign=(
-            canary.template_hash
-            if canary.present
-            and canary.template_hash != before.candidate
-            and before.candidate == target.template_hash
-            else None
-        ),
-        target_running_template=_running_template(target),
-        target_unverified_pods=target.pods_not_of(before.stable or target.template_hash),
-        target_changed_by=target.changed_by,
-        target_progressed_at=target.progressed_at,
-        # A stall reported before this promotion began belongs to an earlier rollout.
-        target_stalled=bool(stalled_at and promoted_at and stalled_at >= promoted_at),
-        target_problem="; ".join(target.problems),
-    )
-
-
-def _serving_weight(seen: Observed) -> float:
-    """The canary's actual share of the Ready pods of the target and the canary: 0 until a
-    canary pod is Ready, whatever the step plans."""
-    canary = seen.canary.ready_replicas if seen.canary.present else 0
-    stable = int((seen.target.body.get("status") or {}).get("readyReplicas") or 0)
-    return actual_weight_percent(stable, canary)
-
-
-def _known_good(status: ChangeRolloutStatus) -> set[str]:
-    """Templates that were stable here: the stable one, those each change began from, and each
-    change promoted."""
-    known = {status.stable.template_hash} if status.stable else set()
-    for change in status.history:
-        known.add(change.stable_template_hash or "")
-        if change.outcome is ChangeOutcome.PROMOTED:
-            known.add(change.revision.template_hash)
-    return known - {""}
-
-
-def _running_template(target: TargetView) -> str:
-    """The template a paused target's pods run: its own, unless a single other ReplicaSet holds
-    every pod (a change held when its ChangeRollout was deleted, to be adopted as not stable)."""
-    active = [rs for rs in target.replica_sets if rs.replicas]
-    if target.paused and len(active) == 1:
-        return active[0].template_hash
-    return target.template_hash
-
-
-def _canary_ready(seen: Observed) -> bool:
-    """The canary runs the candidate with every pod the current step asks for Ready."""
-    before, canary = seen.before, seen.canary
-    wanted = canary_replicas(seen.target.replicas, seen.plan.weights[before.step])
-    return canary.template_hash == before.candidate and canary.ready_replicas >= wanted
 
 
 def _paused(seen: Observed) -> PersonAction | None:
@@ -294,7 +219,7 @@ class RolloutLoop:
         drill = drill_to_run(
             seen.status, drill_asked, seen.before, seen.target, seen.canary, seen.now
         )
-        world = _world(seen, verdict, gate(seen, approvals, override), drill)
+        world = world_of(seen, verdict, gate(seen, approvals, override), drill)
         after, actions = advance(seen.plan, seen.before, world, seen.now)
         drill, drill_actions, drill_record = drill_tick(
             drill,
@@ -325,7 +250,7 @@ class RolloutLoop:
             target_images=seen.target.images,
             target_template=seen.target.template_hash,
             canary_weight_percent=(
-                _serving_weight(seen) if after.phase is Phase.PROGRESSING else 0.0
+                serving_weight(seen) if after.phase is Phase.PROGRESSING else 0.0
             ),
             verdict=verdict,
             approvals=approvals,
@@ -391,7 +316,7 @@ class RolloutLoop:
         spec, before, canary = seen.spec, seen.before, seen.canary
         if before.phase is not Phase.PROGRESSING or before.candidate != seen.target.template_hash:
             return None
-        if not _canary_ready(seen):
+        if not canary_ready(seen):
             return None
         last = _last_analysis(seen.status)
         if last is not None and seen.now < _next_analysis_due(spec, last):
