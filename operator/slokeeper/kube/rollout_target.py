@@ -122,17 +122,31 @@ class TargetActions:
             elif isinstance(action, EnsureCanary):
                 self._ensure_canary(target, action)
             elif isinstance(action, DeleteCanary):
-                try:
-                    self._apps.delete_namespaced_deployment(canary_name(name), namespace)
-                except ApiException as error:
-                    if error.status != 404:
-                        raise
+                self._delete_canary(canary_name(name), namespace)
             elif isinstance(action, RestoreStablePods):
                 restore_stable_pods(self._api, target, action.stable, self._record_warning)
             elif isinstance(action, Event):
                 self._events.record(
                     self._owner, action.reason, action.message, warning=action.warning
                 )
+
+    def _delete_canary(self, name: str, namespace: str) -> None:
+        """Delete the canary if it is this ChangeRollout's (owner reference), and only that very
+        object (uid precondition): a Deployment someone else named ``<target>-canary`` stays."""
+        try:
+            found: Any = self._apps.read_namespaced_deployment(name, namespace)
+            if _owner_uid(found) != self._owner.uid:
+                return
+            self._apps.delete_namespaced_deployment(
+                name,
+                namespace,
+                body=client.V1DeleteOptions(
+                    preconditions=client.V1Preconditions(uid=found.metadata.uid)
+                ),
+            )
+        except ApiException as error:
+            if error.status not in (404, 409):  # gone, or replaced since it was read
+                raise
 
     def _record_warning(self, reason: str, message: str) -> None:
         self._events.record(self._owner, reason, message, warning=True)
@@ -155,6 +169,10 @@ class TargetActions:
                 raise
             self._apps.create_namespaced_deployment(namespace, wanted)
             return
+        if _owner_uid(current) != self._owner.uid:
+            raise ForeignCanaryError(
+                f"Deployment {namespace}/{name} is not this ChangeRollout's canary: left alone"
+            )
         running: dict[str, Any] = self._apps.api_client.sanitize_for_serialization(
             current.spec.template
         )
@@ -164,6 +182,16 @@ class TargetActions:
             return
         wanted["metadata"]["resourceVersion"] = current.metadata.resource_version
         self._apps.replace_namespaced_deployment(name, namespace, wanted)
+
+
+class ForeignCanaryError(RuntimeError):
+    """``<target>-canary`` exists and is not the ChangeRollout's own: it is never touched."""
+
+
+def _owner_uid(deployment: Any) -> str | None:
+    """The uid of the ChangeRollout that owns a canary Deployment, if one does."""
+    owners = deployment.metadata.owner_references or ()
+    return next((o.uid for o in owners if o.kind == "ChangeRollout"), None)
 
 
 def read_canary(api: client.ApiClient, namespace: str, target: str) -> CanaryView:
@@ -177,6 +205,8 @@ def read_canary(api: client.ApiClient, namespace: str, target: str) -> CanaryVie
         raise
     if found.metadata.deletion_timestamp is not None:
         return CanaryView(present=False)
+    if _owner_uid(found) is None:
+        return CanaryView(present=True, owner_uid=None)
     replica_sets: Any = client.AppsV1Api(api).list_namespaced_replica_set(
         namespace, label_selector=f"{TRACK_LABEL}=canary"
     )
@@ -193,6 +223,7 @@ def read_canary(api: client.ApiClient, namespace: str, target: str) -> CanaryVie
     selector = f"{TRACK_LABEL}=canary,pod-template-hash={pod_hash}"
     template: dict[str, Any] = api.sanitize_for_serialization(found.spec.template)  # type: ignore[no-untyped-call]
     return CanaryView(
+        owner_uid=_owner_uid(found),
         pod_template_hash=pod_hash,
         problems=pods_not_ready(api, namespace, selector) if unready else (),
         present=True,

@@ -76,6 +76,8 @@ class CanaryView:
     """The canary Deployment as the rollout loop sees it (``present=False``: none, or going)."""
 
     present: bool
+    # The ChangeRollout that owns it; None for a Deployment of that name nobody's rollout made.
+    owner_uid: str | None = None
     template_hash: str | None = None
     replicas: int = 0
     ready_replicas: int = 0

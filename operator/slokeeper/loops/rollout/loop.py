@@ -50,6 +50,7 @@ from slokeeper.rollout.states import (
     GATE_PHASES,
     Action,
     DeleteCanary,
+    PauseTarget,
     Phase,
     ResumeTarget,
     State,
@@ -175,6 +176,7 @@ class RolloutLoop:
             resource = ChangeRollout.model_validate(body)
         except ValidationError as error:
             self._problem(body, owner, "InvalidSpec", str(error), now)
+            self._hold((body.get("spec") or {}).get("targetRef", {}).get("name"), owner)
             return None
         spec, status = resource.spec, resource.status or ChangeRolloutStatus()
         try:
@@ -191,6 +193,16 @@ class RolloutLoop:
             )
             self._problem(body, owner, "TargetGuardedByAnother", message, now)
             return None
+        canary = self.workload.read_canary(namespace, spec.target_ref.name)
+        if canary.present and canary.owner_uid != owner.uid:
+            message = (
+                f"Deployment {namespace}/{target.name}-canary exists and is not this "
+                f"ChangeRollout's canary: slokeeper leaves it alone and holds changes to "
+                f"{target.name} (paused) until it is renamed or deleted."
+            )
+            self._problem(body, owner, "CanaryNameTaken", message, now)
+            self._hold(target.name, owner)
+            return None
         return Observed(
             owner=owner,
             resource_version=meta["resourceVersion"],
@@ -201,7 +213,7 @@ class RolloutLoop:
             status=status,
             before=state_from_status(status),
             target=target,
-            canary=self.workload.read_canary(namespace, spec.target_ref.name),
+            canary=canary,
             asked=self.requests.read(resource.metadata.annotations),
             now=now,
             calendar=spec.gates.change_calendar().verdict(now),
@@ -365,6 +377,18 @@ class RolloutLoop:
             f"deployment/{target_name} -n {namespace}` rolls the new template out unguarded.",
             warning=True,
         )
+
+    def _hold(self, target_name: object, owner: ObjectRef) -> None:
+        """Fail closed: a ChangeRollout that cannot guard its target still keeps changes from
+        rolling out unguarded — the target stays paused, and nothing else is touched."""
+        if not isinstance(target_name, str) or not target_name:
+            return
+        try:
+            target = self.workload.read_target(owner.namespace, target_name)
+        except TargetMissingError:
+            return
+        if target.guarded_by in (None, owner.name):
+            self.workload.apply(owner, target, (PauseTarget(),))
 
     def _problem(
         self, body: dict[str, Any], owner: ObjectRef, reason: str, message: str, now: datetime

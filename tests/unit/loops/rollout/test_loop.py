@@ -77,7 +77,14 @@ class Cluster:
     def read_canary(self, namespace: str, target: str) -> CanaryView:
         if not self.canary_ready:
             return CanaryView(False)
-        return CanaryView(True, template_hash(CANDIDATE), 1, self.canary_ready, "5d8f")
+        return CanaryView(
+            True,
+            owner_uid="u1",
+            template_hash=template_hash(CANDIDATE),
+            replicas=1,
+            ready_replicas=self.canary_ready,
+            pod_template_hash="5d8f",
+        )
 
     def apply(self, owner: ObjectRef, target: TargetView, actions: tuple[Action, ...]) -> None:
         self.journal.extend(f"act:{type(a).__name__}" for a in actions)

@@ -1,0 +1,137 @@
+"""User story: what a tenant writes into a ChangeRollout never lets a change through unguarded and
+never makes slokeeper touch what is not its own. A Deployment that merely carries the canary's name
+is left alone (and changes are held until it is renamed); a time zone no zone database knows holds
+every change; one that cannot be a zone name is refused by the API server; an abort with a reason
+of thousands of characters still rolls the canary back."""
+
+from __future__ import annotations
+
+import json
+
+from kubernetes import client
+
+from polling import eventually
+from resources import (
+    adopt_checkout,
+    apply,
+    ask,
+    availability_slo,
+    change_rollout,
+    get,
+    phase_is,
+    read_status,
+    rollout_status,
+)
+from running_operator import RunningOperator
+from slokeeper.localcluster.cluster import LocalCluster
+from slokeeper.simulator.server import TrafficSimulator
+from workloads import checkout_deployment, deploy_ready, ready_images, ready_replicas, set_image
+
+
+def ready_reason(cluster: LocalCluster, namespace: str) -> str:
+    conditions = read_status(cluster, "crollout", namespace, "checkout").get("conditions", [])
+    return next((c["reason"] for c in conditions if c["type"] == "Ready"), "")
+
+
+def test_a_deployment_named_like_the_canary_is_left_alone_and_changes_are_held(
+    cluster: LocalCluster,
+    api_client: client.ApiClient,
+    simulator: TrafficSimulator,
+    operator_process: RunningOperator,
+    namespace: str,
+) -> None:
+    apps, core = client.AppsV1Api(api_client), client.CoreV1Api(api_client)
+    deploy_ready(cluster, apps, namespace, 4, "shop/checkout:1.1")
+    bystander = checkout_deployment("checkout-canary", 1, "shop/bystander:7", variant="other")
+    cluster.kubectl("apply", "-n", namespace, "-f", "-", input_text=bystander)
+    uid = get(cluster, "deployment", namespace, "checkout-canary")["metadata"]["uid"]
+    apply(cluster, availability_slo(namespace), change_rollout(namespace))
+    eventually(
+        lambda: ready_reason(cluster, namespace),
+        lambda reason: reason == "CanaryNameTaken",
+        "the ChangeRollout to say the canary's name is taken",
+    )
+    set_image(cluster, namespace, "1.2")
+    eventually(
+        lambda: get(cluster, "deployment", namespace, "checkout")["spec"].get("paused"),
+        lambda paused: paused is True,
+        "the target held (paused)",
+    )
+    eventually(
+        lambda: ready_images(core, namespace),
+        lambda images: images.count("shop/checkout:1.1") == 4 and "shop/checkout:1.2" not in images,
+        "4 pods of 1.1 and none of the unguarded 1.2",
+    )
+    found = get(cluster, "deployment", namespace, "checkout-canary")
+    assert found["metadata"]["uid"] == uid, "the bystander was replaced"
+    assert found["spec"]["template"]["spec"]["containers"][0]["image"] == "shop/bystander:7"
+
+
+def test_a_time_zone_that_is_not_a_zone_holds_changes_and_a_malformed_one_is_refused(
+    cluster: LocalCluster,
+    api_client: client.ApiClient,
+    simulator: TrafficSimulator,
+    operator_process: RunningOperator,
+    namespace: str,
+) -> None:
+    core = client.CoreV1Api(api_client)
+    adopt_checkout(
+        cluster, api_client, namespace, availability_slo(namespace), change_rollout(namespace)
+    )
+
+    refused = cluster.kubectl(
+        "apply", "-f", "-", check=False,
+        input_text=json.dumps(change_rollout(namespace, gates={"timeZone": "../../etc/passwd"})),
+    )  # fmt: skip
+    assert refused.returncode != 0
+    assert "spec.gates.timeZone" in refused.stderr, refused.stderr
+
+    apply(cluster, change_rollout(namespace, gates={"timeZone": "Mars/Olympus"}))
+    eventually(
+        lambda: ready_reason(cluster, namespace),
+        lambda reason: reason == "InvalidSpec",
+        "the unknown zone to be reported",
+    )
+    assert "unknown time zone 'Mars/Olympus'" in json.dumps(rollout_status(cluster, namespace))
+    set_image(cluster, namespace, "1.2")
+    eventually(
+        lambda: (
+            get(cluster, "deployment", namespace, "checkout")["spec"].get("paused"),
+            ready_images(core, namespace),
+        ),
+        lambda seen: seen[0] is True and seen[1] == ["shop/checkout:1.1"] * 4,
+        "the change held: the target paused on 4 pods of 1.1",
+    )
+
+
+def test_an_abort_with_a_very_long_reason_still_rolls_the_canary_back(
+    cluster: LocalCluster,
+    api_client: client.ApiClient,
+    simulator: TrafficSimulator,
+    operator_process: RunningOperator,
+    namespace: str,
+) -> None:
+    apps = client.AppsV1Api(api_client)
+    adopt_checkout(
+        cluster, api_client, namespace, availability_slo(namespace),
+        change_rollout(namespace, steps=[{"weight": 25, "pause": "10m"}]),
+    )  # fmt: skip
+    set_image(cluster, namespace, "1.2")
+    eventually(
+        lambda: ready_replicas(apps, namespace, "checkout-canary"), lambda n: n == 1, "canary"
+    )
+    ask(cluster, namespace, "abort", by="mallory", reason="x" * 5000)
+    aborted = eventually(
+        lambda: rollout_status(cluster, namespace),
+        phase_is("RolledBack", changes=1),
+        "the abort to roll the canary back",
+    )
+    decision = next(
+        d for d in aborted["history"][0]["decisions"] if d["reason"] == "RequestedByPerson"
+    )
+    assert decision["message"] == "abort by mallory: " + "x" * 1024
+    eventually(
+        lambda: ready_replicas(apps, namespace, "checkout-canary"),
+        lambda n: n == -1,
+        "no canary after the abort",
+    )
