@@ -38,6 +38,7 @@ PEOPLE = {
     "dana": ["oncall"],
     "frank": ["oncall", "managers"],
     "carol": ["managers"],
+    "oidc:grace": ["oncall"],  # usernames may hold colons (OIDC prefixes, ServiceAccounts)
 }
 
 
@@ -136,3 +137,12 @@ def test_approvals_by_role_are_vouched_for_by_the_api_server(
     assert sorted(recorded(started)) == [("carol", "engineering-manager"), ("frank", "on-call")]
     reasons = {a["by"]: a["reason"] for a in started["current"]["approvals"]}
     assert reasons == {"frank": "paged in, looks fine", "carol": "CHG-12"}
+
+    # A username with colons is compared whole: grace may approve as herself, and a prefix of
+    # her name is someone else.
+    grace = people["oidc:grace"]
+    as_prefix = annotate_as(grace, cluster, namespace, "approve.on-call", "oidc: grace")
+    assert as_prefix.returncode != 0
+    assert "you are oidc:grace" in as_prefix.stderr
+    as_herself = annotate_as(grace, cluster, namespace, "approve.on-call", "oidc:grace: seen")
+    assert as_herself.returncode == 0, as_herself.stderr

@@ -23,6 +23,9 @@ from slokeeper.rollout.requests import PendingRequests, PersonRequest, Request
 
 PAUSED_ANNOTATION = f"{GROUP}/paused"
 ROLE_APPROVAL_PREFIX = f"{GROUP}/approve."
+# What status keeps of a request: a longer reason or name is cut, never a tick that fails.
+BY_LIMIT = 253
+REASON_LIMIT = 1024
 
 
 def annotation(request: Request) -> str:
@@ -38,12 +41,12 @@ def _parse(request: Request | None, value: str) -> PersonRequest:
         except json.JSONDecodeError:
             fields = None
     if not isinstance(fields, dict):
-        return PersonRequest(request, reason=text)
+        return PersonRequest(request, reason=text[:REASON_LIMIT])
     revision = fields.get("revision")
     return PersonRequest(
         request,
-        by=str(fields.get("by", "")),
-        reason=str(fields.get("reason", "")),
+        by=str(fields.get("by", ""))[:BY_LIMIT],
+        reason=str(fields.get("reason", ""))[:REASON_LIMIT],
         force=fields.get("force") is True,
         revision=str(revision) if revision else None,
     )
@@ -90,9 +93,13 @@ def read_role_approvals(annotations: dict[str, str] | None) -> dict[str, PersonR
     for key, value in (annotations or {}).items():
         if key.startswith(ROLE_APPROVAL_PREFIX):
             role = key.removeprefix(ROLE_APPROVAL_PREFIX)
-            by, _, reason = value.partition(":")
+            # ": " ends the name: usernames may hold colons (oidc:alice, system:serviceaccount:…).
+            by, _, reason = value.partition(": ")
             approvals[role] = PersonRequest(
-                Request.APPROVE, by=by.strip(), reason=reason.strip(), role=role
+                Request.APPROVE,
+                by=by.strip()[:BY_LIMIT],
+                reason=reason.strip()[:REASON_LIMIT],
+                role=role,
             )
     return approvals
 

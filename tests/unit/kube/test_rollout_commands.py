@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from slokeeper.kube.rollout_commands import (
     PAUSED_ANNOTATION,
     annotation,
@@ -49,3 +51,26 @@ def test_approvals_in_a_role_name_their_giver_first_and_are_no_plain_approval() 
     )
     assert approvals["on-call"].role == "on-call"
     assert read_requests(annotations) == {}
+
+
+def test_a_username_with_colons_approves_in_a_role_whole() -> None:
+    found = read_role_approvals(
+        {
+            "slokeeper.dev/approve.on-call": "oidc:alice: paged in: looks fine",
+            "slokeeper.dev/approve.peer": "system:serviceaccount:ci:deployer",
+        }
+    )
+    assert (found["on-call"].by, found["on-call"].reason) == ("oidc:alice", "paged in: looks fine")
+    assert (found["peer"].by, found["peer"].reason) == ("system:serviceaccount:ci:deployer", "")
+
+
+def test_a_reason_too_long_for_status_is_cut_not_fatal() -> None:
+    long = "x" * 5000
+    asked = read_requests(
+        {"slokeeper.dev/abort": json.dumps({"by": "b" * 400, "reason": long}),
+         "slokeeper.dev/retry": long}
+    )  # fmt: skip
+    assert (len(asked[Request.ABORT].by), len(asked[Request.ABORT].reason)) == (253, 1024)
+    assert len(asked[Request.RETRY].reason) == 1024
+    approvals = read_role_approvals({"slokeeper.dev/approve.on-call": f"carol: {long}"})
+    assert len(approvals["on-call"].reason) == 1024
