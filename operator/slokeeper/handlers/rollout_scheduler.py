@@ -49,6 +49,7 @@ class RolloutScheduler:
     clock: Callable[[], float] = time.monotonic
     due: dict[Key, float] = field(default_factory=dict)
     woken: set[Key] = field(default_factory=set)
+    versions: dict[tuple[str, str, str], str] = field(default_factory=dict)  # last seen, by object
     running: dict[Key, float] = field(default_factory=dict)  # when each running tick started
     ticks: int = 0
     failures: ThrottledLog = field(default_factory=lambda: ThrottledLog(log))
@@ -60,12 +61,32 @@ class RolloutScheduler:
         self.woken.add(key)
         self._wake.set()
 
-    def wake_for_deployment(self, index: kopf.Index[Key, str], namespace: str, name: str) -> None:
-        """Wake the rollouts guarding this Deployment, or whose canary it is."""
+    def wake_for_deployment(
+        self,
+        index: kopf.Index[Key, str],
+        namespace: str,
+        name: str,
+        event: tuple[str | None, str | None] = (None, "MODIFIED"),
+    ) -> None:
+        """Wake the rollouts guarding this Deployment, or whose canary it is, when the event
+        (resourceVersion, type) says something new."""
         targets = {name, name.removesuffix("-canary")}
-        for target in targets:
-            for rollout in index.get((namespace, target), ()):
+        rollouts = [r for t in targets for r in index.get((namespace, t), ())]
+        if rollouts and self.news(("Deployment", namespace, name), *event):
+            for rollout in rollouts:
                 self.wake((namespace, rollout))
+
+    def news(self, obj: tuple[str, str, str], version: str | None, kind: str | None) -> bool:
+        """Whether a watch event about ``obj`` (kind, namespace, name) tells something not seen
+        yet: kopf lists every object again when it restarts a quiet watch (every ~70 s at rest),
+        and waking every rollout for those replays would tick 500 of them a minute for nothing."""
+        if kind == "DELETED" or version is None:
+            self.versions.pop(obj, None)
+            return True
+        if self.versions.get(obj) == version:
+            return False
+        self.versions[obj] = version
+        return True
 
     async def run(self, index: kopf.Index[Key, str]) -> None:
         pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="rollout-tick")

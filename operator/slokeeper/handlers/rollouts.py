@@ -26,14 +26,22 @@ async def rollout_targets(
 
 
 @kopf.on.event(GROUP, VERSION, ChangeRollout.plural)
-async def rollout_changed(*, namespace: str | None, name: str, memo: Any, **_: Any) -> None:
-    runtime(memo).rollout_scheduler.wake((namespace or "default", name))
+async def rollout_changed(
+    *, namespace: str | None, name: str, meta: Any, type: str | None, memo: Any, **_: Any
+) -> None:
+    scheduler, key = runtime(memo).rollout_scheduler, (namespace or "default", name)
+    if scheduler.news(("ChangeRollout", *key), meta.get("resourceVersion"), type):
+        scheduler.wake(key)
 
 
 @kopf.on.event("apps", "v1", "deployments")
-async def deployment_changed(*, namespace: str | None, name: str, memo: Any, **kwargs: Any) -> None:
+async def deployment_changed(
+    *, namespace: str | None, name: str, meta: Any, type: str | None, memo: Any, **kwargs: Any
+) -> None:
     index: kopf.Index[Key, str] = kwargs["rollout_targets"]
-    runtime(memo).rollout_scheduler.wake_for_deployment(index, namespace or "default", name)
+    runtime(memo).rollout_scheduler.wake_for_deployment(
+        index, namespace or "default", name, (meta.get("resourceVersion"), type)
+    )
 
 
 @kopf.on.delete(GROUP, VERSION, ChangeRollout.plural)

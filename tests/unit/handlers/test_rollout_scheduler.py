@@ -227,3 +227,27 @@ def test_liveness_hears_of_a_tick_that_never_ends_and_of_due_rollouts_left_waiti
     assert message.startswith("rollout scheduler: 2 rollout(s) due, yet no tick started or ended")
     scheduler.progressed_at = clock.now  # a tick ends: progress again
     assert scheduler.stalled() is None
+
+
+def test_a_relist_of_unchanged_objects_wakes_no_rollout() -> None:
+    """kopf lists every object again when it restarts a quiet watch: only news wakes a tick."""
+    scheduler = _scheduler(FlakyLoop(0))
+    index = cast(kopf.Index[tuple[str, str], str], {("shop", "checkout"): ["checkout"]})
+    scheduler.wake_for_deployment(index, "shop", "checkout", ("41", None))
+    assert scheduler.woken == {("shop", "checkout")}, "first sight of it: a tick"
+    scheduler.woken.clear()
+    scheduler.wake_for_deployment(index, "shop", "checkout", ("41", None))
+    scheduler.wake_for_deployment(index, "shop", "checkout-canary", ("7", None))
+    assert scheduler.woken == {("shop", "checkout")}, "the canary is new"
+    scheduler.woken.clear()
+    scheduler.wake_for_deployment(index, "shop", "checkout", ("41", None))
+    assert not scheduler.woken, "the same version replayed"
+    scheduler.wake_for_deployment(index, "shop", "checkout", ("42", "MODIFIED"))
+    assert scheduler.woken == {("shop", "checkout")}
+    scheduler.woken.clear()
+    scheduler.wake_for_deployment(index, "shop", "checkout-canary", ("7", "DELETED"))
+    assert scheduler.woken == {("shop", "checkout")}
+    scheduler.woken.clear()
+    scheduler.wake_for_deployment(index, "shop", "unguarded", ("1", "MODIFIED"))
+    assert not scheduler.woken
+    assert ("Deployment", "shop", "unguarded") not in scheduler.versions, "only guarded ones kept"
