@@ -54,6 +54,7 @@ def test_the_samples_apply_and_kubectl_shows_the_columns_an_sre_reads_first(
         "PHASE",
         "STEP",
         "WEIGHT",
+        "REASON",
         "RISK",
         "READY",
         "AGE",
