@@ -81,6 +81,11 @@ RATIO, LATENCY, CALENDAR, FRESHNESS, ROLLOUT, MAINTENANCE = (
     "maintenancewindow.yaml",
 )
 
+LABEL_NAMES = (
+    "label names must match [a-zA-Z_][a-zA-Z0-9_]* and must not start with __ or be one "
+    "slokeeper sets (slo, slo_namespace, service, window, severity, slokeeper_alert)"
+)
+
 INVALID_CASES = [
     # One per CEL rule.
     InvalidCase(
@@ -231,6 +236,106 @@ INVALID_CASES = [
         ),
         "spec.gates.freezes[0].end",
         "end must be after start",
+    ),
+    # Bounds a sane SLO keeps (issue 22): each used to pass and stop every SLO's cycle, or
+    # Prometheus' whole rule reload.
+    InvalidCase(
+        "a rolling window of 0s",
+        RATIO,
+        _set("spec.window", {"rolling": "0s"}),
+        "spec.window.rolling",
+        "a window must be at least 1m and at most 1y",
+    ),
+    InvalidCase(
+        "a rolling window of 10000y",
+        RATIO,
+        _set("spec.window", {"rolling": "10000y"}),
+        "spec.window.rolling",
+        "a window must be at least 1m and at most 1y",
+    ),
+    InvalidCase(
+        "a rolling window of a year and a day",
+        RATIO,
+        _set("spec.window", {"rolling": "1y1d"}),
+        "spec.window.rolling",
+        "a window must be at least 1m and at most 1y",
+    ),
+    InvalidCase(
+        "a burn-rate row with a 0s long window",
+        RATIO,
+        _set(
+            "spec.alerting.burnRates",
+            [{"kind": "page", "longWindow": "0s", "shortWindow": "5m", "burnRate": 14.4}],
+        ),
+        "spec.alerting.burnRates[0].longWindow",
+        "a burn-rate window must be at least 1m and at most 1y",
+    ),
+    InvalidCase(
+        "a burn-rate row with a sub-second short window",
+        RATIO,
+        _set(
+            "spec.alerting.burnRates",
+            [{"kind": "page", "longWindow": "1h", "shortWindow": "500ms", "burnRate": 14.4}],
+        ),
+        "spec.alerting.burnRates[0].shortWindow",
+        "a burn-rate window must be at least 1m and at most 1y",
+    ),
+    InvalidCase(
+        "a forecast window of 0s",
+        RATIO,
+        _set("spec.alerting.forecast", {"enabled": True, "window": "0s"}),
+        "spec.alerting.forecast.window",
+        "a forecast window must be at least 1m and at most 1y",
+    ),
+    InvalidCase(
+        "a forecast that must hold for 10000y",
+        RATIO,
+        _set("spec.alerting.forecast", {"enabled": True, "for": "10000y"}),
+        "spec.alerting.forecast.for",
+        "for must be at most 1y",
+    ),
+    InvalidCase(
+        "an alert label with an empty name",
+        RATIO,
+        _set("spec.alerting.labels", {"": "payments"}),
+        "spec.alerting.labels",
+        LABEL_NAMES,
+    ),
+    InvalidCase(
+        "an alert label named __name__",
+        RATIO,
+        _set("spec.alerting.labels", {"__name__": "up"}),
+        "spec.alerting.labels",
+        LABEL_NAMES,
+    ),
+    InvalidCase(
+        "an alert label with a dash in its name",
+        RATIO,
+        _set("spec.alerting.labels", {"team-name": "payments"}),
+        "spec.alerting.labels",
+        LABEL_NAMES,
+    ),
+    InvalidCase(
+        "an alert label slokeeper sets itself",
+        RATIO,
+        _set("spec.alerting.labels", {"team": "payments", "slo_namespace": "kube-system"}),
+        "spec.alerting.labels",
+        LABEL_NAMES,
+    ),
+    InvalidCase(
+        "an alert annotation with an empty name",
+        RATIO,
+        _set("spec.alerting.annotations", {"": "x"}),
+        "spec.alerting.annotations",
+        "annotation names must match [a-zA-Z_][a-zA-Z0-9_]* and must not start with __",
+    ),
+    InvalidCase(
+        "a target of 0 percent",
+        RATIO,
+        _set("spec.target", 0),
+        "spec.target",
+        "greater than 0",
+        by_cel=False,
     ),
     # The schema alone refuses these.
     InvalidCase(

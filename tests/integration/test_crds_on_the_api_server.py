@@ -121,3 +121,24 @@ def test_the_target_of_a_change_rollout_cannot_be_switched(
     assert refused.returncode != 0, refused.stdout
     assert "spec.targetRef: Invalid value" in refused.stderr
     assert "targetRef is immutable" in refused.stderr
+
+
+def test_an_slo_at_the_edges_of_every_bound_is_accepted(
+    cluster: LocalCluster, crds_installed: Path, namespace: str
+) -> None:
+    """The bounds refuse only what is out of range: 1m and 1y windows, a day-long burn-rate row
+    (CEL's own duration() knows no d, w or y) and every label name Prometheus allows pass."""
+    edges = []
+    for name, rolling in (("shortest", "1m"), ("longest", "1y"), ("mixed", "52w1d")):
+        slo = sample("slo-ratio.yaml")
+        slo["metadata"] = {"name": f"edge-{name}", "namespace": namespace}
+        slo["spec"]["window"] = {"rolling": rolling}
+        slo["spec"]["alerting"]["labels"] = {"_team": "a", "Team_2": "b", "sloth": "c"}
+        slo["spec"]["alerting"]["burnRates"] = [
+            {"kind": "page", "longWindow": "1h", "shortWindow": "1m", "burnRate": 14.4},
+            {"kind": "ticket", "longWindow": "1y", "shortWindow": "1d", "burnRate": 1},
+        ]
+        slo["spec"]["alerting"]["forecast"] = {"enabled": True, "window": "1m", "for": "1y"}
+        edges.append(slo)
+    applied = cluster.kubectl("apply", "-f", "-", input_text=yaml.safe_dump_all(edges))
+    assert applied.stdout.count("created") == 3, applied.stdout + applied.stderr

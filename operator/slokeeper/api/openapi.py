@@ -57,6 +57,7 @@ _KEPT = frozenset(
         "maxItems",
         "required",
         "nullable",
+        "maxProperties",
     }
 )
 

@@ -18,11 +18,19 @@ from pydantic import Field, field_validator, model_validator
 
 from slokeeper.api.base import (
     API_VERSION,
-    Duration,
     ObjectMeta,
     ResourceModel,
     cel,
     cel_rules,
+)
+from slokeeper.api.slo_bounds import (
+    AlertAnnotations,
+    AlertLabels,
+    BurnRateDuration,
+    ForDuration,
+    ForecastDuration,
+    WindowDuration,
+    cel_seconds,
 )
 from slokeeper.api.slo_indicator import Indicator
 from slokeeper.api.slo_status import ServiceLevelObjectiveStatus
@@ -48,8 +56,9 @@ class Window(ResourceModel):
         )
     }
 
-    rolling: Duration | None = Field(
-        default=None, description="A rolling window as a Prometheus duration, e.g. 28d or 30d."
+    rolling: WindowDuration | None = Field(
+        default=None,
+        description="A rolling window as a Prometheus duration, e.g. 28d or 30d (1m to 1y).",
     )
     calendar: CalendarPeriod | None = Field(
         default=None,
@@ -98,7 +107,8 @@ class BurnRateWindow(ResourceModel):
     model_config = ResourceModel.model_config | {
         "json_schema_extra": cel_rules(
             cel(
-                "duration(self.shortWindow) < duration(self.longWindow)",
+                # CEL's duration() knows no d, w or y: "1d" would fail the rule, not pass it.
+                f"{cel_seconds('self.shortWindow')} < {cel_seconds('self.longWindow')}",
                 "shortWindow must be shorter than longWindow",
                 ".shortWindow",
             )
@@ -106,9 +116,9 @@ class BurnRateWindow(ResourceModel):
     }
 
     kind: AlertKind = Field(description="page or ticket: which severity the alert carries.")
-    long_window: Duration = Field(description="The long window, e.g. 1h.")
-    short_window: Duration = Field(
-        description="The short window that stops the alert quickly, e.g. 5m."
+    long_window: BurnRateDuration = Field(description="The long window, e.g. 1h (1m to 1y).")
+    short_window: BurnRateDuration = Field(
+        description="The short window that stops the alert quickly, e.g. 5m (1m to 1y)."
     )
     burn_rate: float = Field(
         gt=0, description="Burn-rate factor both windows must exceed, e.g. 14.4."
@@ -136,18 +146,18 @@ class ForecastAlert(ResourceModel):
         default=False,
         description="Write the ErrorBudgetExhaustionForecast alert (ticket severity).",
     )
-    window: Duration | None = Field(
+    window: ForecastDuration | None = Field(
         default=None,
         description=(
-            "Whose burn rate to extrapolate, e.g. 1d. Unset: the longest long window of the "
-            "burn-rate table (3d for a 30d window)."
+            "Whose burn rate to extrapolate, e.g. 1d (1m to 1y). Unset: the longest long window "
+            "of the burn-rate table (3d for a 30d window)."
         ),
     )
-    for_: Duration = Field(
+    for_: ForDuration = Field(
         default="30m",
         alias="for",
         description="How long the forecast must hold before the alert fires, e.g. 30m; 0s fires "
-        "at once.",
+        "at once (at most 1y).",
     )
 
     def to_forecast(self) -> objective.ForecastAlert:
@@ -168,11 +178,13 @@ class Alerting(ResourceModel):
         pattern=r"^https?://",
         description="Link put on every alert as the runbook_url annotation.",
     )
-    labels: dict[str, str] = Field(
-        default_factory=dict, description="Extra labels on every alert (e.g. team: payments)."
+    labels: AlertLabels = Field(
+        default_factory=dict,
+        description="Extra labels on every alert (e.g. team: payments); at most 32, named as "
+        "Prometheus labels are, none of the labels slokeeper sets itself.",
     )
-    annotations: dict[str, str] = Field(
-        default_factory=dict, description="Extra annotations on every alert."
+    annotations: AlertAnnotations = Field(
+        default_factory=dict, description="Extra annotations on every alert (at most 32)."
     )
     severity: Severity = Field(
         default_factory=Severity, description="severity label values for page and ticket alerts."

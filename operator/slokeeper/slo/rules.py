@@ -56,6 +56,8 @@ PERIOD_BUDGET_REMAINING = "slokeeper_slo_period_error_budget_remaining"
 PERIOD_TIME_LEFT = "slokeeper_slo_period_time_left_ratio"
 FORECAST_ALERT = "ErrorBudgetExhaustionForecast"
 FORECAST_ALERT_KIND = "forecast"
+# Labels slokeeper itself puts on its series and alerts: a tenant's alert labels must not use them.
+OPERATOR_LABELS = ("slo", "slo_namespace", "service", "window", "severity", "slokeeper_alert")
 
 Rule = dict[str, Any]
 
