@@ -24,7 +24,7 @@ from slokeeper.alertmanager.silences import AlertmanagerSilences
 from slokeeper.api.references import ObjectRef
 from slokeeper.handlers import operator, rollouts
 from slokeeper.handlers.clock import rollout_clock
-from slokeeper.handlers.fault_injection import status_written_hook
+from slokeeper.handlers.fault_injection import status_written_hook, tick_observed_hook
 from slokeeper.handlers.health import OperatorHealth
 from slokeeper.handlers.metrics import OperatorMetrics
 from slokeeper.handlers.rollout_scheduler import DEFAULT_CONCURRENCY, RolloutScheduler
@@ -114,6 +114,7 @@ def _rollout_loop(
         AnnotationRequests(),
         clock=rollout_clock(config.clock_start),
         status_written=status_written_hook(),
+        tick_observed=tick_observed_hook(),
     )
 
 

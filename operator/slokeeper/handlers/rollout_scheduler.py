@@ -163,6 +163,17 @@ class RolloutScheduler:
             f"{since(quiet)}"
         )
 
+    def _fail_safe(self, key: Key, cause: str) -> None:
+        """Take the canary of a rollout whose tick failed out of service (RolloutLoop.fail_safe);
+        if even that fails, the log says so and the next attempt tries again."""
+        try:
+            self.loop.fail_safe(*key, cause)
+        except Exception as error:
+            self._failed(
+                f"fail-safe failed: {type(error).__name__}",
+                f"rollout {key[0]}/{key[1]}: could not take its canary out of service: {error}",
+            )
+
     def _failed(self, cause: str, message: str, *, traceback: bool = False) -> float:
         with self._failures_lock:  # ticks run in several threads
             self.failures.failure(cause, message, traceback=traceback)
@@ -186,6 +197,7 @@ class RolloutScheduler:
             except Exception as error:  # a bug: its traceback, the first time
                 cause = f"tick failed: {type(error).__name__}: {error}"[:300]
                 message = f"rollout {namespace}/{name}: {cause}"
+                self._fail_safe(key, cause)
                 return self._failed(cause, message, traceback=True), None
             if result.analysed is not None:
                 log.info(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from datetime import datetime
 
-from slokeeper.prometheus.client import Sample
+from slokeeper.prometheus.client import QueryRejectedError, Sample
 from slokeeper.prometheus.slo_figures import InstantQueries
 from slokeeper.rollout.analysis import CheckEvidence, SLOEvidence
 from slokeeper.slo.objective import Objective
@@ -33,6 +33,17 @@ def _value(client: InstantQueries, query: str, at: datetime | None = None) -> fl
     return samples[0].value
 
 
+def _narrowed(query: str, matchers: str) -> str:
+    """The SLO's query on the pods the matchers select; a query that cannot be read as PromQL
+    (an unterminated string) is refused like Prometheus would: QueryInvalid, not a crash."""
+    if not matchers:
+        return query
+    try:
+        return add_matchers(query, matchers)
+    except ValueError as error:
+        raise QueryRejectedError(f"the SLO's query cannot be narrowed to pods: {error}") from error
+
+
 def _side(
     client: InstantQueries,
     objective: Objective,
@@ -41,13 +52,12 @@ def _side(
     at: datetime | None = None,
 ) -> tuple[float | None, float | None]:
     """(errors, requests) of the SLO's SLI on the pods the matchers select."""
-    total = total_query(objective, window_seconds)
-    per_second = _value(client, add_matchers(total, matchers) if matchers else total, at)
+    total = _narrowed(total_query(objective, window_seconds), matchers)
+    per_second = _value(client, total, at)
     if per_second is None:
         return None, None
     requests = per_second * window_seconds
-    ratio_query = error_ratio_query(objective, window_seconds)
-    ratio = _value(client, add_matchers(ratio_query, matchers) if matchers else ratio_query, at)
+    ratio = _value(client, _narrowed(error_ratio_query(objective, window_seconds), matchers), at)
     return (None if ratio is None else ratio * requests), requests
 
 

@@ -3,7 +3,8 @@
 The rollout loop narrows an SLO's SLI to the canary's (or stable's) pods by adding a matcher such
 as ``pod=~"checkout-canary-.*"`` to each selector of the user's queries. A full PromQL parser would
 be one more dependency; the language keeps selectors easy to find: a ``{…}`` label block, or a
-bare metric name that is not a function, keyword or label list. String literals are skipped.
+bare metric name that is not a function, keyword or label list. String literals and comments
+(``#`` to the end of the line, apostrophes and all) are skipped.
 """
 
 from __future__ import annotations
@@ -41,12 +42,21 @@ def _skip_string(text: str, start: int) -> int:
     raise ValueError(f"unterminated string literal at {start}: {text[start : start + 20]!r}")
 
 
+def _skip_comment(text: str, start: int) -> int:
+    """Index of the end of the line whose comment opens at ``start`` (its newline kept)."""
+    end = text.find("\n", start)
+    return len(text) if end < 0 else end
+
+
 def _label_block_end(text: str, start: int) -> int:
     """Index of the ``}`` closing the label block opened at ``start`` (strings skipped)."""
     index = start + 1
     while index < len(text):
         if text[index] in "\"'`":
             index = _skip_string(text, index)
+            continue
+        if text[index] == "#":
+            index = _skip_comment(text, index)
             continue
         if text[index] == "}":
             return index
@@ -72,6 +82,11 @@ def add_matchers(promql: str, matchers: str) -> str:
         char = promql[index]
         if char in "\"'`":
             end = _skip_string(promql, index)
+            out.append(promql[index:end])
+            index = end
+            continue
+        if char == "#":
+            end = _skip_comment(promql, index)
             out.append(promql[index:end])
             index = end
             continue

@@ -30,6 +30,10 @@ class FlakyLoop:
 
     def __init__(self, conflicts: int, error: Exception | None = None) -> None:
         self.conflicts, self.error, self.ticks = conflicts, error, 0
+        self.failed_safe: list[tuple[str, str, str]] = []
+
+    def fail_safe(self, namespace: str, name: str, error: str) -> None:
+        self.failed_safe.append((namespace, name, error))
 
     def tick(self, namespace: str, name: str) -> TickResult:
         self.ticks += 1
@@ -54,8 +58,11 @@ def test_a_conflict_is_retried_on_a_fresh_read() -> None:
 def test_other_failures_wait_and_retry_instead_of_crashing() -> None:
     loop = FlakyLoop(conflicts=0, error=ApiException(status=500, reason="etcd timeout"))
     assert _scheduler(loop)._tick(("shop", "checkout")) == (ERROR_RETRY_SECONDS, None)
+    assert not loop.failed_safe, "an API error is retried, the canary kept"
     broken = FlakyLoop(conflicts=0, error=RuntimeError("bug"))
     assert _scheduler(broken)._tick(("shop", "checkout")) == (ERROR_RETRY_SECONDS, None)
+    # A tick that cannot decide takes the canary out of service, saying why.
+    assert broken.failed_safe == [("shop", "checkout", "tick failed: RuntimeError: bug")]
 
 
 class FakeClock:

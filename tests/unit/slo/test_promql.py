@@ -49,3 +49,13 @@ def test_matchers_are_added_to_selectors_only(query: str, expected: str) -> None
 def test_an_unterminated_string_is_an_error() -> None:
     with pytest.raises(ValueError, match="unterminated string"):
         add_matchers('up{job="x}', POD)
+
+
+def test_comments_with_apostrophes_are_kept_and_skipped() -> None:
+    query = (
+        'sum(rate(errors{code="5xx"}[5m])) # don\'t page\n/ sum(rate(total{a="b" # it\'s\n}[5m]))'
+    )
+    assert add_matchers(query, 'pod=~"c-.*"') == (
+        'sum(rate(errors{pod=~"c-.*",code="5xx"}[5m])) # don\'t page\n'
+        '/ sum(rate(total{pod=~"c-.*",a="b" # it\'s\n}[5m]))'
+    )

@@ -140,6 +140,7 @@ class RolloutLoop:
         *,
         clock: Callable[[], datetime],
         status_written: Callable[[Phase], None] = lambda _: None,
+        tick_observed: Callable[[Phase], None] = lambda _: None,
     ) -> None:
         """``status_written`` is called between writing a status and acting on it: where a
         crash hurts most, so fault-injection tests kill the operator there."""
@@ -149,11 +150,13 @@ class RolloutLoop:
         self.requests = requests
         self.clock = clock
         self.status_written = status_written
+        self.tick_observed = tick_observed  # fault injection: told the phase a tick starts in
 
     def tick(self, namespace: str, name: str) -> TickResult:
         seen = self._observe(namespace, name)
         if seen is None:
             return TickResult(None, REST_RECHECK_SECONDS)
+        self.tick_observed(seen.before.phase)
         decided = self._decide(seen)
         status, written = self._record(seen, decided)
         self._act(seen, decided)
@@ -377,6 +380,29 @@ class RolloutLoop:
             f"deployment/{target_name} -n {namespace}` rolls the new template out unguarded.",
             warning=True,
         )
+
+    def fail_safe(self, namespace: str, name: str, error: str) -> None:
+        """A tick failed in a way no retry fixes (a bug, an input nothing refused): never keep a
+        canary serving in silence. The canary is removed, the target held paused on its stable
+        pods, and the conditions and an Event say why; once fixed, the next tick carries on."""
+        body = self.objects.read(namespace, name)
+        if body is None:
+            return
+        owner = ObjectRef(ChangeRollout.kind_name, namespace, name, body["metadata"]["uid"])
+        message = (
+            f"The rollout could not decide ({error}); its canary was removed and the target "
+            f"holds its stable pods until this is fixed."
+        )
+        self._problem(body, owner, "TickFailed", message, self.clock())
+        target_name = (body.get("spec") or {}).get("targetRef", {}).get("name")
+        if not isinstance(target_name, str):
+            return
+        try:
+            target = self.workload.read_target(namespace, target_name)
+        except TargetMissingError:
+            return
+        if target.guarded_by in (None, name):
+            self.workload.apply(owner, target, (DeleteCanary(), PauseTarget()))
 
     def _hold(self, target_name: object, owner: ObjectRef) -> None:
         """Fail closed: a ChangeRollout that cannot guard its target still keeps changes from
