@@ -1,4 +1,9 @@
-"""Alertmanager's silence API (v2): list, create and expire the silences slokeeper makes."""
+"""Alertmanager's silence API (v2): list, create and expire the silences slokeeper makes.
+
+Every call has a total deadline and reads no answer larger than ``max_response_bytes``
+(``transport``); what Alertmanager (or a proxy) says in an error is redacted of credentials
+before it becomes a message.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,10 @@ from datetime import UTC
 import requests
 
 from slokeeper.slo.maintenance import Silence, SilenceRequest
+from slokeeper.transport.deadline import total_deadline
+from slokeeper.transport.no_answer import no_answer_reason
+from slokeeper.transport.redaction import redact, url_secrets, without_credentials
+from slokeeper.transport.response_limit import DEFAULT_MAX_RESPONSE_BYTES, bounded_session
 
 
 class AlertmanagerError(RuntimeError):
@@ -14,24 +23,33 @@ class AlertmanagerError(RuntimeError):
 
 
 class AlertmanagerSilences:
-    def __init__(self, url: str, timeout_seconds: float = 10.0) -> None:
+    def __init__(
+        self,
+        url: str,
+        timeout_seconds: float = 10.0,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+    ) -> None:
         self.url = url.rstrip("/")
+        self.shown_url = without_credentials(self.url)
         self.timeout_seconds = timeout_seconds
-        self.session = requests.Session()
+        self.session = bounded_session(requests.Session(), max_response_bytes)
 
     def _call(self, method: str, path: str, body: object = None) -> requests.Response:
+        secrets = url_secrets(self.url)
         try:
-            response = self.session.request(
-                method, f"{self.url}/api/v2/{path}", timeout=self.timeout_seconds, json=body
-            )
+            with total_deadline(self.timeout_seconds):
+                response = self.session.request(
+                    method, f"{self.url}/api/v2/{path}", timeout=self.timeout_seconds, json=body
+                )
         except requests.RequestException as error:
+            reason = redact(no_answer_reason(error), secrets)
             raise AlertmanagerError(
-                f"Alertmanager at {self.url} did not answer: {error}"
+                f"Alertmanager at {self.shown_url} did not answer: {reason}"
             ) from error
         if response.status_code >= 400:
+            said = redact(response.text.strip()[:300], secrets)
             raise AlertmanagerError(
-                f"Alertmanager refused {method} /api/v2/{path}: HTTP {response.status_code} "
-                f"{response.text.strip()[:300]}"
+                f"Alertmanager refused {method} /api/v2/{path}: HTTP {response.status_code} {said}"
             )
         return response
 

@@ -48,6 +48,7 @@ def prometheus_access(args: argparse.Namespace) -> PrometheusAccess:
             ),
             dedup=_named(Dedup, args.prometheus_dedup, "--prometheus-dedup"),
             query_params=query_params,
+            max_response_bytes=args.prometheus_max_response_size,
         )
     except ValueError as error:
         raise SystemExit(f"slokeeper: {error}") from error

@@ -20,6 +20,7 @@ from pathlib import Path
 from slokeeper.cli.setting import Kind, Setting
 from slokeeper.handlers.rollout_scheduler import DEFAULT_CONCURRENCY
 from slokeeper.prometheus.query_params import Dedup, PartialResponse, QueryParam, parse_query_param
+from slokeeper.transport.response_limit import parse_size
 
 
 def query_param(text: str) -> QueryParam:
@@ -34,6 +35,13 @@ def positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be 1 or more, not {value}")
     return value
+
+
+def size(text: str) -> int:
+    try:
+        return parse_size(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from error
 
 
 def choices(enum: type[PartialResponse] | type[Dedup]) -> str:
@@ -57,6 +65,16 @@ PROMETHEUS_SETTINGS: tuple[Setting, ...] = (
         "per-query timeout: the whole answer, retries included",
         default="10s",
         chart="`prometheus.timeout`",
+    ),
+    Setting(
+        ("--prometheus-max-response-size",),
+        "SLOKEEPER_PROMETHEUS_MAX_RESPONSE_SIZE",
+        "the largest answer read from Prometheus (e.g. 64MiB, 500MB); the read stops there and "
+        "a larger answer is reported as Prometheus not answering",
+        default="64MiB",
+        parse=size,
+        metavar="SIZE",
+        chart="`prometheus.maxResponseSize`",
     ),
     Setting(
         ("--prometheus-bearer-token-file",),

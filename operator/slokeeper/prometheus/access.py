@@ -3,7 +3,8 @@ backend takes (partial responses, deduplication: see ``query_params``), as the o
 CLI are told.
 
 Credentials come from files (a mounted Secret), read again whenever the file changes, so a
-rotated token takes effect without a restart. Nothing here puts a secret into a message.
+rotated token takes effect without a restart. Nothing here puts a secret into a message, and the
+client keeps the secrets these objects name out of the messages it makes (``secrets()``).
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from slokeeper.prometheus.query_params import (
     QueryParam,
     backend_query_params,
 )
+from slokeeper.transport.redaction import basic_auth_secrets
+from slokeeper.transport.response_limit import DEFAULT_MAX_RESPONSE_BYTES
 
 
 class _FileSecret:
@@ -50,6 +53,10 @@ class BearerTokenFile(AuthBase):
         request.headers["Authorization"] = f"Bearer {self._token.value()}"
         return request
 
+    def secrets(self) -> tuple[str, ...]:
+        """The token, to be kept out of messages (``transport.redaction``)."""
+        return (self._token.value(),)
+
 
 class BasicAuthFile(AuthBase):
     def __init__(self, username: str, password_file: Path) -> None:
@@ -61,6 +68,10 @@ class BasicAuthFile(AuthBase):
             self.username, self._password.value()
         )(request)
         return prepared
+
+    def secrets(self) -> tuple[str, ...]:
+        """The password and its header value, to be kept out of messages."""
+        return basic_auth_secrets(self.username, self._password.value())
 
 
 @dataclass(frozen=True)
@@ -75,6 +86,7 @@ class PrometheusAccess:
     partial_response: PartialResponse = PartialResponse.DENY
     dedup: Dedup = Dedup.ON
     query_params: tuple[QueryParam, ...] = ()
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
 
     def __post_init__(self) -> None:
         if self.bearer_token_file and self.basic_auth_username:
@@ -101,4 +113,5 @@ class PrometheusAccess:
             verify=str(self.ca_file) if self.ca_file else True,
             auth=self.auth(),
             query_params=self.backend_query_params(),
+            max_response_bytes=self.max_response_bytes,
         )

@@ -1,7 +1,10 @@
 """The PromQL client: instant queries with a timeout, and errors sorted by what they mean.
 
 The timeout is a total deadline on each query, retries included (``transport.deadline``): a
-Prometheus that answers one byte a second is as unreachable as one that does not answer.
+Prometheus that answers one byte a second is as unreachable as one that does not answer. No answer
+is read past ``max_response_bytes`` (``transport.response_limit``): a larger one is reported as
+an unreachable Prometheus. What Prometheus (or a proxy) says in an error goes through
+``transport.redaction`` first: an echoed token never reaches a message.
 
 A query Prometheus rejects (``bad_data``: a typo in a user's PromQL) is a configuration error and
 must not be retried as if it were transient; a Prometheus that is down, slow or overloaded is.
@@ -10,13 +13,13 @@ must not be retried as if it were transient; a Prometheus that is down, slow or 
 from __future__ import annotations
 
 import ast
+import contextlib
 import json
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import requests
 import requests.auth
@@ -28,8 +31,12 @@ from prometheus_api_client.prometheus_connect import (
     RETRY_ON_STATUS,
 )
 
-from slokeeper.transport.deadline import DeadlineAdapter, DeadlineRetry, total_deadline
+from slokeeper.transport.deadline import DeadlineRetry, total_deadline
 from slokeeper.transport.no_answer import no_answer_reason
+from slokeeper.transport.redaction import Credentials, redact, url_secrets, without_credentials
+from slokeeper.transport.response_limit import DEFAULT_MAX_RESPONSE_BYTES, bounded_session
+
+__all__ = ["without_credentials"]  # where the CLI and older callers found it
 
 
 class PrometheusUnreachableError(RuntimeError):
@@ -69,12 +76,6 @@ def _upstream_error(error: PrometheusApiClientException) -> tuple[int | None, st
     return code, str(body.get("error", text)) if isinstance(body, dict) else text
 
 
-def without_credentials(url: str) -> str:
-    """The URL as it may be shown: ``https://user:secret@host/`` becomes ``https://host/``."""
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[-1]))
-
-
 class PrometheusClient:
     """Instant queries against a Prometheus-compatible HTTP API."""
 
@@ -87,6 +88,7 @@ class PrometheusClient:
         auth: requests.auth.AuthBase | None = None,
         *,
         query_params: Sequence[tuple[str, str]] = (),
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         session = requests.Session()
         session.verify = verify
@@ -101,6 +103,10 @@ class PrometheusClient:
         self.url = url
         self.shown_url = without_credentials(url)
         self.timeout_seconds = timeout_seconds
+        self.max_response_bytes = max_response_bytes
+        self._headers = dict(headers or {})
+        self._auth = auth
+        self._session = session
         # The library's retries, but none that would start past the query's deadline.
         retry = DeadlineRetry(
             total=MAX_REQUEST_RETRIES,
@@ -116,7 +122,8 @@ class PrometheusClient:
             retry=retry,
             method="POST",
         )
-        session.mount(url, DeadlineAdapter(max_retries=retry))  # in place of the library's own
+        # In place of the library's own adapter: deadlines, and no answer read past the cap.
+        bounded_session(session, max_response_bytes, url, max_retries=retry)
         self.queries = 0
 
     def query(self, promql: str, at: datetime | None = None) -> list[Sample]:
@@ -126,9 +133,12 @@ class PrometheusClient:
         if at is not None:
             params["time"] = f"{at.timestamp():.3f}"
         result = self._answer(lambda: self._connection.custom_query(promql, params=params))
-        if result and not isinstance(result[0], dict):
-            return [Sample({}, float(result[1]))]  # a scalar: [timestamp, "value"]
-        return [Sample(dict(item.get("metric", {})), float(item["value"][1])) for item in result]
+        with self._parsing():
+            if result and not isinstance(result[0], dict):
+                return [Sample({}, float(result[1]))]  # a scalar: [timestamp, "value"]
+            return [
+                Sample(_labels(item.get("metric", {})), float(item["value"][1])) for item in result
+            ]
 
     def query_range(
         self, promql: str, start: datetime, end: datetime, step_seconds: float
@@ -143,13 +153,37 @@ class PrometheusClient:
                 params={"timeout": f"{int(self.timeout_seconds * 1000)}ms"},
             )
         )
-        return [
-            Series(
-                dict(item.get("metric", {})),
-                [(datetime.fromtimestamp(float(t), UTC), float(v)) for t, v in item["values"]],
-            )
-            for item in result
-        ]
+        with self._parsing():
+            return [
+                Series(
+                    _labels(item.get("metric", {})),
+                    [(datetime.fromtimestamp(float(t), UTC), float(v)) for t, v in item["values"]],
+                )
+                for item in result
+            ]
+
+    def _secrets(self) -> list[str]:
+        """What this client sends that must never be shown."""
+        found = [v for k, v in self._headers.items() if k.lower() == "authorization"]
+        found += url_secrets(self.url)
+        if isinstance(self._auth, Credentials):
+            with contextlib.suppress(OSError):  # the file is gone: the patterns still apply
+                found += self._auth.secrets()
+        return found
+
+    def _redacted(self, text: str) -> str:
+        return redact(text, self._secrets())
+
+    @contextlib.contextmanager
+    def _parsing(self) -> Iterator[None]:
+        """A result that is not one (a proxy's page, a mangled body) is no answer."""
+        try:
+            yield
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError) as error:
+            raise PrometheusUnreachableError(
+                f"Prometheus at {self.shown_url} answered something that is not a query result "
+                f"({type(error).__name__})"
+            ) from None
 
     def _answer(self, ask: Callable[[], Any]) -> Any:
         self.queries += 1
@@ -157,13 +191,20 @@ class PrometheusClient:
             with total_deadline(self.timeout_seconds):
                 return ask()
         except requests.RequestException as error:
+            reason = self._redacted(no_answer_reason(error))
             raise PrometheusUnreachableError(
-                f"Prometheus at {self.shown_url} did not answer: {no_answer_reason(error)}"
+                f"Prometheus at {self.shown_url} did not answer: {reason}"
             ) from error
         except PrometheusApiClientException as error:
+            # Not chained: the library's message holds the whole body, credentials and all.
             code, message = _upstream_error(error)
+            message = self._redacted(message)
             if code in (400, 422):
-                raise QueryRejectedError(message) from error
+                raise QueryRejectedError(message) from None
             raise PrometheusUnreachableError(
                 f"Prometheus at {self.shown_url} answered {code}: {message}"
-            ) from error
+            ) from None
+
+
+def _labels(metric: Any) -> dict[str, str]:
+    return {str(key): str(value) for key, value in dict(metric).items()}

@@ -1,5 +1,5 @@
-"""Why a server did not answer, in a few words a person can act on. Used by the Prometheus client
-for its PrometheusUnreachable messages and by the rollout scheduler for API server errors."""
+"""Why a server did not answer, in a few words a person can act on. Used by the Prometheus and
+Alertmanager clients for their messages and by the rollout scheduler for API server errors."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import re
 import requests
 
 from slokeeper.transport.deadline import DeadlineExceededError
+from slokeeper.transport.response_limit import ResponseTooLargeError
 
 
 def _causes(error: BaseException) -> list[BaseException]:
@@ -37,9 +38,11 @@ def _carried(error: BaseException) -> list[BaseException]:
 
 
 def no_answer_reason(error: BaseException) -> str:
-    """'Connection refused', 'timed out', 'no complete answer within 10s', 'Name or service not
-    known' … rather than urllib3's pool repr with the encoded URL."""
-    overdue = [e for e in _carried(error) if isinstance(e, DeadlineExceededError)]
+    """'Connection refused', 'timed out', 'no complete answer within 10s', 'answer larger than
+    64 MiB, the most slokeeper reads', 'Name or service not known' … rather than urllib3's pool
+    repr with the encoded URL."""
+    carried = _carried(error)
+    overdue = [e for e in carried if isinstance(e, DeadlineExceededError | ResponseTooLargeError)]
     if overdue:
         return str(overdue[0])
     if isinstance(error, requests.Timeout | TimeoutError) or "timed out" in str(error).lower():

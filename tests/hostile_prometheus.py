@@ -1,0 +1,98 @@
+"""A fake Prometheus that misbehaves as a test asks: it answers every request with a body of
+``huge_bytes`` (sent in chunks until the client stops reading, counting what it sent), or with an
+error that echoes the request's Authorization header back, as some proxies do."""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+
+CHUNK = b"x" * (64 * 1024)
+
+
+@dataclass
+class HostilePrometheus:
+    huge_bytes: int = 0  # 0: answer with the echoing error instead
+    content_length: bool = False  # whether the huge answer says its length up front
+    error_status: int = 400
+    # Per huge answer: the bytes sent before the client stopped reading (or all of them).
+    sent: list[int] = field(default_factory=list)
+    authorizations: list[str] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self) -> None:
+                fake._answer(self)
+
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                fake._answer(self)
+
+            def log_message(self, *_: object) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def __enter__(self) -> HostilePrometheus:
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def _answer(self, handler: BaseHTTPRequestHandler) -> None:
+        authorization = handler.headers.get("Authorization", "")
+        with self._lock:
+            self.authorizations.append(authorization)
+        if self.huge_bytes:
+            self._huge(handler)
+            return
+        body = json.dumps(
+            {
+                "status": "error",
+                "errorType": "bad_data",
+                "error": f"invalid credentials in request header Authorization: {authorization}",
+            }
+        ).encode()
+        handler.send_response(self.error_status)
+        handler.send_header("Content-Type", "application/json")
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        handler.wfile.write(body)
+
+    def _huge(self, handler: BaseHTTPRequestHandler) -> None:
+        handler.send_response(200)
+        handler.send_header("Content-Type", "application/json")
+        if self.content_length:
+            handler.send_header("Content-Length", str(self.huge_bytes))
+        else:
+            handler.send_header("Connection", "close")  # the body ends when the server closes
+        handler.end_headers()
+        sent = 0
+        try:
+            while sent < self.huge_bytes:
+                part = CHUNK[: self.huge_bytes - sent]
+                handler.wfile.write(part)
+                sent += len(part)
+        except OSError:  # the client stopped reading and closed the connection
+            pass
+        finally:
+            handler.close_connection = True
+            with self._lock:
+                self.sent.append(sent)
