@@ -1,6 +1,7 @@
 """A fake Prometheus that misbehaves as a test asks: it answers every request with a body of
 ``huge_bytes`` (sent in chunks until the client stops reading, counting what it sent), or with an
-error that echoes the request's Authorization header back, as some proxies do."""
+error that echoes the request's Authorization header back, as some proxies do; or, given an
+``answer``, with that JSON."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 CHUNK = b"x" * (64 * 1024)
 
@@ -18,9 +21,11 @@ class HostilePrometheus:
     huge_bytes: int = 0  # 0: answer with the echoing error instead
     content_length: bool = False  # whether the huge answer says its length up front
     error_status: int = 400
+    answer: dict[str, Any] | None = None
     # Per huge answer: the bytes sent before the client stopped reading (or all of them).
     sent: list[int] = field(default_factory=list)
     authorizations: list[str] = field(default_factory=list)
+    params: list[list[tuple[str, str]]] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
@@ -60,17 +65,20 @@ class HostilePrometheus:
         authorization = handler.headers.get("Authorization", "")
         with self._lock:
             self.authorizations.append(authorization)
+            self.params.append(parse_qsl(urlsplit(handler.path).query, keep_blank_values=True))
         if self.huge_bytes:
             self._huge(handler)
             return
+        status = self.error_status if self.answer is None else 200
         body = json.dumps(
-            {
+            self.answer
+            or {
                 "status": "error",
                 "errorType": "bad_data",
                 "error": f"invalid credentials in request header Authorization: {authorization}",
             }
         ).encode()
-        handler.send_response(self.error_status)
+        handler.send_response(status)
         handler.send_header("Content-Type", "application/json")
         handler.send_header("Content-Length", str(len(body)))
         handler.end_headers()

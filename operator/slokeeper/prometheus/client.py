@@ -162,6 +162,35 @@ class PrometheusClient:
                 for item in result
             ]
 
+    def evaluated_recording_rules(self, name: str) -> list[dict[str, str]] | None:
+        """The labels of every recording rule named ``name`` that Prometheus has evaluated, its
+        last evaluation without error (``/api/v1/rules``, one request). None when that is not
+        known: a backend that serves no rules API, or an answer that is not one."""
+        self.queries += 1
+        params = [("type", "record"), ("rule_name[]", name), ("exclude_alerts", "true")]
+        try:
+            with total_deadline(self.timeout_seconds):
+                response = self._session.get(
+                    f"{self.url.rstrip('/')}/api/v1/rules",
+                    params=params,
+                    headers=self._headers,
+                    auth=self._auth,
+                    timeout=self.timeout_seconds,
+                )
+            if response.status_code != 200:
+                return None
+            groups = response.json()["data"]["groups"]
+            return [
+                _labels(rule.get("labels", {}))
+                for group in groups
+                for rule in group["rules"]
+                if rule.get("name") == name
+                and rule.get("health") == "ok"
+                and not str(rule.get("lastEvaluation", "0001")).startswith("0001")
+            ]
+        except (requests.RequestException, ValueError, KeyError, TypeError, AttributeError):
+            return None
+
     def _secrets(self) -> list[str]:
         """What this client sends that must never be shown."""
         found = [v for k, v in self._headers.items() if k.lower() == "authorization"]

@@ -1,8 +1,19 @@
 """Reads every SLO's figures from Prometheus with a number of queries that does not grow with
 the number of SLOs: one query for all recorded window ratios and hourly request rates, and one
 per distinct measurement span (rolling windows of the same length, calendar periods of the same
-zone share one). SLOs whose recording rules have not produced data yet are read directly from
-their own queries instead, a bounded number at a time.
+zone share one).
+
+Only the recording rules' own output is read (``recorded_series``: no ``job``/``instance``
+label, one series per SLO and window); a series that does not parse is skipped, never a failed
+cycle.
+
+An SLO without recorded figures costs no query of its own once Prometheus has evaluated its rules
+(one ``/api/v1/rules`` request for all of them says which it has): its rules ran and found no
+events (no traffic yet), which is exactly what reading its own queries would say. Only SLOs
+whose rules Prometheus has not evaluated (just written, refused, or a backend without that API),
+whose recorded figures are ambiguous, or whose latency threshold may not be a bucket are read
+from their own queries, at most ``direct_reads_per_cycle`` of them per cycle, those read longest
+ago first; the others keep the figures of their last direct read until their turn.
 
 The SLI over the span is a traffic-weighted sum of the recorded hourly figures: a subquery with a
 one-hour step visits each completed hour once; the part of the current hour since the last step
@@ -18,15 +29,21 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from slokeeper.prometheus.client import (
     PrometheusUnreachableError,
     QueryRejectedError,
     Sample,
 )
+from slokeeper.prometheus.recorded_series import (
+    RECORDED_QUERY,
+    RULE_OUTPUT,
+    Recorded,
+    RecordedSeries,
+)
 from slokeeper.slo.calendar import measurement_span
-from slokeeper.slo.durations import duration_seconds, format_duration
+from slokeeper.slo.durations import format_duration
 from slokeeper.slo.evaluation import Health, Observation
 from slokeeper.slo.objective import LatencyIndicator, Objective
 from slokeeper.slo.rules import (
@@ -43,16 +60,11 @@ from slokeeper.slo.rules import (
 
 Key = tuple[str, str]
 HOURLY = format_duration(BUDGET_WINDOW_SECONDS)
+DIRECT_READS_PER_CYCLE = 16
 
 
 def key_of(objective: Objective) -> Key:
     return (objective.namespace, objective.name)
-
-
-@dataclass
-class _Recorded:
-    window_ratios: dict[float, float]
-    requests_per_second: float | None = None
 
 
 def _finite(value: float) -> float | None:
@@ -71,6 +83,36 @@ class InstantQueries(Protocol):
     def query(self, promql: str, at: datetime | None = None) -> list[Sample]: ...
 
 
+@runtime_checkable
+class RuleListing(Protocol):
+    """What a client that can list Prometheus' evaluated rules offers (PrometheusClient)."""
+
+    def evaluated_recording_rules(self, name: str) -> list[dict[str, str]] | None: ...
+
+
+@dataclass(frozen=True)
+class _DirectRead:
+    objective: Objective
+    observation: Observation
+    cycle: int
+
+
+def _from_recorded(
+    objective: Objective, figures: Recorded | None, span_ratio: float | None
+) -> Observation:
+    """The SLO's observation from its recorded series; a window without one has no events."""
+    figures = figures or Recorded()
+    windows = recorded_windows(objective)
+    if span_ratio is None:
+        # Less than an hour of recorded history: the latest hour is all there is.
+        span_ratio = figures.window_ratios.get(BUDGET_WINDOW_SECONDS)
+    return Observation(
+        {window: figures.window_ratios.get(window) for window in windows},
+        span_ratio,
+        figures.requests_per_second,
+    )
+
+
 class SLOFiguresReader:
     """Turns Prometheus answers into one Observation per SLO.
 
@@ -78,56 +120,98 @@ class SLOFiguresReader:
     to it: the figures are one consistent snapshot, and ``slokeeper report`` reproduces a status
     exactly by reading again at its ``lastEvaluationTime``."""
 
-    def __init__(self, client: InstantQueries, fallback_parallelism: int = 8) -> None:
+    def __init__(
+        self,
+        client: InstantQueries,
+        fallback_parallelism: int = 8,
+        direct_reads_per_cycle: int = DIRECT_READS_PER_CYCLE,
+    ) -> None:
         self.client = client
         self.fallback_parallelism = fallback_parallelism
+        self.direct_reads_per_cycle = direct_reads_per_cycle
+        self.series = RecordedSeries()
+        self._direct_reads: dict[Key, _DirectRead] = {}
+        self._cycle = 0
 
     def read(self, objectives: Sequence[Objective], now: datetime) -> dict[Key, Observation]:
+        self._cycle += 1
         try:
-            recorded = self._recorded(now)
-            spans = self._spans({span_seconds(o, now) for o in objectives}, now)
+            recorded, ambiguous = self.series.figures(self.client.query(RECORDED_QUERY, now))
+            spans = self._spans(
+                {span_seconds(o, now) for o in objectives if key_of(o) in recorded}, now
+            )
         except (PrometheusUnreachableError, QueryRejectedError) as error:
             problem = Observation(problem=Health.PROMETHEUS_UNREACHABLE, problem_message=str(error))
             return {key_of(o): problem for o in objectives}
         observations: dict[Key, Observation] = {}
-        missing = []
+        unread = []
         for objective in objectives:
             key = key_of(objective)
             figures = recorded.get(key)
-            wanted = set(recorded_windows(objective))
-            if figures is None or not wanted <= figures.window_ratios.keys():
-                missing.append(objective)
-                continue
-            span_ratio = spans.get(span_seconds(objective, now), {}).get(key)
-            if span_ratio is None:
-                # Less than an hour of recorded history: the latest hour is all there is.
-                span_ratio = figures.window_ratios[BUDGET_WINDOW_SECONDS]
-            observations[key] = Observation(
-                {window: figures.window_ratios[window] for window in wanted},
-                span_ratio,
-                figures.requests_per_second,
-            )
-        if missing:
-            with ThreadPoolExecutor(max_workers=self.fallback_parallelism) as pool:
-                for objective, observation in zip(
-                    missing, pool.map(lambda o: self._direct(o, now), missing), strict=True
-                ):
-                    observations[key_of(objective)] = observation
+            if (
+                figures is not None
+                and set(recorded_windows(objective)) <= figures.window_ratios.keys()
+            ):
+                span = spans.get(span_seconds(objective, now), {}).get(key)
+                observations[key] = _from_recorded(objective, figures, span)
+            else:
+                unread.append(objective)
+        evaluated = self._evaluated(unread)
+        direct = []
+        for objective in unread:
+            key = key_of(objective)
+            if (
+                key in evaluated
+                and key not in ambiguous
+                and not _diagnose(objective, recorded.get(key))
+            ):
+                span = spans.get(span_seconds(objective, now), {}).get(key)
+                observations[key] = _from_recorded(objective, recorded.get(key), span)
+            else:
+                direct.append(objective)
+        observations.update(self._read_directly(direct, now))
+        self._forget_all_but(objectives)
         return observations
 
-    def _recorded(self, now: datetime) -> dict[Key, _Recorded]:
-        samples = self.client.query(f'{{__name__=~"{ERROR_RATIO}|{REQUESTS_PER_SECOND}"}}', now)
-        recorded: dict[Key, _Recorded] = defaultdict(lambda: _Recorded({}))
-        for sample in samples:
-            labels = sample.labels
-            key = (labels.get("slo_namespace", ""), labels.get("slo", ""))
-            value = _finite(sample.value)
-            window = duration_seconds(labels["window"]) if "window" in labels else None
-            if labels.get("__name__") == REQUESTS_PER_SECOND:
-                recorded[key].requests_per_second = value
-            elif window is not None and value is not None:
-                recorded[key].window_ratios[window] = value
-        return dict(recorded)
+    def _evaluated(self, objectives: Sequence[Objective]) -> set[Key]:
+        """The SLOs (of those given) whose rules Prometheus has evaluated; none if unknown."""
+        if not objectives or not isinstance(self.client, RuleListing):
+            return set()
+        rules = self.client.evaluated_recording_rules(REQUESTS_PER_SECOND) or []
+        return {(labels.get("slo_namespace", ""), labels.get("slo", "")) for labels in rules}
+
+    def _read_directly(
+        self, objectives: Sequence[Objective], now: datetime
+    ) -> dict[Key, Observation]:
+        """The SLOs read longest ago (or never, or changed since) read from their own queries,
+        at most ``direct_reads_per_cycle``; the others keep their last direct read's figures."""
+
+        def last_read(objective: Objective) -> int:
+            before = self._direct_reads.get(key_of(objective))
+            return before.cycle if before is not None and before.objective == objective else -1
+
+        queue = sorted(objectives, key=last_read)
+        chosen = queue[: self.direct_reads_per_cycle]
+        with ThreadPoolExecutor(max_workers=self.fallback_parallelism) as pool:
+            for objective, observation in zip(
+                chosen, pool.map(lambda o: self._direct(o, now), chosen), strict=True
+            ):
+                self._direct_reads[key_of(objective)] = _DirectRead(
+                    objective, observation, self._cycle
+                )
+        observations = {}
+        for objective in queue:
+            before = self._direct_reads.get(key_of(objective))
+            if before is not None and before.objective == objective:
+                observations[key_of(objective)] = before.observation
+            else:  # its turn has not come: no figures yet
+                observations[key_of(objective)] = _from_recorded(objective, None, None)
+        return observations
+
+    def _forget_all_but(self, objectives: Sequence[Objective]) -> None:
+        keep = {key_of(o) for o in objectives}
+        for key in [key for key in self._direct_reads if key not in keep]:
+            del self._direct_reads[key]
 
     def _spans(self, spans: set[int], now: datetime) -> dict[int, dict[Key, float]]:
         since_step = now.timestamp() % BUDGET_WINDOW_SECONDS
@@ -135,9 +219,12 @@ class SLOFiguresReader:
 
     def _span(self, span: int, since_step: float, now: datetime) -> dict[Key, float]:
         """Traffic-weighted error ratio per SLO over the last ``span`` seconds."""
-        hourly = f'{{window="{HOURLY}"}}'
-        errors = f"({ERROR_RATIO}{hourly} * on (slo_namespace, slo) {REQUESTS_PER_SECOND}{hourly})"
-        requests = f"{REQUESTS_PER_SECOND}{hourly}"
+        hourly = f'{{window="{HOURLY}",{RULE_OUTPUT}}}'
+        # One series per SLO on each side, whatever else was recorded under these names: a
+        # second series for an SLO (a forged one) must not make the join fail for every SLO.
+        ratio = f"max by (slo_namespace, slo) ({ERROR_RATIO}{hourly})"
+        requests = f"max by (slo_namespace, slo) ({REQUESTS_PER_SECOND}{hourly})"
+        errors = f"({ratio} * {requests})"
         step = int(BUDGET_WINDOW_SECONDS)
         duration = format_duration(span)
         # Per SLO: the sum over completed hours, plus the current hour's part since the last step.
@@ -233,3 +320,14 @@ class SLOFiguresReader:
             f"threshold {indicator.threshold:g} is not a bucket boundary of {indicator.metric}; "
             f"its buckets are le={', '.join(boundaries)}"
         )
+
+
+def _diagnose(objective: Objective, figures: Recorded | None) -> bool:
+    """Whether recorded figures leave a question only the SLO's own queries answer: a latency
+    SLO with traffic but no error ratio may have a threshold that is no bucket boundary."""
+    return (
+        isinstance(objective.indicator, LatencyIndicator)
+        and figures is not None
+        and bool(figures.requests_per_second)
+        and not figures.window_ratios
+    )

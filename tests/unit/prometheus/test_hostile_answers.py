@@ -30,6 +30,7 @@ def test_a_huge_answer_is_no_answer() -> None:
             f"Prometheus at {server.url} did not answer: "
             "answer larger than 4 MiB, the most slokeeper reads"
         )
+        assert client.evaluated_recording_rules("x") is None  # unknown, not a failure
 
 
 @pytest.mark.parametrize("status", [400, 403, 500])
@@ -63,3 +64,31 @@ def test_an_echoed_basic_auth_password_is_redacted(tmp_path: Path) -> None:
     assert server.authorizations[0] == f"Basic {pair}"
     assert pair not in str(raised.value)
     assert "hunter22" not in str(raised.value)
+
+
+def test_evaluated_rules_are_those_prometheus_evaluated_without_error() -> None:
+    groups = {
+        "status": "success",
+        "data": {
+            "groups": [
+                {
+                    "rules": [
+                        {"name": "r", "health": "ok", "lastEvaluation": "2026-01-01T00:00:00Z",
+                         "labels": {"slo": "a", "slo_namespace": "n"}},
+                        {"name": "r", "health": "err", "lastEvaluation": "2026-01-01T00:00:00Z",
+                         "labels": {"slo": "b", "slo_namespace": "n"}},
+                        {"name": "r", "health": "unknown", "lastEvaluation": "0001-01-01T00:00:00Z",
+                         "labels": {"slo": "c", "slo_namespace": "n"}},
+                        {"name": "other", "health": "ok", "lastEvaluation": "2026-01-01T00:00:00Z",
+                         "labels": {"slo": "d", "slo_namespace": "n"}},
+                    ]
+                }
+            ]
+        },
+    }  # fmt: skip
+    with HostilePrometheus(answer=groups) as server:
+        client = PrometheusClient(server.url)
+        assert client.evaluated_recording_rules("r") == [{"slo": "a", "slo_namespace": "n"}]
+        assert client.queries == 1
+    assert ("type", "record") in server.params[0]
+    assert ("rule_name[]", "r") in server.params[0]

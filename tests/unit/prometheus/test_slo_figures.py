@@ -88,7 +88,8 @@ def test_slos_without_recorded_data_are_read_directly() -> None:
     prometheus = RecordingPrometheus(objectives, recorded=False)
     observations = SLOFiguresReader(prometheus, fallback_parallelism=2).read(objectives, NOW)
     per_slo = len(recorded_windows(objectives[0])) + 2  # each window, the span, the request rate
-    assert len(prometheus.queries) == 2 + 3 * per_slo
+    # The recorded figures; no span query, since no SLO has recorded figures to sum.
+    assert len(prometheus.queries) == 1 + 3 * per_slo
     assert observations[("shop", "slo-2")].span_error_ratio == pytest.approx(0.0005)
 
 
@@ -113,3 +114,131 @@ def test_a_rejected_query_is_named_before_rules_are_written() -> None:
     assert reader.rejected_query(_objectives(1)[0]) == (
         "Prometheus rejected a query: 1:5: parse error: unexpected <by>"
     )
+
+
+class EvaluatedRules(RecordingPrometheus):
+    """Prometheus has evaluated the rules of ``evaluated`` (None: it serves no rules API)."""
+
+    def __init__(
+        self, objectives: list[Objective], evaluated: list[Objective] | None, **kwargs: bool
+    ) -> None:
+        super().__init__(objectives, **kwargs)
+        self.evaluated = evaluated
+
+    def evaluated_recording_rules(self, name: str) -> list[dict[str, str]] | None:
+        self.queries.append(f"rules {name}")
+        if self.evaluated is None:
+            return None
+        return [{"slo_namespace": o.namespace, "slo": o.name} for o in self.evaluated]
+
+
+def test_idle_slos_whose_rules_were_evaluated_cost_no_query_of_their_own() -> None:
+    idle = _objectives(300)
+    prometheus = EvaluatedRules(idle, evaluated=idle, recorded=False)
+    observations = SLOFiguresReader(prometheus).read(idle, NOW)
+    assert len(prometheus.queries) == 2  # the recorded figures and the rules' evaluation
+    observation = observations[("shop", "slo-299")]
+    assert observation.problem is Health.OK
+    assert observation.span_error_ratio is None  # no events: NoData once evaluated
+    assert set(observation.window_error_ratios) == set(recorded_windows(idle[0]))
+
+
+def test_idle_slos_cost_no_more_than_busy_ones() -> None:
+    objectives = _objectives(300)
+    busy = RecordingPrometheus(objectives)
+    SLOFiguresReader(busy).read(objectives, NOW)
+    idle = EvaluatedRules(objectives, evaluated=objectives, recorded=False)
+    SLOFiguresReader(idle).read(objectives, NOW)
+    assert len(idle.queries) <= len(busy.queries)
+
+
+def test_without_the_rules_api_direct_reads_per_cycle_are_bounded_and_take_turns() -> None:
+    objectives = _objectives(40)
+    prometheus = EvaluatedRules(objectives, evaluated=None, recorded=False)
+    reader = SLOFiguresReader(prometheus, direct_reads_per_cycle=16)
+    per_slo = len(recorded_windows(objectives[0])) + 2
+    read_so_far: set[str] = set()
+    for _ in range(3):
+        prometheus.queries.clear()
+        observations = reader.read(objectives, NOW)
+        assert len(prometheus.queries) == 2 + 16 * per_slo  # never-read first, then the oldest
+        assert len(observations) == 40
+        read_so_far |= {k[1] for k, o in observations.items() if o.span_error_ratio is not None}
+    assert len(read_so_far) == 40  # every SLO was read once in three cycles, and kept its figures
+    prometheus.queries.clear()
+    reader.read(objectives, NOW)
+    assert len(prometheus.queries) == 2 + 16 * per_slo  # the turn starts again, still bounded
+
+
+def test_a_changed_slo_is_read_again_first() -> None:
+    objectives = _objectives(20)
+    prometheus = EvaluatedRules(objectives, evaluated=None, recorded=False)
+    reader = SLOFiguresReader(prometheus, direct_reads_per_cycle=1)
+    reader.read(objectives, NOW)  # slo-0
+    reader.read(objectives, NOW)  # slo-1
+    changed = Objective("shop", "slo-0", "checkout", 99.0, RollingWindow(28 * DAY), INDICATOR)
+    prometheus.queries.clear()
+    observations = reader.read([changed, *objectives[1:]], NOW)
+    assert any("e[" in query for query in prometheus.queries)
+    assert observations[("shop", "slo-0")].span_error_ratio == pytest.approx(0.0005)
+
+
+class Spoofed(RecordingPrometheus):
+    """Recorded figures, plus the series ``extra`` that pass the rule-output matchers."""
+
+    def __init__(self, objectives: list[Objective], extra: list[Sample]) -> None:
+        super().__init__(objectives)
+        self.extra = extra
+
+    def query(self, promql: str, at: datetime | None = None) -> list[Sample]:
+        answer = super().query(promql, at)
+        return answer + self.extra if promql.startswith("{__name__=~") else answer
+
+
+def _series(slo_namespace: str, slo: str, window: str, value: float, **more: str) -> Sample:
+    labels = {"__name__": "slokeeper_slo_error_ratio", "slo_namespace": slo_namespace, "slo": slo}
+    return Sample({**labels, "window": window, **more}, value)
+
+
+def test_only_the_rules_own_output_is_asked_for() -> None:
+    objectives = _objectives(2)
+    prometheus = RecordingPrometheus(objectives)
+    SLOFiguresReader(prometheus).read(objectives, NOW)
+    assert all('job=""' in q and 'instance=""' in q for q in prometheus.queries)
+
+
+def test_a_malformed_series_is_skipped_counted_and_logged_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    objectives = _objectives(2)
+    forever = _series("shop", "slo-0", "forever", 0.9)
+    prometheus = Spoofed(objectives, [forever, _series("", "x", "1h", 1.0)])
+    reader = SLOFiguresReader(prometheus)
+    for _ in range(3):
+        observations = reader.read(objectives, NOW)
+    assert observations[("shop", "slo-0")].span_error_ratio == pytest.approx(5 / 10_000)
+    assert observations[("shop", "slo-0")].problem is Health.OK
+    assert reader.series.skipped == 6
+    logged = [r.getMessage() for r in caplog.records if "forever" in r.getMessage()]
+    assert len(logged) == 1, logged
+
+
+def test_a_series_of_another_namespace_is_not_read() -> None:
+    objectives = _objectives(1)
+    tenant = _series("shop", "slo-0", "1h", 0.9, namespace="tenant")
+    reader = SLOFiguresReader(Spoofed(objectives, [tenant]))
+    observation = reader.read(objectives, NOW)[("shop", "slo-0")]
+    assert observation.window_error_ratios[3600] == pytest.approx(0.0005)
+    assert reader.series.skipped == 1
+
+
+def test_a_second_series_for_an_slo_makes_it_read_from_its_own_queries() -> None:
+    objectives = _objectives(2)
+    copy = _series("shop", "slo-1", "1h", 0.9, forged="yes")
+    prometheus = Spoofed(objectives, [copy])
+    observations = SLOFiguresReader(prometheus).read(objectives, NOW)
+    assert not any("e[" in q for q in prometheus.queries[:2])
+    direct = [q for q in prometheus.queries if "rate(e[" in q]
+    assert len(direct) == len(recorded_windows(objectives[1])) + 1  # slo-1 only
+    assert observations[("shop", "slo-1")].window_error_ratios[3600] is None  # its own: no data
+    assert observations[("shop", "slo-0")].window_error_ratios[3600] == pytest.approx(0.0005)
