@@ -8,6 +8,8 @@ from zoneinfo import ZoneInfo
 
 from slokeeper.slo.objective import CalendarPeriod, CalendarWindow, RollingWindow, Window
 
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
 
 @dataclass(frozen=True)
 class Span:
@@ -27,6 +29,9 @@ class Span:
 
     @property
     def elapsed_share(self) -> float:
+        """Share of the period elapsed; a span of no length is wholly elapsed."""
+        if self.length_seconds <= 0:
+            return 1.0
         return min(1.0, max(0.0, self.elapsed_seconds / self.length_seconds))
 
 
@@ -51,7 +56,10 @@ def calendar_period(now: datetime, period: CalendarPeriod, time_zone: str = "UTC
 def measurement_span(window: Window, now: datetime) -> Span:
     """What the SLI covers now: the last ``seconds`` of a rolling window, or the calendar period."""
     if isinstance(window, RollingWindow):
-        start = now - timedelta(seconds=window.seconds)
+        # Prometheus holds nothing before 1970: a longer window (or NaN) is cut there, rather
+        # than overflowing the calendar.
+        seconds = window.seconds if window.seconds > 0 else 0.0
+        start = now - timedelta(seconds=min(seconds, (now - EPOCH).total_seconds()))
         return Span(start.astimezone(UTC), now.astimezone(UTC), now.astimezone(UTC))
     if isinstance(window, CalendarWindow):
         return calendar_period(now, window.period, window.time_zone)

@@ -34,6 +34,8 @@ class Health(StrEnum):
     QUERY_INVALID = "QueryInvalid"
     THRESHOLD_NOT_A_BUCKET = "ThresholdNotABucket"
     PROMETHEUS_UNREACHABLE = "PrometheusUnreachable"
+    EVALUATION_FAILED = "EvaluationFailed"  # this SLO's figures could not be computed
+    RULES_INVALID = "RulesInvalid"  # Prometheus would refuse its rules: they were not written
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,13 @@ from typing import Any, Protocol
 
 from slokeeper.api.slo import ServiceLevelObjective
 from slokeeper.loops.conditions import ConditionWriter
+from slokeeper.loops.slo.isolation import (
+    EVALUATION_FAILED,
+    one_line,
+    read_isolated,
+    span_problem,
+    spec_problem,
+)
 from slokeeper.loops.slo.maintenance import (
     SilencesPort,
     SilenceView,
@@ -41,6 +48,7 @@ from slokeeper.slo.evaluation import (
     events_between,
 )
 from slokeeper.slo.objective import Objective
+from slokeeper.slo.rule_check import group_problems
 from slokeeper.slo.rules import RuleGroup, rule_group
 
 log = logging.getLogger(__name__)
@@ -138,29 +146,39 @@ class SLOLoop:
         self.rules = rules
         self.owner = owner
         self._rules_generation: dict[Key, int] = {}
+        # Per SLO and generation: why its rules would be refused, or why nothing can be computed.
+        self._rules_problems: dict[Key, tuple[int, str]] = {}
+        self._spec_problems: dict[Key, tuple[int, str | None]] = {}
 
     def cycle(self, records: Sequence[SLORecord], now: datetime) -> CycleReport:
         started = time.monotonic()
         report = CycleReport(slos=len(records))
-        objectives: dict[Key, Objective] = {}
-        for record in records:
-            if record.objective is not None:
-                objectives[record.key] = record.objective
-            else:
-                self._invalid(record, record.invalid or "invalid spec", now, report)
-        valid = [record for record in records if record.key in objectives]
+        objectives = self._computable(records, now, report)
         # Writes go out a bounded number at a time: each is a round trip to the API server.
         with ThreadPoolExecutor(max_workers=self.parallelism) as pool:
-            needing = [record for record in valid if self._needs_rules(record)]
+            needing = [r for r in records if r.key in objectives and self._needs_rules(r)]
             list(pool.map(lambda r: self._write_rules(r, objectives[r.key], report), needing))
-            observations = self.figures.read(list(objectives.values()), now)
+            for record in needing:
+                if problem := self._rules_problem(record):
+                    del objectives[record.key]
+                    self._failed(record, Health.RULES_INVALID.value, problem, now, report)
+            observations, unread = read_isolated(self.figures.read, list(objectives.values()), now)
+            valid = [record for record in records if record.key in objectives]
             had_windows = any(record.status.get("maintenance") for record in valid)
-            silences = sync_silences(self.silences, list(objectives.values()), had_windows, now)
+            silences = self._silences(list(objectives.values()), had_windows, now)
             published = []
             for record in valid:
                 objective = objectives[record.key]
-                observation = observations.get(record.key, Observation(problem=Health.NO_DATA))
-                figures = evaluate(objective, observation, measurement_span(objective.window, now))
+                try:
+                    if record.key in unread:
+                        raise RuntimeError(unread[record.key])
+                    observation = observations.get(record.key, Observation(problem=Health.NO_DATA))
+                    span = measurement_span(objective.window, now)
+                    figures = evaluate(objective, observation, span)
+                except Exception as error:  # this SLO's alone: the others are evaluated
+                    message = unread.get(record.key) or one_line(error)
+                    self._failed(record, EVALUATION_FAILED, message, now, report)
+                    continue
                 report.figures[record.key] = figures
                 published.append((record, objective, figures))
             list(
@@ -175,10 +193,48 @@ class SLOLoop:
         report.seconds = time.monotonic() - started
         return report
 
+    def _computable(
+        self, records: Sequence[SLORecord], now: datetime, report: CycleReport
+    ) -> dict[Key, Objective]:
+        """The SLOs this cycle can compute; each other one gets its reason in status."""
+        objectives: dict[Key, Objective] = {}
+        for record in records:
+            if record.objective is None:
+                self._failed(record, "InvalidSpec", record.invalid or "invalid spec", now, report)
+                continue
+            if self._spec_problems.get(record.key, (None,))[0] != record.generation:
+                self._spec_problems[record.key] = (
+                    record.generation,
+                    spec_problem(record.objective),
+                )
+            problem = self._spec_problems[record.key][1] or span_problem(record.objective, now)
+            if problem is not None:
+                self._failed(record, EVALUATION_FAILED, problem, now, report)
+            elif not self._needs_rules(record) and (problem := self._rules_problem(record)):
+                self._failed(record, Health.RULES_INVALID.value, problem, now, report)
+            else:
+                objectives[record.key] = record.objective
+        return objectives
+
+    def _silences(
+        self, objectives: list[Objective], had_windows: bool, now: datetime
+    ) -> SilenceView:
+        try:
+            return sync_silences(self.silences, objectives, had_windows, now)
+        except Exception as error:  # planning silences must not stop the figures
+            log.warning("could not plan maintenance silences: %s", error)
+            return SilenceView(problem=one_line(error))
+
+    def _rules_problem(self, record: SLORecord) -> str | None:
+        """Why this generation's rules were not written (Prometheus would refuse them), if so."""
+        generation, problem = self._rules_problems.get(record.key, (None, None))
+        return problem if generation == record.generation else None
+
     def _needs_rules(self, record: SLORecord) -> bool:
         if self._rules_generation.get(record.key) == record.generation:
             return False
-        # After a restart: rules written for this generation need no rewrite.
+        # After a restart: rules written for this generation need no rewrite. (A status whose
+        # rules were refused shows no rules, so they are checked again.)
         return not (
             record.status.get("observedGeneration") == record.generation
             and record.status.get("rules")
@@ -197,7 +253,18 @@ class SLOLoop:
                 )
                 self._rules_generation[record.key] = record.generation
                 return
-            self.rules.apply(objective, rule_group(objective), owner)
+            group = rule_group(objective)
+            problems = group_problems(group)
+            if problems:
+                # Prometheus would refuse the reload, and every other SLO's new rules with it.
+                message = "Prometheus would refuse its rules: " + "; ".join(problems)
+                log.warning(
+                    "rules of %s/%s not written: %s", record.namespace, record.name, message
+                )
+                self._rules_problems[record.key] = (record.generation, message[:1024])
+                self._rules_generation[record.key] = record.generation
+                return
+            self.rules.apply(objective, group, owner)
         except Exception as error:  # one SLO's rules must not stop the others
             log.warning("could not write rules of %s/%s: %s", record.namespace, record.name, error)
             report.count("RulesNotWritten")
@@ -218,7 +285,11 @@ class SLOLoop:
         if figures.health is not Health.OK:
             report.count(figures.health.value)
         inputs = SLOStatusInputs(self.rules.kind, silences, self.figures.error_ratio_between)
-        status = slo_status(record, objective, figures, inputs, now)
+        try:
+            status = slo_status(record, objective, figures, inputs, now)
+        except Exception as error:  # this SLO's alone: the others are published
+            self._failed(record, EVALUATION_FAILED, one_line(error), now, report)
+            return
         if visible(status) == visible(record.status):
             return
         try:
@@ -241,21 +312,29 @@ class SLOLoop:
         self.events.record(owner, event.reason, event.message, warning=event.warning)
         report.tally(events=1)
 
-    def _invalid(self, record: SLORecord, message: str, now: datetime, report: CycleReport) -> None:
+    def _failed(
+        self, record: SLORecord, reason: str, message: str, now: datetime, report: CycleReport
+    ) -> None:
+        """Ready False with ``reason``, and an Event when that is news; nothing else computed."""
         status = {
             "observedGeneration": record.generation,
             "conditions": [
                 ConditionWriter(record.status, record.generation, now).condition(
-                    "Ready", False, "InvalidSpec", message
+                    "Ready", False, reason, message
                 )
             ],
         }
-        report.count("InvalidSpec")
+        report.count(reason)
         if visible(status) == visible(record.status):
             return
-        self.status.write(record.namespace, record.name, status)
+        try:
+            self.status.write(record.namespace, record.name, status)
+        except Exception as error:
+            log.warning("could not write status of %s/%s: %s", record.namespace, record.name, error)
+            report.count("StatusNotWritten")
+            return
         report.tally(status_writes=1)
         owner = self.owner(
             ServiceLevelObjective.kind_name, record.namespace, record.name, record.uid
         )
-        self._event(owner, Event("InvalidSpec", message, warning=True), report)
+        self._event(owner, Event(reason, message, warning=True), report)
