@@ -1,6 +1,8 @@
 """``slokeeper validate FILE…``: check manifests before they reach a cluster — the schema and the
-same rules the API server's CEL enforces, and (when promtool is at hand) every PromQL query an
-SLO would put into its rules — with ``file:line: field: problem`` messages.
+same rules the API server's CEL enforces, the operator's own check of the rules an SLO would get
+(what Prometheus would refuse, e.g. a broken template in an alert label), and (when promtool is at
+hand) every PromQL query an SLO would put into its rules — with ``file:line: field: problem``
+messages.
 
 Exit code 0 when every slokeeper document is valid, 1 otherwise. Other kinds are skipped.
 """
@@ -22,7 +24,8 @@ from slokeeper.api.prometheus_rules import dump_yaml
 from slokeeper.api.rollout import ChangeRollout
 from slokeeper.api.slo import ServiceLevelObjective
 from slokeeper.cli.manifest_lines import field_line, field_path
-from slokeeper.slo.rules import error_ratio_query, stale_query
+from slokeeper.slo.rule_check import group_problems
+from slokeeper.slo.rules import error_ratio_query, rule_group, stale_query
 
 KINDS: dict[str, type[BaseModel]] = {
     "ServiceLevelObjective": ServiceLevelObjective,
@@ -106,6 +109,12 @@ def check_file(path: Path, promtool: Path | None) -> list[str]:
                 line = field_line(node, location)
                 problems.append(f"{path}:{line}: {field}: {problem['msg']}")
             continue
+        if isinstance(model, ServiceLevelObjective):
+            # What the operator would refuse to write: Prometheus would refuse the reload.
+            alerting = ["spec", "alerting"]
+            for problem in group_problems(rule_group(model.to_objective())):
+                where = f"{field_line(node, alerting)}: {field_path(alerting)}"
+                problems.append(f"{path}:{where}: Prometheus would refuse its rules: {problem}")
         if promtool is None:
             continue
         for location, query in _queries(model):

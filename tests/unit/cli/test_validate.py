@@ -50,3 +50,19 @@ def test_unreadable_yaml_is_reported_with_its_file(tmp_path: Path) -> None:
     broken.write_text("kind: ServiceLevelObjective\nspec: [unclosed\n")
     (problem,) = check_file(broken, promtool=None)
     assert problem.startswith(f"{broken}: ")
+
+
+def test_rules_prometheus_would_refuse_are_reported_at_the_alerting_settings(
+    tmp_path: Path,
+) -> None:
+    """A template the API server cannot know is broken: validate says what the operator would."""
+    slo = yaml.safe_load((SAMPLES / "slo-ratio.yaml").read_text())
+    slo["spec"]["alerting"]["labels"]["team"] = "{{ $labels.slo"
+    manifest = tmp_path / "slo.yaml"
+    manifest.write_text(yaml.safe_dump(slo, sort_keys=False))
+    problems = check_file(manifest, promtool=None)
+    assert problems, "a broken label template passed"
+    line = int(problems[0].split(":")[1])
+    assert manifest.read_text().splitlines()[line - 1].strip() == "alerting:"
+    assert all("spec.alerting: Prometheus would refuse its rules" in p for p in problems)
+    assert any("label 'team': template: unclosed action" in p for p in problems), problems
