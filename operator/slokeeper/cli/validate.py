@@ -112,9 +112,9 @@ def check_file(path: Path, promtool: Path | None) -> list[str]:
         if isinstance(model, ServiceLevelObjective):
             # What the operator would refuse to write: Prometheus would refuse the reload.
             alerting = ["spec", "alerting"]
-            for problem in group_problems(rule_group(model.to_objective())):
+            for refusal in group_problems(rule_group(model.to_objective())):
                 where = f"{field_line(node, alerting)}: {field_path(alerting)}"
-                problems.append(f"{path}:{where}: Prometheus would refuse its rules: {problem}")
+                problems.append(f"{path}:{where}: Prometheus would refuse its rules: {refusal}")
         if promtool is None:
             continue
         for location, query in _queries(model):
