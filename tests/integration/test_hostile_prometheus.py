@@ -1,0 +1,122 @@
+"""User story (issue 22, points 11 and 12): the operator distrusts what a Prometheus, or a proxy
+in front of it, says. A fake Prometheus written for this test answers every query with a 1 GiB
+body: the operator stops reading at its 64 MiB default, its SLO says PrometheusUnreachable in a
+short message, and its peak memory grows by little more than the cap. Another answers with an
+error echoing the request's Authorization header: the bearer token reaches neither the SLO's
+status, nor its Events, nor the operator's log."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from hostile_prometheus import HostilePrometheus
+from polling import eventually
+from resources import availability_slo, read_status, ready_condition
+from running_operator import running_operator
+from slokeeper.localcluster.cluster import LocalCluster
+from slokeeper.transport.response_limit import MIB
+
+TOKEN = "tok-echoed-4b1d9c0e7f"
+# What loopback buffers hold beyond what the client read (tcp_rmem's 32 MiB, tcp_wmem's 4 MiB).
+BUFFERED = 40 * MIB
+
+
+def _peak_rss(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    raise AssertionError("no VmHWM")
+
+
+def _events_text(cluster: LocalCluster, namespace: str) -> str:
+    listed = cluster.kubectl("get", "events", "-n", namespace, "-o", "json").stdout
+    return "\n".join(item.get("message", "") for item in json.loads(listed)["items"])
+
+
+def _ready(cluster: LocalCluster, namespace: str) -> dict[str, Any]:
+    return ready_condition(read_status(cluster, "slo", namespace, "checkout-availability"))
+
+
+def test_an_echoed_token_reaches_no_status_event_or_log(
+    cluster: LocalCluster, crds_installed: Path, solo_namespace: str, tmp_path: Path
+) -> None:
+    (tmp_path / "token").write_text(TOKEN)
+    log = tmp_path / "operator.log"
+    cluster.kubectl("apply", "-f", "-", input_text=json.dumps(availability_slo(solo_namespace)))
+    with (
+        HostilePrometheus(error_status=400) as fake,
+        running_operator(
+            cluster.kubeconfig,
+            fake.url,
+            log,
+            namespaces=(solo_namespace,),
+            extra_args=("--prometheus-bearer-token-file", str(tmp_path / "token")),
+        ),
+    ):
+        ready = eventually(
+            lambda: _ready(cluster, solo_namespace),
+            lambda condition: "Authorization" in condition.get("message", ""),
+            "the SLO's status to quote the fake Prometheus' error",
+            timeout=90,
+        )
+        eventually(
+            lambda: _events_text(cluster, solo_namespace),
+            lambda text: "Authorization" in text,
+            "an Event quoting the fake Prometheus' error",
+            timeout=60,
+        )
+    assert f"Bearer {TOKEN}" in fake.authorizations  # the token was sent and echoed back
+    assert "Authorization: [redacted]" in ready["message"], ready
+    status = json.dumps(read_status(cluster, "slo", solo_namespace, "checkout-availability"))
+    assert TOKEN not in status
+    assert TOKEN not in _events_text(cluster, solo_namespace)
+    assert "Authorization: [redacted]" in log.read_text()  # the error was logged, redacted
+    assert TOKEN not in log.read_text()
+
+
+def test_a_huge_answer_is_cut_off_at_the_cap_and_reported(
+    cluster: LocalCluster, crds_installed: Path, solo_namespace: str, tmp_path: Path
+) -> None:
+    cluster.kubectl("apply", "-f", "-", input_text=json.dumps(availability_slo(solo_namespace)))
+    # The same operator against a fake that answers small: its peak memory without huge answers.
+    with (
+        HostilePrometheus(error_status=400) as small,
+        running_operator(
+            cluster.kubeconfig, small.url, tmp_path / "small.log", namespaces=(solo_namespace,)
+        ) as running,
+    ):
+        eventually(
+            lambda: _ready(cluster, solo_namespace).get("reason", ""),
+            lambda reason: reason == "PrometheusUnreachable",
+            "the SLO to report the small fake's error",
+            timeout=90,
+        )
+        baseline = _peak_rss(running.process.pid)
+    with (
+        HostilePrometheus(huge_bytes=1024 * MIB) as huge,
+        running_operator(
+            cluster.kubeconfig, huge.url, tmp_path / "huge.log", namespaces=(solo_namespace,)
+        ) as running,
+    ):
+        ready = eventually(
+            lambda: _ready(cluster, solo_namespace),
+            lambda condition: "answer larger than" in condition.get("message", ""),
+            "the SLO to report the huge answer",
+            timeout=120,
+        )
+        eventually(lambda: len(huge.sent), lambda n: n >= 3, "three huge answers", timeout=120)
+        peak = _peak_rss(running.process.pid)
+        sent = list(huge.sent)
+    print(
+        f"peak RSS {baseline / MIB:.0f} MiB with small answers, {peak / MIB:.0f} MiB with 1 GiB "
+        f"answers; MiB sent per huge answer: {[round(s / MIB) for s in sent]}"
+    )
+    assert ready["reason"] == "PrometheusUnreachable", ready
+    assert ready["message"] == (
+        f"Prometheus at {huge.url} did not answer: answer larger than 64 MiB, the most slokeeper "
+        "reads"
+    )
+    assert all(s < 64 * MIB + BUFFERED for s in sent), sent
+    assert peak - baseline < 2 * 64 * MIB, (baseline, peak)

@@ -1,0 +1,169 @@
+"""User story (issue 23, point 5): a tenant runs an exporter that Prometheus scrapes, publishing
+``slokeeper_slo_error_ratio`` series labelled with another namespace's SLO (a 90 % error ratio
+for every window), one with ``window="forever"``, and, through a scrape that honours its labels,
+copies without ``job``/``instance`` (a second 1 h series, and the forever one). The victim's
+figures stay those of an identical SLO that nobody spoofs, and the operator's cycles keep
+completing."""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from polling import eventually
+from resources import availability_slo, read_status
+from running_operator import running_operator
+from slokeeper.localcluster.cluster import LocalCluster
+from slokeeper.localcluster.prometheus import PrometheusServer, ScrapeJob
+from slokeeper.simulator.server import TrafficSimulator
+from workloads import checkout_deployment
+
+WINDOWS = ("4m40s", "28m", "56m", "1h", "1h52m", "5h36m", "22h24m", "2d19h12m")
+SLO = "checkout-availability"
+
+
+def _spoof(victim: str, forged: bool) -> str:
+    labels = f'slo_namespace="{victim}",slo="{SLO}",service="checkout"'
+    if forged:  # scraped with honor_labels: these labels replace the target's job and instance
+        return (
+            f'slokeeper_slo_error_ratio{{{labels},window="1h",forged="yes",job="",instance=""}}'
+            f" 0.9\n"
+            f'slokeeper_slo_error_ratio{{{labels},window="forever",job="",instance=""}} 0.9\n'
+        )
+    lines = [f'slokeeper_slo_error_ratio{{{labels},window="{w}"}} 0.9' for w in WINDOWS]
+    lines += [
+        f'slokeeper_slo_error_ratio{{{labels},window="forever"}} 0.9',
+        f'slokeeper_slo_requests_per_second{{{labels},window="1h"}} 1000',
+    ]
+    return "\n".join(lines) + "\n"
+
+
+@contextmanager
+def _exporter(victim: str) -> Iterator[str]:
+    """A tenant's exporter: /plain and /forged publish the spoofed series."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = _spoof(victim, forged=self.path == "/forged").encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain; version=0.0.4")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *_: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@contextmanager
+def _namespaces(cluster: LocalCluster, *purposes: str) -> Iterator[list[str]]:
+    names = [f"solo-{purpose}-{secrets.token_hex(3)}" for purpose in purposes]
+    for name in names:
+        cluster.kubectl("create", "namespace", name)
+    try:
+        yield names
+    finally:
+        for name in names:
+            cluster.kubectl("delete", "namespace", name, "--wait=false")
+
+
+def _series(prometheus: PrometheusServer, selector: str) -> list[dict[str, str]]:
+    answer = requests.get(
+        f"{prometheus.url}/api/v1/query", params={"query": selector}, timeout=30
+    ).json()
+    return [item["metric"] for item in answer["data"]["result"]]
+
+
+def _figures(cluster: LocalCluster, namespace: str) -> dict[str, Any]:
+    status = read_status(cluster, "slo", namespace, SLO)
+    ready: dict[str, Any] = next(
+        (c for c in status.get("conditions", []) if c["type"] == "Ready"), {}
+    )
+    return {
+        "reason": ready.get("reason"),
+        "sliRatio": status.get("sliRatio"),
+        "errorBudgetRemainingRatio": status.get("errorBudgetRemainingRatio"),
+        "burnRates": status.get("burnRates"),
+    }
+
+
+def test_a_tenants_exporter_cannot_spoof_another_namespaces_figures(
+    cluster: LocalCluster,
+    prometheus: PrometheusServer,
+    crds_installed: Path,
+    simulator: TrafficSimulator,
+    tmp_path: Path,
+) -> None:
+    log = tmp_path / "operator.log"
+    with _namespaces(cluster, "victim", "twin") as (victim, twin), _exporter(victim) as address:
+        for namespace in (victim, twin):
+            manifest = checkout_deployment("checkout", 2, "shop/checkout:1.1-perfect", "perfect")
+            cluster.kubectl("apply", "-n", namespace, "-f", "-", input_text=manifest)
+            slo = json.dumps(availability_slo(namespace))
+            cluster.kubectl("apply", "-f", "-", input_text=slo)
+        prometheus.add_job(ScrapeJob("tenant", (address,), honor_labels=False))
+        prometheus.add_job(
+            ScrapeJob("tenant-honoured", (address,), honor_labels=True, metrics_path="/forged")
+        )
+        try:
+            eventually(
+                lambda: _series(prometheus, f'{{slo_namespace="{victim}",window="forever"}}'),
+                lambda found: len(found) == 2 and any("job" not in s for s in found),
+                "Prometheus to scrape both spoofed forever series, one without job",
+                timeout=60,
+            )
+            with running_operator(
+                cluster.kubeconfig, prometheus.url, log, namespaces=(victim, twin)
+            ):
+                twin_figures = eventually(
+                    lambda: _figures(cluster, twin),
+                    lambda figures: (
+                        figures["reason"] == "Evaluated"
+                        and len(figures["burnRates"] or []) == len(WINDOWS)
+                    ),
+                    "the twin's figures from its recorded series",
+                    timeout=180,
+                    interval=1,
+                )
+                eventually(
+                    lambda: (_figures(cluster, victim), _figures(cluster, twin)),
+                    lambda pair: pair[0] == pair[1],
+                    "the victim's figures to equal the twin's",
+                    timeout=60,
+                    interval=1,
+                )
+                cycles = len(re.findall("SLO cycle: 2 SLOs", log.read_text()))
+                eventually(
+                    lambda: len(re.findall("SLO cycle: 2 SLOs", log.read_text())),
+                    lambda count: count >= cycles + 3,
+                    "three more cycles",
+                    timeout=60,
+                )
+                assert _figures(cluster, victim) == _figures(cluster, twin)
+        finally:
+            prometheus.remove_job("tenant")
+            prometheus.remove_job("tenant-honoured")
+    print(f"victim and twin: {twin_figures}")
+    assert twin_figures["sliRatio"] == 1.0
+    assert twin_figures["errorBudgetRemainingRatio"] == 1.0
+    text = log.read_text()
+    assert "SLO evaluation cycle failed" not in text
+    assert "window='forever'" in text  # the forged forever series was skipped, and said so
+    assert len(re.findall("window='forever'", text)) == 1, "logged once"
