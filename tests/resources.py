@@ -157,7 +157,11 @@ def adopt_checkout(
 
 
 def ask(cluster: LocalCluster, namespace: str, request: str, **value: Any) -> None:
-    """What `slokeeper rollout <request>` does: annotate the ChangeRollout."""
+    """What `slokeeper rollout <request>` does: annotate the ChangeRollout; an approval or an
+    override names the template of the change under way, as the CLI's do."""
+    if request in ("approve", "override") and "revision" not in value:
+        current = rollout_status(cluster, namespace).get("current") or {}
+        value["revision"] = current.get("revision", {}).get("templateHash")
     cluster.kubectl(
         "annotate", "crollout", "checkout", "-n", namespace, "--overwrite",
         f"slokeeper.dev/{request}={json.dumps(value)}",

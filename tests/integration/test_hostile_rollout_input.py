@@ -7,6 +7,8 @@ of thousands of characters still rolls the canary back."""
 from __future__ import annotations
 
 import json
+import os
+import signal
 
 from kubernetes import client
 
@@ -17,6 +19,7 @@ from resources import (
     ask,
     availability_slo,
     change_rollout,
+    events,
     get,
     phase_is,
     read_status,
@@ -135,3 +138,42 @@ def test_an_abort_with_a_very_long_reason_still_rolls_the_canary_back(
         lambda n: n == -1,
         "no canary after the abort",
     )
+
+
+def test_an_approval_counts_only_for_the_template_it_names(
+    cluster: LocalCluster,
+    api_client: client.ApiClient,
+    simulator: TrafficSimulator,
+    operator_process: RunningOperator,
+    namespace: str,
+) -> None:
+    """Issue 22, point 6: approvals given while 6.6.6-evil waited, then the template swapped to
+    9.9.9-other before the operator saw them: 9.9.9-other still waits for its own approval."""
+    apps = client.AppsV1Api(api_client)
+    adopt_checkout(
+        cluster, api_client, namespace, availability_slo(namespace),
+        change_rollout(namespace, risk="High"),
+    )  # fmt: skip
+    set_image(cluster, namespace, "6.6.6-evil")
+    eventually(lambda: rollout_status(cluster, namespace), phase_is("AwaitingApproval"), "gate")
+    os.kill(operator_process.process.pid, signal.SIGSTOP)
+    try:
+        ask(cluster, namespace, "approve", by="bob", reason="reviewed 6.6.6")
+        set_image(cluster, namespace, "9.9.9-other")
+    finally:
+        os.kill(operator_process.process.pid, signal.SIGCONT)
+    refused = eventually(
+        lambda: [
+            e["message"]
+            for e in events(cluster, namespace, "ChangeRollout")
+            if e["reason"] == "ApprovalRefused"
+        ],
+        bool,
+        "the approval for 6.6.6-evil to be refused for 9.9.9-other",
+    )
+    assert "Approval by bob ignored: it names template" in refused[0]
+    waiting = rollout_status(cluster, namespace)
+    assert waiting["phase"] == "AwaitingApproval", waiting
+    assert waiting["current"]["revision"]["images"] == ["shop/checkout:9.9.9-other"]
+    assert not waiting["current"].get("approvals")
+    assert ready_replicas(apps, namespace, "checkout-canary") == -1, "no canary of 9.9.9-other"

@@ -162,11 +162,35 @@ def show_history(args: argparse.Namespace) -> int:
     return 0
 
 
+def _waiting_change(api: client.ApiClient, namespace: str, name: str) -> str | None:
+    """The template of the change the ChangeRollout has under way (what an approval or an
+    override is for: it counts for that template only)."""
+    current = (read_rollout(api, namespace, name).get("status") or {}).get("current") or {}
+    revision = (current.get("revision") or {}).get("templateHash")
+    return str(revision) if revision else None
+
+
 def ask(args: argparse.Namespace) -> int:
     api, namespace = connect(args)
     request: Request = args.request
+    revision = None
+    try:
+        if request in (Request.APPROVE, Request.OVERRIDE) and not getattr(args, "role", None):
+            revision = _waiting_change(api, namespace, args.name)
+            if revision is None:
+                print(
+                    f"ChangeRollout {namespace}/{args.name}: no change is waiting to "
+                    f"{request.value}",
+                    file=sys.stderr,
+                )
+                return 1
+    except ApiException as error:
+        return fail(error, namespace, args.name)
     value = request_value(
-        by=current_user(api), reason=args.reason, force=getattr(args, "force", False)
+        by=current_user(api),
+        reason=args.reason,
+        force=getattr(args, "force", False),
+        revision=revision,
     )
     key = annotation(request)
     role = getattr(args, "role", None)

@@ -42,12 +42,24 @@ def announce_requests(
                 "stable template, with no canary.",
                 warning=True,
             )
+        elif request is Request.APPROVE and not any(
+            a.by == person.by and a.reason == person.reason and not a.role
+            for a in facts.approvals
+        ):
+            events.record(
+                owner,
+                "ApprovalRefused",
+                f"Approval by {person.who} ignored: it names template "
+                f"{person.revision or '(none)'}, not the change waiting "
+                f"({facts.target_template}); `slokeeper rollout approve` names it.",
+                warning=True,
+            )
         elif request is Request.OVERRIDE and facts.override is None:
             events.record(
                 owner,
                 "OverrideRefused",
                 f"Override by {person.who} ignored: an override needs a reason and a change "
-                "waiting at the gates.",
+                f"waiting at the gates, and names its template ({facts.target_template}).",
                 warning=True,
             )
         else:

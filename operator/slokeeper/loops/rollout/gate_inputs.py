@@ -21,10 +21,12 @@ def person_gates(seen: Observed) -> tuple[list[PersonAction], PersonAction | Non
     it come from status)."""
 
     def for_this_template(request: PersonRequest | None) -> bool:
+        # An approval counts for the template it names only: one given while another template
+        # waited must not let a template swapped in since through.
         return (
             request is not None
             and seen.target.template_hash != seen.before.stable
-            and request.revision in (None, seen.target.template_hash)
+            and request.revision == seen.target.template_hash
         )
 
     approvals = []
