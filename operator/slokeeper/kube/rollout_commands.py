@@ -10,7 +10,8 @@ why) in status and removes the annotation.
 ValidatingAdmissionPolicy) can check that it names the person setting it.
 
 A value is either a JSON object ``{"by": "alice", "reason": "INC-42", "force": true,
-"revision": "<template hash>"}`` (every key optional) or plain text, taken as the reason.
+"revision": "<template hash>"}`` (every key optional) or plain text ``<username>[: reason]``;
+the chart's request policy admits either only when it names the person setting it.
 """
 
 from __future__ import annotations
@@ -41,7 +42,11 @@ def _parse(request: Request | None, value: str) -> PersonRequest:
         except json.JSONDecodeError:
             fields = None
     if not isinstance(fields, dict):
-        return PersonRequest(request, reason=text[:REASON_LIMIT])
+        # Plain text is signed like a role approval: `<username>[: reason]`.
+        by, _, reason = text.partition(": ")
+        return PersonRequest(
+            request, by=by.strip()[:BY_LIMIT], reason=reason.strip()[:REASON_LIMIT]
+        )
     revision = fields.get("revision")
     return PersonRequest(
         request,

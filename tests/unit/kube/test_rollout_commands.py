@@ -23,10 +23,10 @@ def test_what_the_cli_writes_the_operator_reads() -> None:
     assert (read.by, read.reason, read.force) == ("alice", "INC-7", True)
 
 
-def test_plain_text_is_a_reason_and_unknown_annotations_are_ignored() -> None:
-    read = read_requests({"slokeeper.dev/abort": "wrong build", "other/annotation": "x"})
+def test_plain_text_is_signed_and_unknown_annotations_are_ignored() -> None:
+    read = read_requests({"slokeeper.dev/abort": "oidc:alice: wrong build", "other/x": "x"})
     assert list(read) == [Request.ABORT]
-    assert (read[Request.ABORT].by, read[Request.ABORT].reason) == ("", "wrong build")
+    assert (read[Request.ABORT].by, read[Request.ABORT].reason) == ("oidc:alice", "wrong build")
 
 
 def test_paused_is_a_state_true_or_signed_and_false_is_not_paused() -> None:
@@ -68,7 +68,7 @@ def test_a_reason_too_long_for_status_is_cut_not_fatal() -> None:
     long = "x" * 5000
     asked = read_requests(
         {"slokeeper.dev/abort": json.dumps({"by": "b" * 400, "reason": long}),
-         "slokeeper.dev/retry": long}
+         "slokeeper.dev/retry": f"carol: {long}"}
     )  # fmt: skip
     assert (len(asked[Request.ABORT].by), len(asked[Request.ABORT].reason)) == (253, 1024)
     assert len(asked[Request.RETRY].reason) == 1024
