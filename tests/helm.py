@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -53,3 +54,120 @@ def install_service_monitor_crd(cluster: LocalCluster, toolchain: Toolchain) -> 
     crd = toolchain.prometheus_operator_crds / "monitoring.coreos.com_servicemonitors.yaml"
     cluster.kubectl("apply", "--server-side", "-f", str(crd))
     cluster.kubectl("wait", "--for=condition=Established", "crd", "--all", "--timeout=60s")
+
+
+# How the API server names a verb of RBAC in admission (what a ValidatingAdmissionPolicy matches).
+ADMISSION_OPERATIONS = {
+    "create": "CREATE",
+    "update": "UPDATE",
+    "patch": "UPDATE",
+    "delete": "DELETE",
+    "deletecollection": "DELETE",
+}
+# What a stolen operator token could run pods or change a cluster's configuration with.
+WORKLOAD_RESOURCES = {
+    ("apps", "deployments"),
+    ("apps", "replicasets"),
+    ("", "configmaps"),
+    ("monitoring.coreos.com", "prometheusrules"),
+}
+
+
+def operator_user(namespace: str = "slokeeper-system", service_account: str = "slokeeper") -> str:
+    return f"system:serviceaccount:{namespace}:{service_account}"
+
+
+def audit_policy(user: str) -> str:
+    """An API server audit policy that logs the calls of ``user`` only, with their answers."""
+    return f"""\
+apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [RequestReceived]
+rules:
+  - level: Metadata
+    users: ["{user}"]
+  - level: None
+"""
+
+
+def audited_calls(cluster: LocalCluster, user: str) -> list[dict[str, Any]]:
+    """The calls ``user`` made on objects, as the API server's audit log has them."""
+    return [
+        event
+        for line in cluster.audit_log.read_text().splitlines()
+        if (event := json.loads(line))["user"]["username"] == user and "objectRef" in event
+    ]
+
+
+def permission(event: dict[str, Any]) -> tuple[str, str, str]:
+    """(API group, resource[/subresource], verb) of an audited call."""
+    ref = event["objectRef"]
+    resource = ref["resource"] + (f"/{ref['subresource']}" if ref.get("subresource") else "")
+    return ref.get("apiGroup", ""), resource, event["verb"]
+
+
+def granted(
+    text: str, service_account: str = "slokeeper", *, cluster_wide: bool = False
+) -> set[tuple[str, str, str]]:
+    """What the roles bound to the operator's ServiceAccount allow (not the approver role);
+    ``cluster_wide``: only what ClusterRoleBindings grant, in every namespace."""
+    documents = objects(text)
+    binding_kinds = (
+        ("ClusterRoleBinding",) if cluster_wide else ("ClusterRoleBinding", "RoleBinding")
+    )
+    bound = {
+        (d["roleRef"]["kind"], d["roleRef"]["name"])
+        for d in documents
+        if d["kind"] in binding_kinds
+        and any(s.get("name") == service_account for s in d["subjects"])
+    }
+    found = set()
+    for document in documents:
+        if (document["kind"], document["metadata"]["name"]) in bound:
+            for rule in document["rules"]:
+                for group in rule["apiGroups"]:
+                    for resource in rule["resources"]:
+                        found |= {(group, resource, verb) for verb in rule["verbs"]}
+    return found
+
+
+def policed_writes(text: str, user: str) -> set[tuple[str, str, str]]:
+    """(group, resource, operation) that a ValidatingAdmissionPolicy of the chart checks for
+    ``user`` in every namespace: matched on that username, bound with Deny and no narrower
+    match of its binding."""
+    documents = objects(text)
+    denying = {
+        d["spec"]["policyName"]
+        for d in documents
+        if d["kind"] == "ValidatingAdmissionPolicyBinding"
+        and "Deny" in d["spec"]["validationActions"]
+        and not d["spec"].get("matchResources")
+    }
+    found = set()
+    for document in documents:
+        if document["kind"] != "ValidatingAdmissionPolicy":
+            continue
+        spec = document["spec"]
+        conditions = [c["expression"] for c in spec.get("matchConditions", [])]
+        if document["metadata"]["name"] not in denying or not any(
+            f'request.userInfo.username == "{user}"' in c for c in conditions
+        ):
+            continue
+        for rule in spec["matchConstraints"]["resourceRules"]:
+            for group in rule["apiGroups"]:
+                for resource in rule["resources"]:
+                    found |= {(group, resource, op) for op in rule["operations"]}
+    return found
+
+
+def unpoliced_cluster_wide_writes(text: str, user: str) -> set[tuple[str, str, str]]:
+    """Writes on workload and configuration objects the operator's ServiceAccount may make in
+    every namespace with no admission policy of the chart holding it to its own objects."""
+    policed = policed_writes(text, user)
+    return {
+        (group, resource, verb)
+        for group, resource, verb in granted(text, cluster_wide=True)
+        if (group, resource) in WORKLOAD_RESOURCES
+        and verb in ADMISSION_OPERATIONS
+        and (group, resource, ADMISSION_OPERATIONS[verb]) not in policed
+    }

@@ -19,7 +19,21 @@ import pytest
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
-from helm import CHART, helm, install_service_monitor_crd, objects, rendered
+from helm import (
+    ADMISSION_OPERATIONS,
+    CHART,
+    WORKLOAD_RESOURCES,
+    audit_policy,
+    audited_calls,
+    granted,
+    helm,
+    install_service_monitor_crd,
+    objects,
+    operator_user,
+    permission,
+    rendered,
+    unpoliced_cluster_wide_writes,
+)
 from kubeconfigs import service_account_kubeconfig
 from polling import eventually
 from resources import apply, availability_slo, change_rollout, read_status, ready_condition
@@ -31,16 +45,8 @@ from slokeeper.localcluster.toolchain import Toolchain
 from workloads import deploy_ready, set_image
 
 RELEASE_NAMESPACE = "slokeeper-system"
-OPERATOR_USER = f"system:serviceaccount:{RELEASE_NAMESPACE}:slokeeper"
-AUDIT_POLICY = f"""\
-apiVersion: audit.k8s.io/v1
-kind: Policy
-omitStages: [RequestReceived]
-rules:
-  - level: Metadata
-    users: ["{OPERATOR_USER}"]
-  - level: None
-"""
+OPERATOR_USER = operator_user(RELEASE_NAMESPACE)
+AUDIT_POLICY = audit_policy(OPERATOR_USER)
 # Granted, and needed, but not reached by this test's run.
 NOT_EXERCISED_HERE = {
     ("monitoring.coreos.com", "prometheusrules", verb): "rules go to PrometheusRule objects only "
@@ -87,8 +93,18 @@ def test_helm_lint_passes_with_defaults_and_with_everything_on(toolchain: Toolch
             "podDisruptionBudget.enabled=true",  # with one replica: no drain could ever pass
             "podDisruptionBudget.minAvailable must be below replicaCount",
         ),
+        (
+            "watchNamespaces={shop,kube-system}",
+            "watchNamespaces lists kube-system, where operatorWritePolicy.deniedNamespaces says"
+            " slokeeper never writes",
+        ),
     ],
-    ids=["two-prometheus-credentials", "replicas-without-lease", "budget-blocking-drains"],
+    ids=[
+        "two-prometheus-credentials",
+        "replicas-without-lease",
+        "budget-blocking-drains",
+        "serving-kube-system",
+    ],
 )
 def test_contradicting_values_are_refused_with_a_message(
     toolchain: Toolchain, values: str, message: str
@@ -178,39 +194,6 @@ def test_the_operator_pod_is_locked_down(toolchain: Toolchain) -> None:
     assert "SLOKEEPER_ALERTMANAGER_URL" in chart_variables
     unknown = {name for name in chart_variables if name not in run_help}
     assert not unknown, f"the chart sets variables `slokeeper run` does not read: {unknown}"
-
-
-def _granted(text: str) -> set[tuple[str, str, str]]:
-    """What the roles bound to the operator's ServiceAccount allow (not the approver role)."""
-    documents = objects(text)
-    bound = {
-        (d["roleRef"]["kind"], d["roleRef"]["name"])
-        for d in documents
-        if d["kind"] in ("ClusterRoleBinding", "RoleBinding")
-        and any(s.get("name") == "slokeeper" for s in d["subjects"])
-    }
-    granted = set()
-    for document in documents:
-        if (document["kind"], document["metadata"]["name"]) in bound:
-            for rule in document["rules"]:
-                for group in rule["apiGroups"]:
-                    for resource in rule["resources"]:
-                        granted |= {(group, resource, verb) for verb in rule["verbs"]}
-    return granted
-
-
-def _audited_calls(cluster: LocalCluster) -> list[dict[str, Any]]:
-    return [
-        event
-        for line in cluster.audit_log.read_text().splitlines()
-        if (event := json.loads(line))["user"]["username"] == OPERATOR_USER and "objectRef" in event
-    ]
-
-
-def _permission(event: dict[str, Any]) -> tuple[str, str, str]:
-    ref = event["objectRef"]
-    resource = ref["resource"] + (f"/{ref['subresource']}" if ref.get("subresource") else "")
-    return ref.get("apiGroup", ""), resource, event["verb"]
 
 
 def _replicas(apps: client.AppsV1Api, namespace: str, name: str) -> int | None:
@@ -307,17 +290,60 @@ def test_helm_install_and_a_whole_rollout_under_the_charts_rbac(
         cluster.kubectl("delete", "crollout", "checkout", "-n", namespace, "--timeout=60s")
         assert operator.process.poll() is None, "the operator exited"
 
-    calls = _audited_calls(cluster)
+    calls = audited_calls(cluster, OPERATOR_USER)
     refused = sorted(
-        {_permission(e) for e in calls if e.get("responseStatus", {}).get("code") == 403}
+        {permission(e) for e in calls if e.get("responseStatus", {}).get("code") == 403}
     )
     assert not refused, f"the chart's RBAC refused the operator: {refused}"
-    used = {_permission(e) for e in calls}
-    granted = _granted(rendered(toolchain, "replicaCount=2"))
+    used = {permission(e) for e in calls}
+    grants = granted(rendered(toolchain, "replicaCount=2"))
     print("used:", *sorted(used), sep="\n  ")
-    assert used <= granted
-    unused = granted - used - set(NOT_EXERCISED_HERE)
+    assert used <= grants
+    # The ClusterRole lets it write workloads everywhere; it wrote them where it serves only.
+    written = {
+        (event["objectRef"].get("namespace"), *permission(event))
+        for event in calls
+        if permission(event)[:2] in WORKLOAD_RESOURCES
+        and permission(event)[2] in ADMISSION_OPERATIONS
+    }
+    assert {
+        (namespace, "apps", "deployments", "create"),
+        (namespace, "", "configmaps", "update"),
+    } <= written
+    assert {where for where, *_ in written} == {namespace}, sorted(written)
+
+    unused = grants - used - set(NOT_EXERCISED_HERE)
     assert not unused, f"the chart grants what the operator never used: {sorted(unused)}"
+
+
+def test_no_cluster_wide_write_on_workloads_escapes_the_operator_write_policy(
+    toolchain: Toolchain,
+) -> None:
+    """Cluster-wide, RBAC grants Deployment, ReplicaSet and ConfigMap writes in every namespace;
+    the chart's admission policies hold each of them to the operator's own objects. Serving
+    listed namespaces, it writes nothing cluster-wide at all."""
+    assert not unpoliced_cluster_wide_writes(rendered(toolchain), OPERATOR_USER)
+    unpoliced = unpoliced_cluster_wide_writes(
+        rendered(toolchain, "operatorWritePolicy.enabled=false"), OPERATOR_USER
+    )
+    assert {("apps", "deployments", "create"), ("", "configmaps", "update")} <= unpoliced
+    listed = rendered(toolchain, "watchNamespaces={shop,payments}")
+    cluster_wide = granted(listed, cluster_wide=True)
+    assert cluster_wide, "the CRD discovery grant is cluster-wide"
+    assert not {grant for grant in cluster_wide if grant[2] not in ("get", "list", "watch")}
+    writers = {
+        document["metadata"]["namespace"]
+        for document in objects(listed)
+        if document["kind"] == "Role"
+        and any(
+            (group, resource) in WORKLOAD_RESOURCES
+            and set(rule["verbs"]) & set(ADMISSION_OPERATIONS)
+            for rule in document["rules"]
+            for group in rule["apiGroups"]
+            for resource in rule["resources"]
+        )
+    }
+    assert writers == {"shop", "payments"}
 
 
 def test_the_kustomize_manifests_are_the_charts_objects_and_apply(
