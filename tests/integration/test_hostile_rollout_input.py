@@ -89,6 +89,23 @@ def test_a_time_zone_that_is_not_a_zone_holds_changes_and_a_malformed_one_is_ref
     assert refused.returncode != 0
     assert "spec.gates.timeZone" in refused.stderr, refused.stderr
 
+    # A window or interval of nothing would make every tick fail while a canary serves.
+    for spec, field in (
+        ({"analysis": {"window": "0s"}}, "spec.analysis.window"),
+        ({"analysis": {"interval": "1ms"}}, "spec.analysis.interval"),
+        ({"progressDeadline": "0s"}, "spec.progressDeadline"),
+    ):
+        stalling = cluster.kubectl(
+            "apply",
+            "-f",
+            "-",
+            check=False,
+            input_text=json.dumps(change_rollout(namespace, **spec)),
+        )
+        assert stalling.returncode != 0, spec
+        assert field in stalling.stderr, stalling.stderr
+        assert "must be at least" in stalling.stderr, stalling.stderr
+
     apply(cluster, change_rollout(namespace, gates={"timeZone": "Mars/Olympus"}))
     eventually(
         lambda: ready_reason(cluster, namespace),

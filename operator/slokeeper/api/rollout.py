@@ -21,6 +21,7 @@ from slokeeper.api.base import (
     cel,
     cel_rules,
 )
+from slokeeper.api.rollout_bounds import AnalysisInterval, AnalysisWindow, ProgressDeadline
 from slokeeper.api.rollout_gates import Gates, Risk
 from slokeeper.api.rollout_status import ChangeRolloutStatus
 from slokeeper.rollout.states import NoDataAction, Plan
@@ -121,7 +122,9 @@ class MetricCheck(ResourceModel):
 class Analysis(ResourceModel):
     """What is measured at each step, and how many failures abort the change."""
 
-    interval: Duration = Field(default="30s", description="How often the canary is analysed.")
+    interval: AnalysisInterval = Field(
+        default="30s", description="How often the canary is analysed (1s to 1h)."
+    )
     slos: list[SLOCheck] = Field(
         default_factory=list,
         max_length=16,
@@ -167,11 +170,11 @@ class Analysis(ResourceModel):
             "After holding this long without a verdict (Hold), the change is rolled back."
         ),
     )
-    window: Duration = Field(
+    window: AnalysisWindow = Field(
         default="1m",
         description=(
-            "How far back each analysis looks at the canary's requests; at least two scrape "
-            "intervals. Shorter reacts faster, longer needs less traffic per verdict."
+            "How far back each analysis looks at the canary's requests (10s to 1d); at least two "
+            "scrape intervals. Shorter reacts faster, longer needs less traffic per verdict."
         ),
     )
 
@@ -220,12 +223,12 @@ class ChangeRolloutSpec(ResourceModel):
         default_factory=Gates, description="What must be open before a change proceeds."
     )
     rollback: Rollback = Field(default_factory=Rollback, description="What a failed change does.")
-    progress_deadline: Duration = Field(
+    progress_deadline: ProgressDeadline = Field(
         default="10m",
         description=(
             "How long a step's canary pods may stay not Ready (an image that does not start, a "
-            "crash loop, no room to schedule) before the change is rolled back, naming what the "
-            "pods say."
+            "crash loop, no room to schedule), or a promotion may go without progress, before "
+            "the change is rolled back, naming what the pods say (10s to 1d)."
         ),
     )
 
