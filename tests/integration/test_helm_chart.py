@@ -9,6 +9,8 @@ chart must have been used (or be listed below with the reason it was not)."""
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -215,6 +217,20 @@ def _rollout_cli(kubeconfig: Path, *args: str) -> None:
     )  # fmt: skip
 
 
+def _target_images(cluster: LocalCluster, namespace: str) -> list[str]:
+    """Images of the target's own pods (not its canary's) that are not going."""
+    pods = json.loads(
+        cluster.kubectl(
+            "get", "pods", "-n", namespace, "-l", "app=checkout,!slokeeper.dev/track", "-o", "json"
+        ).stdout
+    )["items"]
+    return sorted(
+        pod["spec"]["containers"][0]["image"]
+        for pod in pods
+        if not pod["metadata"].get("deletionTimestamp")
+    )
+
+
 def test_helm_install_and_a_whole_rollout_under_the_charts_rbac(
     toolchain: Toolchain,
     chart_cluster: LocalCluster,
@@ -225,7 +241,10 @@ def test_helm_install_and_a_whole_rollout_under_the_charts_rbac(
     helm(
         toolchain, "upgrade", "--install", "slokeeper", str(CHART),
         "--namespace", RELEASE_NAMESPACE, "--create-namespace", "--wait", "--timeout", "2m",
-        "--set", "replicaCount=2", kubeconfig=cluster.kubeconfig,
+        "--set", "replicaCount=2",
+        # The cluster admin is break glass here: it may resume a guarded Deployment by hand.
+        "--set", "guardedDeploymentPolicy.exemptUsers={kwok-admin}",
+        kubeconfig=cluster.kubeconfig,
     )  # fmt: skip
     cluster.kubectl(
         "rollout", "status", "deployment/slokeeper", "-n", RELEASE_NAMESPACE, "--timeout=60s"
@@ -284,6 +303,32 @@ def test_helm_install_and_a_whole_rollout_under_the_charts_rbac(
         eventually(phase, lambda s: s.get("phase") == "Succeeded", "1.3 promoted", timeout=90)
         set_image(cluster, namespace, "1.4")
         eventually(phase, lambda s: s.get("phase") == "Progressing", "a canary of 1.4")
+        # A hand resume: the 1.4 pods it starts in the target's own ReplicaSet are scaled away
+        # (ReplicaSet patch) ...
+        cluster.kubectl("rollout", "resume", "deployment/checkout", "-n", namespace)
+        eventually(
+            lambda: _target_images(cluster, namespace),
+            lambda images: images == ["shop/checkout:1.3"] * 4,
+            "the target back on 4 pods of 1.3",
+        )
+        # ... and with the operator frozen until every pod is 1.4, the 1.4 ReplicaSet is deleted
+        # for the stable one (ReplicaSet delete).
+        os.kill(operator.process.pid, signal.SIGSTOP)
+        try:
+            cluster.kubectl("rollout", "resume", "deployment/checkout", "-n", namespace)
+            eventually(
+                lambda: _target_images(cluster, namespace),
+                lambda images: images == ["shop/checkout:1.4"] * 4,
+                "every pod on 1.4 while the operator is frozen",
+            )
+        finally:
+            os.kill(operator.process.pid, signal.SIGCONT)
+        eventually(
+            lambda: _target_images(cluster, namespace),
+            lambda images: images == ["shop/checkout:1.3"] * 4,
+            "the target back on 4 pods of 1.3 after the takeover",
+            timeout=90,
+        )
         _rollout_cli(cluster.kubeconfig, "abort", "checkout", "-n", namespace,
                      "--reason", "rbac test")  # fmt: skip
         eventually(phase, lambda s: s.get("phase") == "RolledBack", "1.4 rolled back")
