@@ -43,8 +43,7 @@ def announce_requests(
                 warning=True,
             )
         elif request is Request.APPROVE and not any(
-            a.by == person.by and a.reason == person.reason and not a.role
-            for a in facts.approvals
+            a.by == person.by and a.reason == person.reason and not a.role for a in facts.approvals
         ):
             events.record(
                 owner,
