@@ -81,10 +81,38 @@ RATIO, LATENCY, CALENDAR, FRESHNESS, ROLLOUT, MAINTENANCE = (
     "maintenancewindow.yaml",
 )
 
-LABEL_NAMES = (
-    "label names must match [a-zA-Z_][a-zA-Z0-9_]* and must not start with __ or be one "
-    "slokeeper sets (slo, slo_namespace, service, window, severity, slokeeper_alert)"
+LABEL_NAMES = "label names must match [a-zA-Z_][a-zA-Z0-9_]* and must not start with __"
+RESERVED_LABELS = (
+    "label names alertname, namespace, slo, slo_namespace, service, window, severity and "
+    "slokeeper_alert are reserved: slokeeper and Prometheus set them on every alert"
 )
+READS_SERIES = "values must not call query: an alert's template may show its own labels and value"
+
+# Alert label and annotation templates, and whether each reads series (calls query): the API
+# server, the models and the operator's rule check must all say the same.
+QUERY_TEMPLATES = [
+    ("payments", False),
+    ("{{ $labels.slo }} query latency", False),
+    ('{{ query "up" }}', True),
+    ('{{query "up"}}', True),
+    ('{{- query "up" -}}', True),
+    ('{{ "up" | query }}', True),
+    ('{{ "up" |query}}', True),
+    ('{{ (query "up") }}', True),
+    ('{{ with query "up" }}{{ . | first | value }}{{ end }}', True),
+    ('{{ printf "%s" "x" | query | first | value }}', True),
+    ('{{ "}}" | query }}', True),
+    ('{{ $x := "a" }}{{$y:=query $x}}', True),
+    ('{{ if true }}\n{{ query\n"up" }}{{ end }}', True),
+    ('text {{ range query "up" }}{{ .Labels }}{{ end }}', True),
+    ("{{ $labels.query }}", False),
+    ('{{ "query" }}', False),
+    ("{{ 'q' }} query", False),
+    ("{{ `query` }}", False),
+    ('{{ "\\" query" }}', False),
+    ("{{/* query */}}", False),
+    ("{{ $value | humanize }}", False),
+]
 
 INVALID_CASES = [
     # One per CEL rule.
@@ -320,7 +348,40 @@ INVALID_CASES = [
         RATIO,
         _set("spec.alerting.labels", {"team": "payments", "slo_namespace": "kube-system"}),
         "spec.alerting.labels",
-        LABEL_NAMES,
+        RESERVED_LABELS,
+    ),
+    # Issue 23, point 7: a tenant's alert may not be routed as another namespace's, nor read
+    # another namespace's series.
+    InvalidCase(
+        "an alert label namespace naming another tenant",
+        RATIO,
+        _set("spec.alerting.labels", {"namespace": "payments"}),
+        "spec.alerting.labels",
+        RESERVED_LABELS,
+    ),
+    InvalidCase(
+        "an alert label alertname",
+        RATIO,
+        _set("spec.alerting.labels", {"alertname": "KubeAPIDown"}),
+        "spec.alerting.labels",
+        RESERVED_LABELS,
+    ),
+    InvalidCase(
+        "an alert annotation whose template reads another namespace",
+        RATIO,
+        _set(
+            "spec.alerting.annotations",
+            {"note": "{{ with query \"secret_total{namespace='payments'}\" }}{{ . }}{{ end }}"},
+        ),
+        "spec.alerting.annotations",
+        "annotation " + READS_SERIES,
+    ),
+    InvalidCase(
+        "an alert label whose template reads series",
+        RATIO,
+        _set("spec.alerting.labels", {"team": '{{ "up" | query | first | label "team" }}'}),
+        "spec.alerting.labels",
+        "label " + READS_SERIES,
     ),
     InvalidCase(
         "an alert annotation with an empty name",

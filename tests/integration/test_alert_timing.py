@@ -45,7 +45,9 @@ def _minutes(text: str) -> int:
 def _expected_alert(name: str) -> dict[str, Any]:
     kind = "page" if name == PAGE else "ticket"
     severity = "critical" if kind == "page" else "warning"
-    return {"exp_labels": {**slo_labels(OBJECTIVE), "severity": severity, "slokeeper_alert": kind}}
+    # namespace: the SLO's, which Alertmanager routes key on (issue 23, point 7).
+    labels = {**slo_labels(OBJECTIVE), "namespace": OBJECTIVE.namespace}
+    return {"exp_labels": {**labels, "severity": severity, "slokeeper_alert": kind}}
 
 
 def _checks(scenario: Scenario) -> list[dict[str, Any]]:

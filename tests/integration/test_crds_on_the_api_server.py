@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pytest
 import yaml
+from pydantic import ValidationError
 
-from invalid_resources import INVALID_CASES, InvalidCase, sample
+from invalid_resources import INVALID_CASES, QUERY_TEMPLATES, InvalidCase, sample
+from slokeeper.api.slo import ServiceLevelObjective
 from slokeeper.localcluster.cluster import LocalCluster
 
 SAMPLES = Path(__file__).resolve().parents[2] / "manifests" / "samples"
@@ -110,6 +112,30 @@ def test_an_invalid_resource_is_refused_naming_the_field(
     assert case.expected_api_message in refused.stderr, refused.stderr
 
 
+def test_the_api_server_refuses_exactly_the_alert_templates_the_models_refuse(
+    cluster: LocalCluster, crds_installed: Path, namespace: str
+) -> None:
+    """Issue 23, point 7: a template that reads series (query) is refused in an alert label or
+    annotation, with the field's name; every other template passes, as in the models."""
+    for index, (text, reads) in enumerate(QUERY_TEMPLATES):
+        for field in ("labels", "annotations"):
+            slo = sample("slo-ratio.yaml")
+            slo["metadata"] = {"name": f"template-{index}-{field}", "namespace": namespace}
+            slo["spec"]["alerting"][field] = {"note": text}
+            applied = cluster.kubectl(
+                "apply", "--dry-run=server", "-f", "-", input_text=yaml.safe_dump(slo), check=False
+            )
+            try:
+                ServiceLevelObjective.model_validate(slo)
+                model_refuses = False
+            except ValidationError:
+                model_refuses = True
+            assert (applied.returncode != 0) is reads is model_refuses, (text, applied.stderr)
+            if reads:
+                assert f"spec.alerting.{field}: Invalid value" in applied.stderr, applied.stderr
+                assert f"{field[:-1]} values must not call query" in applied.stderr
+
+
 def test_the_target_of_a_change_rollout_cannot_be_switched(
     cluster: LocalCluster, crds_installed: Path, namespace: str
 ) -> None:
@@ -134,6 +160,8 @@ def test_an_slo_at_the_edges_of_every_bound_is_accepted(
         slo["metadata"] = {"name": f"edge-{name}", "namespace": namespace}
         slo["spec"]["window"] = {"rolling": rolling}
         slo["spec"]["alerting"]["labels"] = {"_team": "a", "Team_2": "b", "sloth": "c"}
+        slo["spec"]["alerting"]["labels"] |= {"namespaces": "d", "team": "x" * 1024}
+        slo["spec"]["alerting"]["annotations"] = {"note": "{{ $labels.slo }}" + "x" * 4079}
         slo["spec"]["alerting"]["burnRates"] = [
             {"kind": "page", "longWindow": "1h", "shortWindow": "1m", "burnRate": 14.4},
             {"kind": "ticket", "longWindow": "1y", "shortWindow": "1d", "burnRate": 1},

@@ -161,6 +161,7 @@ def test_forecast_alert_reads_the_current_period_only(
             {
                 "exp_labels": {
                     **slo_labels(case.objective),
+                    "namespace": case.objective.namespace,
                     "severity": "warning",
                     "slokeeper_alert": FORECAST_ALERT_KIND,
                 }

@@ -84,9 +84,8 @@ def test_a_stall_burns_the_freshness_budget_minute_by_minute(
 ) -> None:
     objective = _objective(source)
     selector = f'slo="{objective.name}",slo_namespace="warehouse"'
-    page = {
-        "exp_labels": {**slo_labels(objective), "severity": "critical", "slokeeper_alert": "page"}
-    }
+    labels = {**slo_labels(objective), "namespace": objective.namespace}
+    page = {"exp_labels": {**labels, "severity": "critical", "slokeeper_alert": "page"}}
     checks: dict[str, Any] = {
         "alert_rule_test": [
             {"eval_time": f"{FIRST_STALE - 1}m", "alertname": PAGE, "exp_alerts": []},

@@ -180,11 +180,22 @@ class Alerting(ResourceModel):
     )
     labels: AlertLabels = Field(
         default_factory=dict,
-        description="Extra labels on every alert (e.g. team: payments); at most 32, named as "
-        "Prometheus labels are, none of the labels slokeeper sets itself.",
+        description="Extra labels on every alert of this SLO (e.g. team: payments): at most 32, "
+        "named as Prometheus labels are ([a-zA-Z_][a-zA-Z0-9_]*, not starting with __), values "
+        "up to 1024 characters. Reserved, and refused here: alertname, namespace, slo, "
+        "slo_namespace, service, window, severity and slokeeper_alert; slokeeper (alertname: "
+        "Prometheus) sets them on every alert, namespace and slo_namespace to this SLO's "
+        "namespace, so Alertmanager routes and inhibitions that key on them cannot be steered "
+        "by a tenant. Any other label (team included) is the tenant's own word: route across "
+        "tenants on namespace. A value may be a Go template of the alert's own $labels and "
+        "$value; calling query (reading series) is refused.",
     )
     annotations: AlertAnnotations = Field(
-        default_factory=dict, description="Extra annotations on every alert (at most 32)."
+        default_factory=dict,
+        description="Extra annotations on every alert of this SLO, over slokeeper's summary "
+        "and description: at most 32, named as labels are, values up to 4096 characters. A "
+        "value may be a Go template of the alert's own $labels and $value; calling query "
+        "(reading series, of any namespace) is refused.",
     )
     severity: Severity = Field(
         default_factory=Severity, description="severity label values for page and ticket alerts."

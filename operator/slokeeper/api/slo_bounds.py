@@ -10,13 +10,14 @@ Used by ``api.slo``.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, Field
 
 from slokeeper.api.base import Duration, cel, cel_rules
 from slokeeper.slo.durations import UNIT_SECONDS, duration_seconds
-from slokeeper.slo.rules import OPERATOR_LABELS
+from slokeeper.slo.rules import RESERVED_ALERT_LABELS
 
 # Prometheus' label-name rule (the classic one, which every Prometheus version accepts).
 LABEL_NAME_PATTERN = r"^[a-zA-Z_][a-zA-Z0-9_]*$"
@@ -61,25 +62,70 @@ def _cel_string_list(values: tuple[str, ...]) -> str:
     return "[" + ", ".join(f"'{value}'" for value in values) + "]"
 
 
-def label_names(what: str, *, reserved: tuple[str, ...] = ()) -> Any:
-    """A map of at most 32 entries whose keys are valid Prometheus label names, none starting
-    with ``__`` (Prometheus' own) and none of ``reserved`` (labels slokeeper sets itself)."""
-    message = f"{what} names must match {LABEL_NAME_PATTERN.strip('^$')} and must not start with __"
-    rule = f"k.matches('{LABEL_NAME_PATTERN}') && !k.startsWith('__')"
+def cel_string(text: str) -> str:
+    """``text`` as a CEL string literal."""
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+# A Go template action (``{{ … }}``) that calls ``query`` (slo.rule_check.DATA_READING_FUNCTIONS):
+# from ``{{``, whole tokens (string literals, so a quoted "query" does not count; never ``}}``, nor
+# a comment's ``/*``), then ``query`` as a name of its own (not ``$labels.query`` or ``queryX``).
+# One regular expression that RE2 (CEL's) and Python's re read alike: the API server and the
+# models refuse the same templates.
+_IN_ACTION = r"""(?:[^"'`}/*]|\}[^}]|"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`[^`]*`)"""
+DATA_READING_TEMPLATE = (
+    r"\{\{(?:" + _IN_ACTION + r"""*[^A-Za-z0-9_.$"'`}])?query(?:[^A-Za-z0-9_]|$)"""
+)
+
+
+def _reserved_message(what: str, reserved: tuple[str, ...]) -> str:
+    return (
+        f"{what} names {', '.join(reserved[:-1])} and {reserved[-1]} are reserved: slokeeper "
+        "and Prometheus set them on every alert"
+    )
+
+
+def alert_texts(what: str, *, reserved: tuple[str, ...] = (), value_length: int) -> Any:
+    """A map of at most 32 entries: keys valid Prometheus label names, none starting with ``__``
+    (Prometheus' own) and none of ``reserved``; values at most ``value_length`` characters with no
+    template that reads series (``query``). Each rule is a CEL rule and a validator, same words."""
+    rules: list[tuple[str, str, Callable[[str, str], bool]]] = [
+        (
+            f"{what} names must match {LABEL_NAME_PATTERN.strip('^$')} and must not start with __",
+            f"self.all(k, k.matches('{LABEL_NAME_PATTERN}') && !k.startsWith('__'))",
+            lambda name, _: not re.match(LABEL_NAME_PATTERN, name) or name.startswith("__"),
+        ),
+        (
+            f"{what} values must not call query: an alert's template may show its own labels "
+            "and value, never read series (of any namespace)",
+            f"self.all(k, !self[k].matches({cel_string(DATA_READING_TEMPLATE)}))",
+            lambda _, value: re.search(DATA_READING_TEMPLATE, value) is not None,
+        ),
+    ]
     if reserved:
-        message += f" or be one slokeeper sets ({', '.join(reserved)})"
-        rule += f" && !(k in {_cel_string_list(reserved)})"
-    pattern = re.compile(LABEL_NAME_PATTERN)
+        rules.insert(
+            1,
+            (
+                _reserved_message(what, reserved),
+                f"self.all(k, !(k in {_cel_string_list(reserved)}))",
+                lambda name, _: name in reserved,
+            ),
+        )
 
-    def valid(names: dict[str, str]) -> dict[str, str]:
-        for name in names:
-            if not pattern.match(name) or name.startswith("__") or name in reserved:
-                raise ValueError(f"{message}: {name!r}")
-        return names
+    def valid(texts: dict[str, str]) -> dict[str, str]:
+        for name, value in texts.items():
+            for message, _, refused in rules:
+                if refused(name, value):
+                    raise ValueError(f"{message}: {name!r}")
+        return texts
 
+    value = Annotated[str, Field(max_length=value_length)]
     return Annotated[
-        dict[str, str],
-        Field(max_length=32, json_schema_extra=cel_rules(cel(f"self.all(k, {rule})", message))),
+        dict[str, value],
+        Field(
+            max_length=32,
+            json_schema_extra=cel_rules(*(cel(rule, message) for message, rule, _ in rules)),
+        ),
         AfterValidator(valid),
     ]
 
@@ -88,5 +134,5 @@ WindowDuration = bounded_duration("a window", at_least="1m", at_most="1y")
 BurnRateDuration = bounded_duration("a burn-rate window", at_least="1m", at_most="1y")
 ForecastDuration = bounded_duration("a forecast window", at_least="1m", at_most="1y")
 ForDuration = bounded_duration("for", at_least="0s", at_most="1y")
-AlertLabels = label_names("label", reserved=OPERATOR_LABELS)
-AlertAnnotations = label_names("annotation")
+AlertLabels = alert_texts("label", reserved=RESERVED_ALERT_LABELS, value_length=1024)
+AlertAnnotations = alert_texts("annotation", value_length=4096)

@@ -8,6 +8,10 @@ and annotations, durations, and the PromQL the operator composes (literals close
 balanced, every range a duration Prometheus accepts). The queries a tenant writes are parsed by
 Prometheus itself before rules are written (``SLOFiguresReader.rejected_query``). The loop calls
 ``group_problems`` before every write; tests hold its verdicts against the real promtool.
+
+It also refuses one thing Prometheus would load: an alert label or annotation template that reads
+series (``query``), which would show one tenant's pages any namespace's data. The API server
+refuses those first (``api.slo_bounds``); this is the last check before a rule is written.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from slokeeper.slo.durations import duration_seconds
-from slokeeper.slo.rules import RuleGroup
+from slokeeper.slo.rules import BUDGET_LEFT_TEMPLATE, RuleGroup
 
 LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 METRIC_NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
@@ -35,6 +39,10 @@ TEMPLATE_FUNCTIONS = frozenset(
         "pathPrefix externalURL urlQueryEscape now",
     )
 )
+# Template functions that read series: ``query`` runs any PromQL over every namespace's data. A
+# tenant's alert labels and annotations may not call it (Prometheus would load them); the other
+# functions read only what they are handed (the alert's own labels and value).
+DATA_READING_FUNCTIONS = frozenset({"query"})
 _TEMPLATE_WORDS = frozenset({"true", "false", "nil"})
 _OPENS_BLOCK = frozenset({"if", "with", "range", "define", "block"})
 _CLOSERS = {")": "(", "]": "[", "}": "{"}
@@ -89,8 +97,14 @@ def _utf8(value: str) -> bool:
 def _value_problems(what: str, value: Any, *, templated: bool) -> Iterator[str]:
     if not isinstance(value, str) or not _utf8(value):
         yield f"{what}: the value is not valid UTF-8 text"
-    elif templated and (problem := template_problem(value)):
+    elif templated and (problem := _template_refusal(value)):
         yield f"{what}: template: {problem}"
+
+
+def _template_refusal(text: str) -> str | None:
+    """Why Prometheus would not load this template, or why no tenant may write it: it reads
+    series (slokeeper's own forecast template reads its own SLO's, and only that is let by)."""
+    return template_problem(text) or data_read_problem(text.replace(BUDGET_LEFT_TEMPLATE, ""))
 
 
 def _duration_problem(text: str, *, allow_zero: bool = False) -> str | None:
@@ -180,6 +194,24 @@ def template_problem(text: str) -> str | None:
             return problem
         position = text.find("{{", after)
     return f"unexpected EOF: {{{{{blocks[-1]}}}}} is not closed by {{{{end}}}}" if blocks else None
+
+
+def data_read_problem(text: str) -> str | None:
+    """Why a template would read series (a call of ``query``: any namespace's data, shown to
+    whoever receives the alert), or None when it reads only the alert's own labels and value."""
+    position = text.find("{{")
+    while position >= 0:
+        body, after = _action(text, position)
+        if body is None:
+            return None  # not a template Prometheus loads: template_problem says why
+        called = DATA_READING_FUNCTIONS.intersection(_TOKEN.findall(body))
+        if called and not body.startswith("/*"):
+            return (
+                f"calls {', '.join(sorted(called))}, which reads the series of every namespace; "
+                "an alert's labels and annotations may show only its own labels and value"
+            )
+        position = text.find("{{", after)
+    return None
 
 
 def _action(text: str, start: int) -> tuple[str | None, int]:

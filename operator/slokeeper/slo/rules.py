@@ -56,8 +56,30 @@ PERIOD_BUDGET_REMAINING = "slokeeper_slo_period_error_budget_remaining"
 PERIOD_TIME_LEFT = "slokeeper_slo_period_time_left_ratio"
 FORECAST_ALERT = "ErrorBudgetExhaustionForecast"
 FORECAST_ALERT_KIND = "forecast"
-# Labels slokeeper itself puts on its series and alerts: a tenant's alert labels must not use them.
-OPERATOR_LABELS = ("slo", "slo_namespace", "service", "window", "severity", "slokeeper_alert")
+# Labels slokeeper itself puts on its series and alerts (``namespace``, the SLO's own, on alerts
+# only: Alertmanager routes usually key on it). A tenant's alert labels must not set them, or a
+# tenant could page another team or pass its alert off as another namespace's.
+OPERATOR_LABELS = (
+    "namespace",
+    "slo",
+    "slo_namespace",
+    "service",
+    "window",
+    "severity",
+    "slokeeper_alert",
+)
+# Labels reserved on alerts: slokeeper's, and alertname, which Prometheus sets on every alert
+# over any rule label of that name.
+RESERVED_ALERT_LABELS = ("alertname", *OPERATOR_LABELS)
+
+# The one template of slokeeper's own that reads a series: the forecast alert's budget left, of its
+# own SLO only (by its slo and slo_namespace labels, which a tenant cannot set). Tenants' templates
+# may read no series at all (``rule_check``).
+BUDGET_LEFT_TEMPLATE = (
+    f'{{{{ with printf "{PERIOD_BUDGET_REMAINING}{{slo=%q,slo_namespace=%q}}" '
+    f"$labels.slo $labels.slo_namespace | query }}}}"
+    f"{{{{ . | first | value | humanizePercentage }}}}{{{{ end }}}}"
+)
 
 Rule = dict[str, Any]
 
@@ -86,6 +108,12 @@ def slo_labels(objective: Objective) -> dict[str, str]:
         "slo_namespace": objective.namespace,
         "service": objective.service,
     }
+
+
+def alert_labels(objective: Objective) -> dict[str, str]:
+    """The labels slokeeper sets on every alert of this SLO, over any of the tenant's: the SLO's
+    own and ``namespace``, the SLO's namespace, which Alertmanager routes can trust."""
+    return {**slo_labels(objective), "namespace": objective.namespace}
 
 
 def series_selector(objective: Objective, window: float | None = None) -> str:
@@ -290,7 +318,7 @@ def alerting_rules(objective: Objective) -> list[Rule]:
                 "expr": "\nor\n".join(_burn_condition(objective, row) for row in rows),
                 "labels": {
                     **dict(alerting.labels),
-                    **slo_labels(objective),
+                    **alert_labels(objective),
                     "severity": severity[kind],
                     "slokeeper_alert": kind.value,
                 },
@@ -313,11 +341,6 @@ def _forecast_alert(objective: Objective, window: float) -> Rule:
         remaining = f"({remaining} / {PERIOD_TIME_LEFT}{selector})"
     alerting = objective.alerting
     ends = "the calendar period ends" if calendar else "a window length from now"
-    left = (
-        f'{{{{ with printf "{PERIOD_BUDGET_REMAINING}{{slo=%q,slo_namespace=%q}}" '
-        f"$labels.slo $labels.slo_namespace | query }}}}"
-        f"{{{{ . | first | value | humanizePercentage }}}}{{{{ end }}}}"
-    )
     annotations = {
         "summary": (
             f"{objective.service}: SLO {objective.namespace}/{objective.name} will run out of "
@@ -325,7 +348,7 @@ def _forecast_alert(objective: Objective, window: float) -> Rule:
         ),
         "description": (
             f'At the burn rate of the last {format_duration(window)} ({{{{ $value | printf "%.2f" '
-            f"}}}}x) the {left} of error budget left is spent before {ends}."
+            f"}}}}x) the {BUDGET_LEFT_TEMPLATE} of error budget left is spent before {ends}."
         ),
         **dict(alerting.annotations),
     }
@@ -339,7 +362,7 @@ def _forecast_alert(objective: Objective, window: float) -> Rule:
         else "0s",
         "labels": {
             **dict(alerting.labels),
-            **slo_labels(objective),
+            **alert_labels(objective),
             "severity": alerting.ticket_severity,
             "slokeeper_alert": FORECAST_ALERT_KIND,
         },

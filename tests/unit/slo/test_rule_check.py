@@ -7,11 +7,16 @@ from dataclasses import replace
 
 import pytest
 
-from invalid_resources import sample
+from invalid_resources import QUERY_TEMPLATES, sample
 from slokeeper.api.slo import ServiceLevelObjective
 from slokeeper.slo.objective import FreshnessIndicator, FreshnessSource
-from slokeeper.slo.rule_check import group_problems, promql_problem, template_problem
-from slokeeper.slo.rules import RuleGroup, rule_group
+from slokeeper.slo.rule_check import (
+    data_read_problem,
+    group_problems,
+    promql_problem,
+    template_problem,
+)
+from slokeeper.slo.rules import BUDGET_LEFT_TEMPLATE, FORECAST_ALERT, RuleGroup, rule_group
 
 
 @pytest.mark.parametrize(
@@ -84,3 +89,29 @@ def test_a_freshness_query_is_checked_where_the_operator_puts_it() -> None:
     objective = ServiceLevelObjective.model_validate(sample("slo-freshness.yaml")).to_objective()
     broken = replace(objective, indicator=FreshnessIndicator(FreshnessSource.LAG, "max(x", 900))
     assert any("expr: unclosed '('" in p for p in group_problems(rule_group(broken)))
+
+
+def test_a_tenants_template_that_reads_series_is_never_written() -> None:
+    """Prometheus would load it; the check refuses it, naming the rule and the annotation."""
+    objective = ServiceLevelObjective.model_validate(sample("slo-ratio.yaml")).to_objective()
+    reading = '{{ with query "secret_total" }}{{ . | first | value }}{{ end }}'
+    alerting = replace(objective.alerting, annotations=(("note", reading),))
+    problems = group_problems(rule_group(replace(objective, alerting=alerting)))
+    assert problems
+    assert all("annotation 'note': template: calls query" in p for p in problems), problems
+    assert any(p.startswith("rule ") and "(ErrorBudgetBurnPage)" in p for p in problems)
+
+
+def test_slokeepers_own_forecast_template_may_read_its_own_slos_series() -> None:
+    body = sample("slo-ratio.yaml")
+    body["spec"]["alerting"]["forecast"] = {"enabled": True}
+    group = rule_group(ServiceLevelObjective.model_validate(body).to_objective())
+    forecast = next(rule for rule in group.rules if rule.get("alert") == FORECAST_ALERT)
+    assert BUDGET_LEFT_TEMPLATE in forecast["annotations"]["description"]
+    assert data_read_problem(forecast["annotations"]["description"]) is not None
+    assert group_problems(group) == ()
+
+
+@pytest.mark.parametrize(("text", "reads"), QUERY_TEMPLATES)
+def test_which_templates_read_series(text: str, reads: bool) -> None:
+    assert (data_read_problem(text) is not None) is reads

@@ -22,6 +22,7 @@ from slokeeper.slo.rules import (
     ERROR_RATIO,
     FORECAST_ALERT,
     FRESHNESS_STALE,
+    OPERATOR_LABELS,
     PERIOD_BUDGET_REMAINING,
     PERIOD_TIME_LEFT,
     REQUESTS_PER_SECOND,
@@ -112,6 +113,7 @@ def test_the_page_alert_joins_its_rows_and_carries_what_on_call_needs() -> None:
     assert "and ignoring (window)" in page["expr"]
     assert page["labels"] == {
         "team": "payments",
+        "namespace": "shop",
         "slo": "checkout-availability",
         "slo_namespace": "shop",
         "service": "checkout",
@@ -121,6 +123,23 @@ def test_the_page_alert_joins_its_rows_and_carries_what_on_call_needs() -> None:
     assert page["annotations"]["runbook_url"] == "https://runbooks.example.com/checkout"
     assert "14.4x over 1h/5m, 6x over 6h/30m" in page["annotations"]["description"]
     assert "{{ $value" in page["annotations"]["description"]
+
+
+def test_every_alert_carries_the_slos_namespace_over_any_label_of_the_tenant() -> None:
+    """Routes key on namespace: a tenant's label of that name (or any slokeeper sets), were the
+    API server's refusal ever bypassed, is overwritten on every alert, the forecast's included."""
+    forged = (*((name, "payments") for name in OPERATOR_LABELS), ("team", "payments"))
+    objective = _objective(alerting=Alerting(labels=forged, forecast=ForecastAlert(enabled=True)))
+    alerts = [rule for rule in rule_group(objective).rules if "alert" in rule]
+    assert len(alerts) == 3
+    for alert in alerts:
+        assert alert["labels"]["namespace"] == alert["labels"]["slo_namespace"] == "shop"
+        assert alert["labels"]["slo"] == "checkout-availability"
+        assert alert["labels"]["service"] == "checkout"
+        assert alert["labels"]["severity"] in {"critical", "warning"}
+        assert alert["labels"]["team"] == "payments"
+    recorded = [rule for rule in rule_group(objective).rules if "record" in rule]
+    assert all("namespace" not in rule["labels"] for rule in recorded)
 
 
 def test_without_alerting_only_the_budget_rules_remain() -> None:
