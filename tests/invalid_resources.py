@@ -1,8 +1,9 @@
 """Invalid resources, each with the field the refusal must name and the words it must contain.
 
-The same table drives two tests, so the API server (CRD schema and CEL rules) and the pydantic
-models (what offline tools use) can never disagree on what is invalid:
-``tests/unit/api/test_invalid_resources.py`` and
+The same table drives three tests, so the API server (kubectl's YAML to JSON, the CRD schema and
+CEL rules), the pydantic models with the schema's JSON types (what ``slokeeper validate`` runs) and
+validate's report can never disagree on what is invalid:
+``tests/unit/api/test_invalid_resources.py``, ``tests/unit/cli/test_validate.py`` and
 ``tests/integration/test_crds_on_the_api_server.py``.
 """
 
@@ -35,6 +36,9 @@ class InvalidCase:
     message: str
     api_message: str | None = None
     by_cel: bool = True
+    # kubectl and the API server refuse a NaN or an Infinity anywhere while turning the YAML into
+    # JSON, before any schema: their words then name no field.
+    api_names_field: bool = True
 
     def resource(self) -> Resource:
         resource = copy.deepcopy(sample(self.sample))
@@ -405,6 +409,53 @@ INVALID_CASES = [
         _set("spec.target", 100),
         "spec.target",
         "less than 100",
+        by_cel=False,
+    ),
+    # Issue 23, point 9: what JSON cannot carry, and JSON types, as kubectl and the API server
+    # say them (pydantic's lax mode read "99.9" as a number, and called NaN "less than 100").
+    InvalidCase(
+        "a target given as the string 99.9",
+        RATIO,
+        _set("spec.target", "99.9"),
+        "spec.target",
+        'must be of type number: "string"',
+        by_cel=False,
+    ),
+    InvalidCase(
+        "a target given as the string NaN",
+        RATIO,
+        _set("spec.target", "NaN"),
+        "spec.target",
+        'must be of type number: "string"',
+        by_cel=False,
+    ),
+    InvalidCase(
+        "a target of NaN",
+        RATIO,
+        _set("spec.target", float("nan")),
+        "spec.target",
+        "json: unsupported value: NaN",
+        by_cel=False,
+        api_names_field=False,
+    ),
+    InvalidCase(
+        "a burn rate of infinity",
+        RATIO,
+        _set(
+            "spec.alerting.burnRates",
+            [{"kind": "page", "longWindow": "1h", "shortWindow": "5m", "burnRate": float("inf")}],
+        ),
+        "spec.alerting.burnRates[0].burnRate",
+        "json: unsupported value: +Inf",
+        by_cel=False,
+        api_names_field=False,
+    ),
+    InvalidCase(
+        "a canary weight given as a string",
+        ROLLOUT,
+        _set("spec.steps.0.weight", "5"),
+        "spec.steps[0].weight",
+        'must be of type integer: "string"',
         by_cel=False,
     ),
     InvalidCase(

@@ -6,6 +6,7 @@ inlined, no ``anyOf`` for optional fields, boolean ``exclusiveMinimum``, and no 
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from pydantic import BaseModel
@@ -122,3 +123,70 @@ def _convert(node: JSONSchema, definitions: dict[str, JSONSchema]) -> JSONSchema
     if "items" in node:
         out["items"] = _convert(node["items"], definitions)
     return out
+
+
+Location = tuple[str | int, ...]
+
+
+_JSON_TYPES: tuple[tuple[type | tuple[type, ...], str], ...] = (
+    (type(None), "null"),
+    (bool, "boolean"),  # before int: a bool is an int in Python
+    (int, "integer"),
+    (float, "number"),
+    (dict, "object"),
+    (list, "array"),
+)
+
+
+def json_type(value: Any) -> str:
+    """The JSON type the API server sees for a value read from YAML. (kubectl writes YAML as
+    JSON first: a timestamp stays a string, and an integral float such as 5.0 becomes 5.)"""
+    if isinstance(value, float) and value.is_integer():
+        return "integer"
+    return next((name for kind, name in _JSON_TYPES if isinstance(value, kind)), "string")
+
+
+def _go_float(value: float) -> str:
+    return "NaN" if math.isnan(value) else f"{value:+}".replace("inf", "Inf")
+
+
+def unsupported_values(value: Any, location: Location = ()) -> list[tuple[Location, str]]:
+    """Every NaN and ±Infinity in a document, anywhere, with Go's words: JSON cannot carry them, so
+    kubectl (converting the YAML) and the API server (reading a YAML body) refuse the whole object
+    with ``json: unsupported value: NaN`` before any schema is read."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return [(location, f"json: unsupported value: {_go_float(value)}")]
+    if isinstance(value, dict):
+        children: list[tuple[str | int, Any]] = list(value.items())
+    elif isinstance(value, list):
+        children = list(enumerate(value))
+    else:
+        return []
+    return [
+        found for key, child in children for found in unsupported_values(child, (*location, key))
+    ]
+
+
+def type_problems(
+    schema: JSONSchema, value: Any, location: Location = ()
+) -> list[tuple[Location, str]]:
+    """Each value whose JSON type is not its schema's ``type``, in the API server's words
+    (``must be of type number: "string"``): a string "99.9" is no number, though pydantic's lax
+    mode would read it as one. Unset (null) values and fields the schema does not know are left
+    to the models."""
+    expected, actual = schema.get("type"), json_type(value)
+    if actual == "null":
+        return []
+    if expected is not None and actual != expected and (expected, actual) != ("number", "integer"):
+        return [(location, f'must be of type {expected}: "{actual}"')]
+    problems: list[tuple[Location, str]] = []
+    if isinstance(value, dict):
+        properties, extra = schema.get("properties"), schema.get("additionalProperties")
+        for key, child in value.items():
+            child_schema = properties.get(key) if properties is not None else extra
+            if isinstance(child_schema, dict):
+                problems += type_problems(child_schema, child, (*location, key))
+    elif isinstance(value, list) and isinstance(schema.get("items"), dict):
+        for index, item in enumerate(value):
+            problems += type_problems(schema["items"], item, (*location, index))
+    return problems

@@ -1,5 +1,6 @@
-"""``slokeeper validate FILE…``: check manifests before they reach a cluster — the schema and the
-same rules the API server's CEL enforces, the operator's own check of the rules an SLO would get
+"""``slokeeper validate FILE…``: check manifests before they reach a cluster — what the API server
+refuses, in its words (values JSON cannot carry, JSON types, the schema's bounds and the rules its
+CEL enforces), the operator's own check of the rules an SLO would get
 (what Prometheus would refuse, e.g. a broken template in an alert label), and (when promtool is at
 hand) every PromQL query an SLO would put into its rules — with ``file:line: field: problem``
 messages.
@@ -19,7 +20,9 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from slokeeper.api.crd import RESOURCE_KINDS, custom_resource_definition
 from slokeeper.api.maintenance import NamespaceMaintenanceWindow
+from slokeeper.api.openapi import Location, type_problems, unsupported_values
 from slokeeper.api.prometheus_rules import dump_yaml
 from slokeeper.api.rollout import ChangeRollout
 from slokeeper.api.slo import ServiceLevelObjective
@@ -32,6 +35,36 @@ KINDS: dict[str, type[BaseModel]] = {
     "ChangeRollout": ChangeRollout,
     "MaintenanceWindow": NamespaceMaintenanceWindow,
 }
+
+# The schema the API server checks each kind against, as the CRDs carry it.
+SCHEMAS: dict[str, dict[str, Any]] = {
+    kind.kind: custom_resource_definition(kind)["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
+    for kind in RESOURCE_KINDS
+}
+
+
+def document_problems(
+    document: dict[str, Any],
+) -> tuple[BaseModel | None, list[tuple[Location, str]]]:
+    """The model of one document, or None, and what the API server would refuse in it, field by
+    field and in its words: a value JSON cannot carry (NaN, ±Inf: refused before anything else),
+    a value of the wrong JSON type (a string "99.9" where the schema says number: pydantic's lax
+    mode would read it as one), and what the model refuses (the other schema bounds and the CEL
+    rules, in the same words). The status is left out of the types: the API server ignores it."""
+    if unsupported := unsupported_values(document):
+        return None, unsupported
+    schema = SCHEMAS[document["kind"]]
+    problems = type_problems(schema, {k: v for k, v in document.items() if k != "status"})
+    mistyped = [location for location, _ in problems]
+    try:
+        model = KINDS[document["kind"]].model_validate(document)
+    except ValidationError as error:
+        for problem in error.errors():
+            location = tuple(p if isinstance(p, int) else str(p) for p in problem["loc"])
+            if not any(location[: len(typed)] == typed for typed in mistyped):
+                problems.append((location, problem["msg"]))
+        return None, problems
+    return (None if problems else model), problems
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -99,15 +132,10 @@ def check_file(path: Path, promtool: Path | None) -> list[str]:
     for node, document in zip(nodes, documents, strict=True):
         if not isinstance(document, dict) or document.get("kind") not in KINDS:
             continue
-        model_class = KINDS[document["kind"]]
-        try:
-            model = model_class.model_validate(document)
-        except ValidationError as error:
-            for problem in error.errors():
-                location = [p if isinstance(p, int) else str(p) for p in problem["loc"]]
-                field = field_path(location)
-                line = field_line(node, location)
-                problems.append(f"{path}:{line}: {field}: {problem['msg']}")
+        model, refused = document_problems(document)
+        for at, message in refused:
+            problems.append(f"{path}:{field_line(node, at)}: {field_path(at)}: {message}")
+        if model is None:
             continue
         if isinstance(model, ServiceLevelObjective):
             # What the operator would refuse to write: Prometheus would refuse the reload. (Its
