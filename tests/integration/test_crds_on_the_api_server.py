@@ -30,7 +30,12 @@ def test_the_samples_apply_and_kubectl_shows_the_columns_an_sre_reads_first(
     applied = cluster.kubectl("apply", "-f", str(SAMPLES))
     samples = len(list(SAMPLES.glob("*.yaml")))
     applied_count = applied.stdout.count("created") + applied.stdout.count("unchanged")
-    assert applied_count == samples == 6, applied.stdout
+    assert applied_count == samples == 7, applied.stdout
+    policies = cluster.kubectl("get", "cpol", "-n", "default").stdout
+    assert _header(policies) == ["NAME", "MINIMUM", "RISK", "AGE"]  # "MINIMUM RISK", split
+    assert _rows(policies)["default"][1] == "Medium"
+    # It would govern the ChangeRollouts of this namespace for the tests after this one.
+    cluster.kubectl("delete", "cpol", "default", "-n", "default")
 
     slos = cluster.kubectl("get", "slo", "-n", "default").stdout
     assert _header(slos) == [

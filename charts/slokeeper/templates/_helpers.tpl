@@ -63,6 +63,10 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 - apiGroups: [slokeeper.dev]
   resources: [changerollouts/status]
   verbs: [update]
+# the namespace's ChangePolicy `default` (rollout_resource.py read_policy): approvals, risk floor
+- apiGroups: [slokeeper.dev]
+  resources: [changepolicies]
+  verbs: [get]
 # the target and its canary (rollout_target.py): pause/resume the target, create, replace and
 # delete the canary Deployment, find the canary's pod-template-hash on its ReplicaSet
 - apiGroups: [apps]

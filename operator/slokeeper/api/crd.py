@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from slokeeper.api.base import GROUP, VERSION
+from slokeeper.api.change_policy import ChangePolicy, ChangePolicySpec, ChangePolicyStatus
 from slokeeper.api.maintenance import (
     MaintenanceWindowSpec,
     MaintenanceWindowStatus,
@@ -147,7 +148,24 @@ MAINTENANCE_WINDOW = ResourceKind(
     ),
 )
 
-RESOURCE_KINDS = (SERVICE_LEVEL_OBJECTIVE, CHANGE_ROLLOUT, MAINTENANCE_WINDOW)
+CHANGE_POLICY = ResourceKind(
+    kind=ChangePolicy.kind_name,
+    plural=ChangePolicy.plural,
+    singular=ChangePolicy.singular,
+    short_names=ChangePolicy.short_names,
+    spec=ChangePolicySpec,
+    status=ChangePolicyStatus,
+    description=(
+        "Who must approve the changes of a namespace, the lowest risk they may claim and who may "
+        "override their gates; the one named default governs every ChangeRollout there."
+    ),
+    columns=(
+        PrinterColumn("Minimum risk", ".spec.minimumRisk", "string", "The floor of risk."),
+        PrinterColumn("Age", ".metadata.creationTimestamp", "date", "Age of the object."),
+    ),
+)
+
+RESOURCE_KINDS = (SERVICE_LEVEL_OBJECTIVE, CHANGE_ROLLOUT, MAINTENANCE_WINDOW, CHANGE_POLICY)
 
 
 def _root_schema(resource: ResourceKind) -> JSONSchema:

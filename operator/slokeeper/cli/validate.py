@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from slokeeper.api.change_policy import ChangePolicy
 from slokeeper.api.crd import RESOURCE_KINDS, custom_resource_definition
 from slokeeper.api.maintenance import NamespaceMaintenanceWindow
 from slokeeper.api.openapi import Location, type_problems, unsupported_values
@@ -34,6 +35,7 @@ KINDS: dict[str, type[BaseModel]] = {
     "ServiceLevelObjective": ServiceLevelObjective,
     "ChangeRollout": ChangeRollout,
     "MaintenanceWindow": NamespaceMaintenanceWindow,
+    "ChangePolicy": ChangePolicy,
 }
 
 # The schema the API server checks each kind against, as the CRDs carry it.

@@ -13,6 +13,7 @@ from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
 from slokeeper.api.base import GROUP, VERSION
+from slokeeper.api.change_policy import POLICY_NAME, ChangePolicy
 from slokeeper.api.rollout import ChangeRollout
 from slokeeper.api.slo import ServiceLevelObjective
 
@@ -42,6 +43,10 @@ class RolloutStore:
 
     def read_slo(self, namespace: str, name: str) -> dict[str, Any] | None:
         return self._get(ServiceLevelObjective.plural, namespace, name)
+
+    def read_policy(self, namespace: str) -> dict[str, Any] | None:
+        """The ChangePolicy that governs the namespace, if there is one."""
+        return self._get(ChangePolicy.plural, namespace, POLICY_NAME)
 
     def write_status(
         self, namespace: str, name: str, status: dict[str, Any], resource_version: str

@@ -62,6 +62,7 @@ SAMPLE_OF = {
     "ServiceLevelObjective": "slo-ratio.yaml",
     "ChangeRollout": "changerollout.yaml",
     "MaintenanceWindow": "maintenancewindow.yaml",
+    "ChangePolicy": "changepolicy.yaml",
 }
 
 
@@ -94,12 +95,12 @@ def test_crds_carry_names_columns_and_the_status_subresource() -> None:
         crd = yaml.safe_load(path.read_text())
         names, version = crd["spec"]["names"], crd["spec"]["versions"][0]
         assert names["categories"] == ["slokeeper"]
-        assert names["shortNames"][0] in {"slo", "crollout", "mw"}
+        assert names["shortNames"][0] in {"slo", "crollout", "mw", "cpol"}
         assert version["subresources"] == {"status": {}}
         columns = [column["name"] for column in version["additionalPrinterColumns"]]
         assert "Age" in columns
-        # A MaintenanceWindow is read, never reconciled: it has no Ready to show.
-        assert ("Ready" in columns) == (names["kind"] != "MaintenanceWindow")
+        # A MaintenanceWindow or a ChangePolicy is read, never reconciled: no Ready to show.
+        assert ("Ready" in columns) == (names["kind"] not in ("MaintenanceWindow", "ChangePolicy"))
 
 
 def test_kubectl_shows_the_rollout_step_counted_from_1() -> None:

@@ -18,6 +18,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from slokeeper.api.change_policy import POLICY_NAME, govern
 from slokeeper.api.references import ObjectRef
 from slokeeper.api.rollout import ChangeRollout, ChangeRolloutSpec
 from slokeeper.api.rollout_status import (
@@ -30,13 +31,13 @@ from slokeeper.loops.rollout import announcements
 from slokeeper.loops.rollout.change_cost import budget_burned
 from slokeeper.loops.rollout.drills import drill_tick, drill_to_run
 from slokeeper.loops.rollout.gate_inputs import gate, person_gates
+from slokeeper.loops.rollout.holding import Holding
 from slokeeper.loops.rollout.observed import Observed
 from slokeeper.loops.rollout.ports import CanaryEvidence, RequestReader, RolloutObjects, Workload
 from slokeeper.loops.rollout.role_approvals import person_action, role_approvals
 from slokeeper.loops.rollout.status import (
     TickFacts,
     next_status,
-    problem_status,
     state_from_status,
     status_json,
 )
@@ -49,13 +50,10 @@ from slokeeper.rollout.state_machine import advance
 from slokeeper.rollout.states import (
     GATE_PHASES,
     Action,
-    DeleteCanary,
-    PauseTarget,
     Phase,
-    ResumeTarget,
     State,
 )
-from slokeeper.rollout.workload import TargetMissingError
+from slokeeper.rollout.workload import CanaryView, TargetMissingError, TargetView
 from slokeeper.slo.durations import duration_seconds
 
 # At rest a change to the ChangeRollout, its target or its canary wakes a tick at once (the
@@ -151,6 +149,7 @@ class RolloutLoop:
         self.clock = clock
         self.status_written = status_written
         self.tick_observed = tick_observed  # fault injection: told the phase a tick starts in
+        self.holding = Holding(objects, workload, clock)
 
     def tick(self, namespace: str, name: str) -> TickResult:
         seen = self._observe(namespace, name)
@@ -169,43 +168,26 @@ class RolloutLoop:
 
     def _observe(self, namespace: str, name: str) -> Observed | None:
         """Everything the tick needs, read once; None (after saying why on the conditions)
-        when the spec cannot be read or the target is missing."""
+        when the spec or the namespace's ChangePolicy cannot be read, the target is missing, or
+        the target or its canary's name is another's."""
         body = self.objects.read(namespace, name)
         if body is None or body["metadata"].get("deletionTimestamp"):
             return None
         now, meta = self.clock(), body["metadata"]
         owner = ObjectRef(ChangeRollout.kind_name, namespace, name, meta["uid"])
-        try:
-            resource = ChangeRollout.model_validate(body)
-        except ValidationError as error:
-            self._problem(body, owner, "InvalidSpec", str(error), now)
-            self._hold((body.get("spec") or {}).get("targetRef", {}).get("name"), owner)
+        read = self._read_resource(body, owner, now)
+        if read is None:
             return None
-        spec, status = resource.spec, resource.status or ChangeRolloutStatus()
+        resource, spec = read
         try:
             target = self.workload.read_target(namespace, spec.target_ref.name)
         except TargetMissingError as error:
-            self._problem(body, owner, "TargetMissing", str(error), now)
-            return None
-        guard = target.guarded_by
-        if guard not in (None, name) and self.objects.read(namespace, guard) is not None:
-            message = (
-                f"Deployment {namespace}/{target.name} is already guarded by ChangeRollout {guard}:"
-                f" one ChangeRollout per Deployment. This one changes nothing; delete it, or "
-                f"{guard} first."
-            )
-            self._problem(body, owner, "TargetGuardedByAnother", message, now)
+            self.holding.problem(body, owner, "TargetMissing", str(error), now)
             return None
         canary = self.workload.read_canary(namespace, spec.target_ref.name)
-        if canary.present and canary.owner_uid != owner.uid:
-            message = (
-                f"Deployment {namespace}/{target.name}-canary exists and is not this "
-                f"ChangeRollout's canary: slokeeper leaves it alone and holds changes to "
-                f"{target.name} (paused) until it is renamed or deleted."
-            )
-            self._problem(body, owner, "CanaryNameTaken", message, now)
-            self._hold(target.name, owner)
+        if self._taken(body, owner, target, canary, now):
             return None
+        status = resource.status or ChangeRolloutStatus()
         return Observed(
             owner=owner,
             resource_version=meta["resourceVersion"],
@@ -222,6 +204,55 @@ class RolloutLoop:
             calendar=spec.gates.change_calendar().verdict(now),
             read_slo=functools.cache(lambda slo: self.objects.read_slo(namespace, slo)),
         )
+
+    def _read_resource(
+        self, body: dict[str, Any], owner: ObjectRef, now: datetime
+    ) -> tuple[ChangeRollout, ChangeRolloutSpec] | None:
+        """The ChangeRollout and its spec as the namespace's ChangePolicy holds it; None (the
+        target held paused: fail closed) when either cannot be read."""
+        try:
+            resource = ChangeRollout.model_validate(body)
+        except ValidationError as error:
+            self.holding.problem(body, owner, "InvalidSpec", str(error), now)
+            self.holding.hold((body.get("spec") or {}).get("targetRef", {}).get("name"), owner)
+            return None
+        try:
+            return resource, govern(resource.spec, self.objects.read_policy(owner.namespace))
+        except ValidationError as error:
+            message = f"ChangePolicy {owner.namespace}/{POLICY_NAME} cannot be read: {error}"
+            self.holding.problem(body, owner, "InvalidChangePolicy", message, now)
+            self.holding.hold(resource.spec.target_ref.name, owner)
+            return None
+
+    def _taken(
+        self,
+        body: dict[str, Any],
+        owner: ObjectRef,
+        target: TargetView,
+        canary: CanaryView,
+        now: datetime,
+    ) -> bool:
+        """The target is guarded by another ChangeRollout, or the canary's name is taken by a
+        Deployment that is not this one's: said on the conditions, and nothing of it touched."""
+        guard, namespace = target.guarded_by, owner.namespace
+        if guard not in (None, owner.name) and self.objects.read(namespace, guard) is not None:
+            message = (
+                f"Deployment {namespace}/{target.name} is already guarded by ChangeRollout {guard}:"
+                f" one ChangeRollout per Deployment. This one changes nothing; delete it, or "
+                f"{guard} first."
+            )
+            self.holding.problem(body, owner, "TargetGuardedByAnother", message, now)
+            return True
+        if canary.present and canary.owner_uid != owner.uid:
+            message = (
+                f"Deployment {namespace}/{target.name}-canary exists and is not this "
+                f"ChangeRollout's canary: slokeeper leaves it alone and holds changes to "
+                f"{target.name} (paused) until it is renamed or deleted."
+            )
+            self.holding.problem(body, owner, "CanaryNameTaken", message, now)
+            self.holding.hold(target.name, owner)
+            return True
+        return False
 
     def _decide(self, seen: Observed) -> Decided:
         approvals, override = person_gates(seen)
@@ -349,83 +380,9 @@ class RolloutLoop:
         )
 
     def release(self, namespace: str, name: str, body: dict[str, Any]) -> None:
-        """The ChangeRollout is being deleted: remove the canary and hand the target back.
-
-        On its stable template the target is resumed, as it was before slokeeper guarded it. In
-        the middle of a change it stays paused on its stable ReplicaSet (resuming would roll out
-        a template nobody verified) and an Event on the Deployment says so and how to go on.
-        """
-        owner = ObjectRef(ChangeRollout.kind_name, namespace, name, body["metadata"]["uid"])
-        target_name = body["spec"]["targetRef"]["name"]
-        try:
-            target = self.workload.read_target(namespace, target_name)
-        except TargetMissingError:
-            return
-        if target.guarded_by not in (None, name):
-            return  # guarded by another ChangeRollout: not this one's to hand back
-        stable = ((body.get("status") or {}).get("stable") or {}).get("templateHash")
-        self.workload.mark(target, None)
-        if stable in (None, target.template_hash):
-            self.workload.apply(owner, target, (DeleteCanary(), ResumeTarget()))
-            return
-        self.workload.apply(owner, target, (DeleteCanary(),))
-        deployment = ObjectRef(
-            "Deployment", namespace, target_name, target.body["metadata"]["uid"], "apps/v1"
-        )
-        self.workload.record(
-            deployment,
-            "LeftPaused",
-            f"ChangeRollout {name} was deleted while template {target.template_hash} was not "
-            f"verified: the Deployment stays paused on its stable pods. `kubectl rollout resume "
-            f"deployment/{target_name} -n {namespace}` rolls the new template out unguarded.",
-            warning=True,
-        )
+        """The ChangeRollout is being deleted (``Holding.release``)."""
+        self.holding.release(namespace, name, body)
 
     def fail_safe(self, namespace: str, name: str, error: str) -> None:
-        """A tick failed in a way no retry fixes (a bug, an input nothing refused): never keep a
-        canary serving in silence. The canary is removed, the target held paused on its stable
-        pods, and the conditions and an Event say why; once fixed, the next tick carries on."""
-        body = self.objects.read(namespace, name)
-        if body is None:
-            return
-        owner = ObjectRef(ChangeRollout.kind_name, namespace, name, body["metadata"]["uid"])
-        message = (
-            f"The rollout could not decide ({error}); its canary was removed and the target "
-            f"holds its stable pods until this is fixed."
-        )
-        self._problem(body, owner, "TickFailed", message, self.clock())
-        target_name = (body.get("spec") or {}).get("targetRef", {}).get("name")
-        if not isinstance(target_name, str):
-            return
-        try:
-            target = self.workload.read_target(namespace, target_name)
-        except TargetMissingError:
-            return
-        if target.guarded_by in (None, name):
-            self.workload.apply(owner, target, (DeleteCanary(), PauseTarget()))
-
-    def _hold(self, target_name: object, owner: ObjectRef) -> None:
-        """Fail closed: a ChangeRollout that cannot guard its target still keeps changes from
-        rolling out unguarded — the target stays paused, and nothing else is touched."""
-        if not isinstance(target_name, str) or not target_name:
-            return
-        try:
-            target = self.workload.read_target(owner.namespace, target_name)
-        except TargetMissingError:
-            return
-        if target.guarded_by in (None, owner.name):
-            self.workload.apply(owner, target, (PauseTarget(),))
-
-    def _problem(
-        self, body: dict[str, Any], owner: ObjectRef, reason: str, message: str, now: datetime
-    ) -> None:
-        """Say what is wrong on the conditions (and once as an Event); change nothing else."""
-        meta, status = body["metadata"], body.get("status") or {}
-        ready: dict[str, Any] = next(
-            (c for c in status.get("conditions", []) if c["type"] == "Ready"), {}
-        )
-        if ready.get("reason") == reason and ready.get("message") == message:
-            return
-        new_status = problem_status(status, int(meta.get("generation", 0)), now, reason, message)
-        self.objects.write_status(owner.namespace, owner.name, new_status, meta["resourceVersion"])
-        self.workload.record(owner, reason, message, warning=True)
+        """A tick failed as no retry fixes (``Holding.fail_safe``)."""
+        self.holding.fail_safe(namespace, name, error)

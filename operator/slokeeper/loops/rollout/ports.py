@@ -28,6 +28,10 @@ class RolloutObjects(Protocol):
 
     def read_slo(self, namespace: str, name: str) -> dict[str, Any] | None: ...
 
+    def read_policy(self, namespace: str) -> dict[str, Any] | None:
+        """The namespace's ChangePolicy (``default``), if any."""
+        ...
+
     def write_status(
         self, namespace: str, name: str, status: dict[str, Any], resource_version: str
     ) -> str: ...

@@ -37,6 +37,7 @@ class Cluster:
 
     def __init__(self) -> None:
         self.journal: list[str] = []
+        self.policy: dict[str, Any] | None = None
         self.template: dict[str, Any] = STABLE
         self.canary_ready = 0
         self.body: dict[str, Any] = {
@@ -55,6 +56,9 @@ class Cluster:
 
     def read_slo(self, namespace: str, name: str) -> dict[str, Any]:
         return SLO
+
+    def read_policy(self, namespace: str) -> dict[str, Any] | None:
+        return self.policy
 
     def write_status(self, namespace: str, name: str, status: dict[str, Any], rv: str) -> str:
         self.journal.append(f"status:{status['phase']}")
@@ -155,3 +159,25 @@ def test_no_analysis_until_the_steps_canary_pods_are_ready() -> None:
     loop, _ = _running(cluster)
     cluster.canary_ready = 0
     assert loop.tick("shop", "checkout").analysed is None
+
+
+def test_the_namespaces_change_policy_holds_a_change_the_rollout_calls_low_risk() -> None:
+    """The risk floor and the approvals live in the ChangePolicy, which the author of the change
+    cannot edit: `risk: Low` in the ChangeRollout does not skip the approval."""
+    cluster = Cluster()
+    cluster.body["spec"]["risk"] = "Low"
+    cluster.policy = {"spec": {"minimumRisk": "High", "approval": {"requiredFor": ["High"]}}}
+    loop = RolloutLoop(
+        cluster,
+        cluster,
+        PrometheusCanaryEvidence(SilentPrometheus()),
+        AnnotationRequests(),
+        clock=lambda: datetime(2026, 11, 25, 12, tzinfo=UTC),
+    )
+    loop.tick("shop", "checkout")  # adopt
+    cluster.template = CANDIDATE
+    assert loop.tick("shop", "checkout").phase is Phase.AWAITING_APPROVAL
+    assert cluster.body["status"]["message"] == "risk High needs an approval."
+    cluster.policy = {"spec": {"minimumRisk": "Extreme"}}
+    assert loop.tick("shop", "checkout").phase is None, "an unreadable policy holds the change"
+    assert "event:InvalidChangePolicy" in cluster.journal
