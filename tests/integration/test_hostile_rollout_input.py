@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+from datetime import UTC, datetime
 
 from kubernetes import client
 
@@ -194,3 +195,65 @@ def test_an_approval_counts_only_for_the_template_it_names(
     assert waiting["current"]["revision"]["images"] == ["shop/checkout:9.9.9-other"]
     assert not waiting["current"].get("approvals")
     assert ready_replicas(apps, namespace, "checkout-canary") == -1, "no canary of 9.9.9-other"
+
+
+def test_an_approval_in_a_role_counts_only_for_the_template_it_was_given_for(
+    cluster: LocalCluster,
+    api_client: client.ApiClient,
+    simulator: TrafficSimulator,
+    operator_process: RunningOperator,
+    namespace: str,
+) -> None:
+    """The same race for approvals in a role, whose plain `<username>[: reason]` value names no
+    template: the API server's managedFields say when each was set, and one set before the
+    template changed does not count for the new template."""
+    roles = {
+        "roles": [{"name": "on-call", "users": ["bob"]}],
+        "riskRoles": {"high": ["on-call"]},
+    }
+    adopt_checkout(
+        cluster, api_client, namespace, availability_slo(namespace),
+        change_rollout(namespace, risk="High", gates={"approval": roles}),
+    )  # fmt: skip
+    set_image(cluster, namespace, "6.6.6-evil")
+    eventually(lambda: rollout_status(cluster, namespace), phase_is("AwaitingApproval"), "gate")
+
+    def approve() -> None:
+        cluster.kubectl(
+            "annotate", "crollout", "checkout", "-n", namespace, "--overwrite",
+            "slokeeper.dev/approve.on-call=bob: reviewed",
+        )  # fmt: skip
+
+    os.kill(operator_process.process.pid, signal.SIGSTOP)
+    try:
+        approve()
+        set_image(cluster, namespace, "9.9.9-other")
+        swapped = datetime.now(UTC)
+    finally:
+        os.kill(operator_process.process.pid, signal.SIGCONT)
+    refused = eventually(
+        lambda: [
+            e["message"]
+            for e in events(cluster, namespace, "ChangeRollout")
+            if e["reason"] == "ApprovalRefused"
+        ],
+        bool,
+        "the on-call approval given for 6.6.6-evil to be refused for 9.9.9-other",
+    )
+    assert "bob cannot approve as on-call: it was given before the template changed" in refused[0]
+    assert rollout_status(cluster, namespace)["phase"] == "AwaitingApproval"
+    # Given again, for the template now waiting, it counts. (The API server records times to
+    # the second, and an approval in the same second as the change is taken as before it: a
+    # person approves at least a second after the template they read.)
+    eventually(
+        lambda: datetime.now(UTC).replace(microsecond=0),
+        lambda now: now > swapped.replace(microsecond=0),
+        "the second after the template change",
+    )
+    approve()
+    started = eventually(
+        lambda: rollout_status(cluster, namespace),
+        phase_is("Progressing"),
+        "bob's new approval to start 9.9.9-other",
+    )
+    assert started["current"]["revision"]["images"] == ["shop/checkout:9.9.9-other"]

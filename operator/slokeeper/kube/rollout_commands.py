@@ -17,6 +17,7 @@ the chart's request policy admits either only when it names the person setting i
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 from slokeeper.api.base import GROUP
@@ -92,8 +93,22 @@ def role_annotation(role: str) -> str:
     return f"{ROLE_APPROVAL_PREFIX}{role}"
 
 
-def read_role_approvals(annotations: dict[str, str] | None) -> dict[str, PersonRequest]:
-    """Approvals given in a role: role → who and why."""
+def set_at(metadata: dict[str, Any], key: str) -> datetime | None:
+    """When the annotation ``key`` was last set, from the object's managedFields (the time of
+    the update by the field manager that owns it); None when they do not say."""
+    for entry in metadata.get("managedFields") or []:
+        annotations = ((entry.get("fieldsV1") or {}).get("f:metadata") or {}).get(
+            "f:annotations"
+        ) or {}
+        if f"f:{key}" in annotations and entry.get("time"):
+            return datetime.fromisoformat(str(entry["time"]).replace("Z", "+00:00"))
+    return None
+
+
+def read_role_approvals(
+    annotations: dict[str, str] | None, metadata: dict[str, Any] | None = None
+) -> dict[str, PersonRequest]:
+    """Approvals given in a role: role → who, why and when it was set."""
     approvals = {}
     for key, value in (annotations or {}).items():
         if key.startswith(ROLE_APPROVAL_PREFIX):
@@ -105,6 +120,7 @@ def read_role_approvals(annotations: dict[str, str] | None) -> dict[str, PersonR
                 by=by.strip()[:BY_LIMIT],
                 reason=reason.strip()[:REASON_LIMIT],
                 role=role,
+                given_at=set_at(metadata or {}, key),
             )
     return approvals
 
@@ -117,9 +133,12 @@ def role_approval_value(*, by: str, reason: str = "") -> str:
 class AnnotationRequests:
     """The rollout loop's request reader: what people asked, as annotations on the ChangeRollout."""
 
-    def read(self, annotations: dict[str, str] | None) -> PendingRequests:
+    def read(self, metadata: dict[str, Any]) -> PendingRequests:
+        annotations = metadata.get("annotations")
         return PendingRequests(
-            read_requests(annotations), read_role_approvals(annotations), read_pause(annotations)
+            read_requests(annotations),
+            read_role_approvals(annotations, metadata),
+            read_pause(annotations),
         )
 
     def keys(self, pending: PendingRequests) -> list[str]:

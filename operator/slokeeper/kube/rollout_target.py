@@ -30,6 +30,7 @@ from slokeeper.kube.target_pods import (
     read_replica_sets,
     restart_hash,
     restore_stable_pods,
+    template_changed_at,
 )
 from slokeeper.rollout.states import (
     Action,
@@ -82,6 +83,7 @@ def read_target(api: client.ApiClient, namespace: str, name: str) -> TargetView:
         changed_by=changed_by(body),
         guarded_by=(body["metadata"].get("annotations") or {}).get(GUARDED_BY_ANNOTATION),
         restart_hash=restart_hash(spec["template"]),
+        template_changed_at=template_changed_at(body),
         problems=_rolling_out_problems(api, body, current, replica_sets),
     )
 

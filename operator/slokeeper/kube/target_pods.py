@@ -143,6 +143,17 @@ def progress(body: dict[str, Any]) -> tuple[datetime | None, datetime | None]:
     return (None, at) if stalled else (at, None)
 
 
+def template_changed_at(body: dict[str, Any]) -> datetime | None:
+    """When the Deployment's pod template last changed, as its managedFields tell it (the latest
+    update by a field manager owning part of the template: never earlier than the change)."""
+    times = [
+        datetime.fromisoformat(str(entry["time"]).replace("Z", "+00:00"))
+        for entry in body["metadata"].get("managedFields") or []
+        if entry.get("time") and "f:template" in ((entry.get("fieldsV1") or {}).get("f:spec") or {})
+    ]
+    return max(times, default=None)
+
+
 def changed_by(body: dict[str, Any]) -> str:
     """The last tool other than slokeeper to change the Deployment's spec, as its managedFields
     tell (kubectl-set, kubectl-edit, argocd-controller …), and when. A resume leaves no trace

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 
 from slokeeper.rollout.states import Command
@@ -31,6 +32,7 @@ class PersonRequest:
     force: bool = False
     revision: str | None = None
     role: str | None = None
+    given_at: datetime | None = None  # when it was set, as the API server recorded it
 
     @property
     def who(self) -> str:

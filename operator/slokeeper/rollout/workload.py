@@ -43,6 +43,7 @@ class TargetView:
     problems: tuple[str, ...] = ()  # while it rolls out: what its new pods not Ready say
     guarded_by: str | None = None  # the ChangeRollout that guards it, as marked on it
     restart_hash: str = ""  # its template's hash without kubectl.kubernetes.io/restartedAt
+    template_changed_at: datetime | None = None  # when its pod template last changed
 
     def restarts(self, template: str) -> bool:
         """Its template is ``template`` with only the restartedAt annotation changed (a restart

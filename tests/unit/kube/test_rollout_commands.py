@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 from slokeeper.kube.rollout_commands import (
     PAUSED_ANNOTATION,
@@ -74,3 +75,20 @@ def test_a_reason_too_long_for_status_is_cut_not_fatal() -> None:
     assert len(asked[Request.RETRY].reason) == 1024
     approvals = read_role_approvals({"slokeeper.dev/approve.on-call": f"carol: {long}"})
     assert len(approvals["on-call"].reason) == 1024
+
+
+def test_an_approval_in_a_role_carries_when_the_api_server_says_it_was_set() -> None:
+    key = "slokeeper.dev/approve.on-call"
+    metadata = {
+        "managedFields": [
+            {"manager": "kopf", "time": "2026-12-01T07:00:00Z", "fieldsV1": {"f:metadata": {}}},
+            {
+                "manager": "kubectl-annotate",
+                "time": "2026-12-01T07:10:05Z",
+                "fieldsV1": {"f:metadata": {"f:annotations": {f"f:{key}": {}}}},
+            },
+        ]
+    }
+    found = read_role_approvals({key: "bob: ok"}, metadata)["on-call"]
+    assert found.given_at == datetime(2026, 12, 1, 7, 10, 5, tzinfo=UTC)
+    assert read_role_approvals({key: "bob: ok"})["on-call"].given_at is None

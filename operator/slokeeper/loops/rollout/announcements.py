@@ -74,16 +74,18 @@ def announce_requests(
 
 
 def announce_roles(
-    events: EventPort, owner: ObjectRef, given: list[PersonAction], refused: list[PersonRequest]
+    events: EventPort,
+    owner: ObjectRef,
+    given: list[PersonAction],
+    refused: list[tuple[PersonRequest, str]],
 ) -> None:
     for approval in given:
         why = f": {approval.reason}" if approval.reason else ""
         events.record(owner, "Approved", f"{approval.by} approved as {approval.role}{why}")
-    for request in refused:
+    for request, why in refused:
         events.record(
             owner,
             "ApprovalRefused",
-            f"{request.who} cannot approve as {request.role}: they already approved this change "
-            "in another role, and each role needs a different person.",
+            f"{request.who} cannot approve as {request.role}: {why}.",
             warning=True,
         )

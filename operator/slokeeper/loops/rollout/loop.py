@@ -82,7 +82,7 @@ class Decided:
     verdict: Verdict | None
     facts: TickFacts
     drill: Drill | None
-    role_approvals: tuple[list[PersonAction], list[PersonRequest]]  # given, refused
+    role_approvals: tuple[list[PersonAction], list[tuple[PersonRequest, str]]]  # given, refused
 
 
 def analysis_period(spec: ChangeRolloutSpec, last: Outcome) -> float:
@@ -199,7 +199,7 @@ class RolloutLoop:
             before=state_from_status(status),
             target=target,
             canary=canary,
-            asked=self.requests.read(resource.metadata.annotations),
+            asked=self.requests.read(meta),
             now=now,
             calendar=spec.gates.change_calendar().verdict(now),
             read_slo=functools.cache(lambda slo: self.objects.read_slo(namespace, slo)),

@@ -65,7 +65,10 @@ class Workload(Protocol):
 class RequestReader(Protocol):
     """What people asked of a ChangeRollout, from its metadata."""
 
-    def read(self, annotations: dict[str, str] | None) -> PendingRequests: ...
+    def read(self, metadata: dict[str, Any]) -> PendingRequests:
+        """From the ChangeRollout's metadata: its annotations, and their managedFields (when
+        each was set)."""
+        ...
 
     def keys(self, pending: PendingRequests) -> list[str]:
         """The annotations to remove once ``pending`` is recorded in status."""
