@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -171,3 +173,29 @@ def unpoliced_cluster_wide_writes(text: str, user: str) -> set[tuple[str, str, s
         and verb in ADMISSION_OPERATIONS
         and (group, resource, ADMISSION_OPERATIONS[verb]) not in policed
     }
+
+
+# The tests' operator runs as the cluster admin: the identity a test exempts where the chart
+# exempts the operator's ServiceAccount.
+TEST_OPERATOR_USER = "kwok-admin"
+
+
+@contextmanager
+def policy_in_namespace(
+    toolchain: Toolchain, cluster: LocalCluster, namespace: str, template: str, values_key: str
+) -> Iterator[None]:
+    """The chart's admission policies in ``templates/<template>.yaml``, bound to ``namespace``
+    only (other tests' objects stay free) and exempting the tests' operator; removed after."""
+    label = f"slokeeper-test/{template}"
+    cluster.kubectl("label", "namespace", namespace, f"{label}=on")
+    policy = rendered(
+        toolchain,
+        f"{values_key}.exemptUsers={{{TEST_OPERATOR_USER}}}",
+        f"{values_key}.namespaceSelector.matchLabels.{label}=on",
+        show_only=f"templates/{template}.yaml",
+    )
+    cluster.kubectl("apply", "-f", "-", input_text=policy)
+    try:
+        yield
+    finally:
+        cluster.kubectl("delete", "-f", "-", input_text=policy, check=False)

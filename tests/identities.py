@@ -3,6 +3,7 @@ as CN and the groups as O, exactly how the API server authenticates users of a r
 
 from __future__ import annotations
 
+import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -72,3 +73,11 @@ def user_kubeconfig(cluster: LocalCluster, user: str, groups: list[str], path: P
         )
     )
     return path
+
+
+def run_as(kubeconfig: Path, cluster: LocalCluster, *args: str) -> subprocess.CompletedProcess[str]:
+    """kubectl as the person whose kubeconfig it is; never raises on a refusal."""
+    return subprocess.run(
+        [str(cluster.toolchain.kubectl), "--kubeconfig", str(kubeconfig), *args],
+        capture_output=True, text=True, timeout=30, check=False,
+    )  # fmt: skip

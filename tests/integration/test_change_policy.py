@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 from kubernetes import client
 
-from helm import rendered
-from identities import user_kubeconfig
+from helm import policy_in_namespace, rendered
+from identities import run_as, user_kubeconfig
 from polling import eventually
 from resources import (
     adopt_checkout,
@@ -32,8 +32,6 @@ from slokeeper.localcluster.cluster import LocalCluster
 from slokeeper.localcluster.toolchain import Toolchain
 from slokeeper.simulator.server import TrafficSimulator
 from workloads import set_image
-
-POLICY_LABEL = "slokeeper-test/change-policy"
 
 
 def change_policy(namespace: str) -> dict[str, object]:
@@ -57,27 +55,12 @@ def change_policy(namespace: str) -> dict[str, object]:
 def governed_namespace(
     toolchain: Toolchain, cluster: LocalCluster, namespace: str
 ) -> Iterator[str]:
-    """The approvals policy (cluster-wide, as test_approval_roles applies it) and the request
-    policy bound to this namespace only."""
-    cluster.kubectl("label", "namespace", namespace, f"{POLICY_LABEL}=on")
+    """The chart's request-policy policies, bound to this test's namespace only."""
+    # The approvals policies apply cluster-wide, as test_approval_roles applies them.
     approvals = rendered(toolchain, show_only="templates/approval-policy.yaml")
     cluster.kubectl("apply", "-f", "-", input_text=approvals)
-    requests = rendered(
-        toolchain,
-        "requestPolicy.exemptUsers={kwok-admin}",  # the tests' operator runs as the admin
-        f"requestPolicy.namespaceSelector.matchLabels.{POLICY_LABEL}=on",
-        show_only="templates/request-policy.yaml",
-    )
-    cluster.kubectl("apply", "-f", "-", input_text=requests)
-    yield namespace
-    cluster.kubectl("delete", "-f", "-", input_text=requests, check=False)
-
-
-def run_as(kubeconfig: Path, cluster: LocalCluster, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(cluster.toolchain.kubectl), "--kubeconfig", str(kubeconfig), *args],
-        capture_output=True, text=True, timeout=30, check=False,
-    )  # fmt: skip
+    with policy_in_namespace(toolchain, cluster, namespace, "request-policy", "requestPolicy"):
+        yield namespace
 
 
 def test_the_policy_lives_where_the_author_of_a_change_cannot_edit_it(

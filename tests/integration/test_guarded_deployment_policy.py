@@ -8,15 +8,14 @@ theirs again. People are real users with client certificates signed by the clust
 from __future__ import annotations
 
 import json
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from kubernetes import client
 
-from helm import rendered
-from identities import user_kubeconfig
+from helm import policy_in_namespace
+from identities import run_as, user_kubeconfig
 from polling import eventually
 from resources import (
     adopt_checkout,
@@ -33,34 +32,14 @@ from slokeeper.localcluster.toolchain import Toolchain
 from slokeeper.simulator.server import TrafficSimulator
 from workloads import ready_images
 
-POLICY_LABEL = "slokeeper-test/guarded-deployments"
-# The operator of these tests runs as the cluster admin, kwok-admin: the one identity exempted
-# here, as the chart exempts the operator's ServiceAccount.
-OPERATOR_USER = "kwok-admin"
-
 
 @pytest.fixture
 def guarded_namespace(toolchain: Toolchain, cluster: LocalCluster, namespace: str) -> Iterator[str]:
-    """The policy, bound to this test's namespace only (other tests' Deployments stay free)."""
-    cluster.kubectl("label", "namespace", namespace, f"{POLICY_LABEL}=on")
-    policy = rendered(
-        toolchain,
-        f"guardedDeploymentPolicy.exemptUsers={{{OPERATOR_USER}}}",
-        f"guardedDeploymentPolicy.namespaceSelector.matchLabels.{POLICY_LABEL}=on",
-        show_only="templates/guarded-deployment-policy.yaml",
-    )
-    cluster.kubectl("apply", "-f", "-", input_text=policy)
-    yield namespace
-    cluster.kubectl("delete", "-f", "-", input_text=policy, check=False)
-
-
-def as_user(
-    kubeconfig: Path, cluster: LocalCluster, *args: str
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(cluster.toolchain.kubectl), "--kubeconfig", str(kubeconfig), *args],
-        capture_output=True, text=True, timeout=30, check=False,
-    )  # fmt: skip
+    """The chart's guarded-deployment-policy policies, bound to this test's namespace only."""
+    with policy_in_namespace(
+        toolchain, cluster, namespace, "guarded-deployment-policy", "guardedDeploymentPolicy"
+    ):
+        yield namespace
 
 
 def test_only_the_operator_resumes_a_guarded_deployment(
@@ -95,7 +74,7 @@ def test_only_the_operator_resumes_a_guarded_deployment(
     )
 
     # Shipping is editing the template: allowed, and it starts a canary.
-    shipped = as_user(
+    shipped = run_as(
         mallory, cluster, "set", "image", "deployment/checkout",
         "checkout=shop/checkout:1.2", "-n", namespace,
     )  # fmt: skip
@@ -105,7 +84,7 @@ def test_only_the_operator_resumes_a_guarded_deployment(
     # A new policy takes a moment to be enforced: the refusal is polled for.
     resume = ("rollout", "resume", "deployment/checkout", "-n", namespace)
     refused = eventually(
-        lambda: as_user(mallory, cluster, *resume),
+        lambda: run_as(mallory, cluster, *resume),
         lambda done: done.returncode != 0 and "guarded by ChangeRollout" in done.stderr,
         "the API server to refuse mallory's resume",
     )
@@ -114,12 +93,12 @@ def test_only_the_operator_resumes_a_guarded_deployment(
     assert f"slokeeper rollout undo checkout -n {namespace}" in refused.stderr
 
     unpause = json.dumps({"spec": {"paused": False}})
-    patched = as_user(
+    patched = run_as(
         mallory, cluster, "patch", "deployment", "checkout", "-n", namespace, "-p", unpause
     )
     assert patched.returncode != 0
     assert "guarded by ChangeRollout checkout" in patched.stderr
-    unmarked = as_user(
+    unmarked = run_as(
         mallory, cluster, "annotate", "deployment", "checkout", "-n", namespace,
         "slokeeper.dev/guarded-by-",
     )  # fmt: skip
@@ -129,7 +108,7 @@ def test_only_the_operator_resumes_a_guarded_deployment(
     both = json.dumps(
         {"metadata": {"annotations": {"slokeeper.dev/guarded-by": None}}, "spec": {"paused": False}}
     )
-    sneaked = as_user(
+    sneaked = run_as(
         mallory, cluster, "patch", "deployment", "checkout", "-n", namespace, "-p", both
     )
     assert sneaked.returncode != 0
@@ -154,5 +133,5 @@ def test_only_the_operator_resumes_a_guarded_deployment(
         "the guard mark gone with the ChangeRollout",
     )
     for command in ("pause", "resume"):
-        done = as_user(mallory, cluster, "rollout", command, "deployment/checkout", "-n", namespace)
+        done = run_as(mallory, cluster, "rollout", command, "deployment/checkout", "-n", namespace)
         assert done.returncode == 0, done.stderr

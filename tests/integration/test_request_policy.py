@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from kubernetes import client
 
-from helm import rendered
-from identities import user_kubeconfig
+from helm import policy_in_namespace
+from identities import run_as, user_kubeconfig
 from polling import eventually
 from resources import adopt_checkout, availability_slo, change_rollout, phase_is, rollout_status
 from running_operator import RunningOperator
@@ -25,32 +25,12 @@ from slokeeper.localcluster.toolchain import Toolchain
 from slokeeper.simulator.server import TrafficSimulator
 from workloads import set_image
 
-POLICY_LABEL = "slokeeper-test/request-policy"
-OPERATOR_USER = "kwok-admin"  # the tests' operator runs as the cluster admin
-
 
 @pytest.fixture
 def policed_namespace(toolchain: Toolchain, cluster: LocalCluster, namespace: str) -> Iterator[str]:
-    """The policies, bound to this test's namespace only."""
-    cluster.kubectl("label", "namespace", namespace, f"{POLICY_LABEL}=on")
-    policy = rendered(
-        toolchain,
-        f"requestPolicy.exemptUsers={{{OPERATOR_USER}}}",
-        f"requestPolicy.namespaceSelector.matchLabels.{POLICY_LABEL}=on",
-        show_only="templates/request-policy.yaml",
-    )
-    cluster.kubectl("apply", "-f", "-", input_text=policy)
-    yield namespace
-    cluster.kubectl("delete", "-f", "-", input_text=policy, check=False)
-
-
-def as_mallory(
-    kubeconfig: Path, cluster: LocalCluster, *args: str
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(cluster.toolchain.kubectl), "--kubeconfig", str(kubeconfig), *args],
-        capture_output=True, text=True, timeout=30, check=False,
-    )  # fmt: skip
+    """The chart's request-policy policies, bound to this test's namespace only."""
+    with policy_in_namespace(toolchain, cluster, namespace, "request-policy", "requestPolicy"):
+        yield namespace
 
 
 def test_requests_name_who_sets_them_and_only_the_operator_writes_status(
@@ -81,7 +61,7 @@ def test_requests_name_who_sets_them_and_only_the_operator_writes_status(
     revision = waiting["current"]["revision"]["templateHash"]
 
     def annotate(key: str, value: str) -> subprocess.CompletedProcess[str]:
-        return as_mallory(
+        return run_as(
             mallory, cluster, "annotate", "crollout", "checkout", "-n", namespace,
             "--overwrite", f"slokeeper.dev/{key}={value}",
         )  # fmt: skip
@@ -104,7 +84,7 @@ def test_requests_name_who_sets_them_and_only_the_operator_writes_status(
         assert "a request must name the person who makes it: you are mallory" in refused.stderr
 
     approvals = {"current": {"approvals": [{"by": "bob", "at": "2026-12-01T00:00:00Z"}]}}
-    written = as_mallory(
+    written = run_as(
         mallory, cluster, "patch", "crollout", "checkout", "-n", namespace,
         "--subresource=status", "--type=merge", "-p", json.dumps({"status": approvals}),
     )  # fmt: skip
