@@ -1,12 +1,13 @@
 """A fake Prometheus that misbehaves as a test asks: it answers every request with a body of
-``huge_bytes`` (sent in chunks until the client stops reading, counting what it sent), or with an
-error that echoes the request's Authorization header back, as some proxies do; or, given an
-``answer``, with that JSON."""
+``huge_bytes`` (sent in chunks until the client stops reading, counting what it sent), with a
+valid answer trickled one byte a second (``trickle``), or with an error that echoes the request's
+Authorization header back, as some proxies do; or, given an ``answer``, with that JSON."""
 
 from __future__ import annotations
 
 import json
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
@@ -22,6 +23,7 @@ class HostilePrometheus:
     content_length: bool = False  # whether the huge answer says its length up front
     error_status: int = 400
     answer: dict[str, Any] | None = None
+    trickle: bool = False  # a valid empty answer, one byte a second
     # Per huge answer: the bytes sent before the client stopped reading (or all of them).
     sent: list[int] = field(default_factory=list)
     authorizations: list[str] = field(default_factory=list)
@@ -69,6 +71,9 @@ class HostilePrometheus:
         if self.huge_bytes:
             self._huge(handler)
             return
+        if self.trickle:
+            self._trickle(handler)
+            return
         status = self.error_status if self.answer is None else 200
         body = json.dumps(
             self.answer
@@ -104,3 +109,21 @@ class HostilePrometheus:
             handler.close_connection = True
             with self._lock:
                 self.sent.append(sent)
+
+    def _trickle(self, handler: BaseHTTPRequestHandler) -> None:
+        """Headers at once, then the body a byte a second: every read gets its byte well within
+        any per-read timeout; only a total deadline ends it."""
+        body = json.dumps({"status": "success", "data": {"resultType": "vector", "result": []}})
+        handler.send_response(200)
+        handler.send_header("Content-Type", "application/json")
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        try:
+            for byte in body.encode():
+                handler.wfile.write(bytes([byte]))
+                handler.wfile.flush()
+                time.sleep(1.0)
+        except OSError:  # the client gave up and closed the connection
+            pass
+        finally:
+            handler.close_connection = True

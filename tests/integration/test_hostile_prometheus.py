@@ -8,15 +8,27 @@ status, nor its Events, nor the operator's log."""
 from __future__ import annotations
 
 import json
+import urllib.request
 from pathlib import Path
 from typing import Any
 
+from kubernetes import client
+
 from hostile_prometheus import HostilePrometheus
 from polling import eventually
-from resources import availability_slo, read_status, ready_condition
+from resources import (
+    apply,
+    availability_slo,
+    change_rollout,
+    read_status,
+    ready_condition,
+    rollout_status,
+)
 from running_operator import running_operator
 from slokeeper.localcluster.cluster import LocalCluster
+from slokeeper.simulator.server import TrafficSimulator
 from slokeeper.transport.response_limit import MIB
+from workloads import deploy_ready, set_image
 
 TOKEN = "tok-echoed-4b1d9c0e7f"
 # What loopback buffers hold beyond what the client read (tcp_rmem's 32 MiB, tcp_wmem's 4 MiB).
@@ -120,3 +132,53 @@ def test_a_huge_answer_is_cut_off_at_the_cap_and_reported(
     )
     assert all(s < 64 * MIB + BUFFERED for s in sent), sent
     assert peak - baseline < 2 * 64 * MIB, (baseline, peak)
+
+
+def test_a_prometheus_trickling_a_byte_a_second_holds_neither_loop(
+    cluster: LocalCluster,
+    api_client: client.ApiClient,
+    simulator: TrafficSimulator,
+    crds_installed: Path,
+    solo_namespace: str,
+    tmp_path: Path,
+) -> None:
+    """Issue 23, point 2: the read timeout applies per byte, so a Prometheus sending one byte a
+    second used to hold both loops (no status write in 70 s) while /healthz said 200. Every
+    query now has a total deadline (--prometheus-timeout 3s here): the SLO says Prometheus did
+    not answer, the canary's analysis says so too, and the operator stays live."""
+    namespace = solo_namespace
+    apps = client.AppsV1Api(api_client)
+    deploy_ready(cluster, apps, namespace, 4, "shop/checkout:1.1")
+    apply(
+        cluster,
+        availability_slo(namespace),
+        change_rollout(namespace, steps=[{"weight": 25, "pause": "10m"}]),
+    )
+    with (
+        HostilePrometheus(trickle=True) as slow,
+        running_operator(
+            cluster.kubeconfig,
+            slow.url,
+            tmp_path / "operator.log",
+            namespaces=(namespace,),
+            extra_args=("--prometheus-timeout", "3s"),
+        ) as running,
+    ):
+        ready = eventually(
+            lambda: _ready(cluster, namespace),
+            lambda condition: condition.get("reason") == "PrometheusUnreachable",
+            "the SLO to say Prometheus did not answer in time",
+            timeout=90,
+        )
+        assert "no complete answer within 3s" in ready["message"], ready
+        eventually(lambda: rollout_status(cluster, namespace), lambda s: "stable" in s, "adoption")
+        set_image(cluster, namespace, "1.2")
+        analysed = eventually(
+            lambda: (rollout_status(cluster, namespace).get("current") or {}).get("analyses", []),
+            lambda analyses: any(a["outcome"] == "PrometheusUnreachable" for a in analyses),
+            "the canary's analysis to say Prometheus did not answer",
+            timeout=90,
+        )
+        assert "no complete answer within 3s" in analysed[-1]["message"], analysed[-1]
+        with urllib.request.urlopen(running.health_url, timeout=5) as answer:
+            assert answer.status == 200
