@@ -15,10 +15,24 @@ from slokeeper.api.prometheus_rules import dump_yaml, prometheus_rule, rule_file
 from slokeeper.api.references import ObjectRef
 from slokeeper.slo.objective import Objective
 from slokeeper.slo.rules import RuleGroup
+from slokeeper.slo.rules_object import RulesObjectTakenError
 
 RULES_LABEL = "slokeeper.dev/rules"
 MANAGED_BY = {"app.kubernetes.io/managed-by": "slokeeper"}
 PROMETHEUS_RULE = ("monitoring.coreos.com", "v1", "prometheusrules")
+
+
+def _ensure_owned(
+    owners: list[dict[str, Any]] | None, owner: ObjectRef, kind: str, body: dict[str, Any]
+) -> None:
+    """Replace only what this SLO owns: a ConfigMap or PrometheusRule someone else named like
+    its rules object is never overwritten."""
+    if not any(ref.get("uid") == owner.uid for ref in owners or ()):
+        raise RulesObjectTakenError(
+            f"{kind} {owner.namespace}/{body['metadata']['name']} exists and is not this SLO's "
+            f"rules object: slokeeper leaves it alone and writes no rules until it is renamed or "
+            f"deleted"
+        )
 
 
 def rules_object_name(objective: Objective) -> str:
@@ -89,6 +103,9 @@ class RulesWriter:
                     group_, version, objective.namespace, plural, body
                 )
                 return "PrometheusRule"
+            _ensure_owned(
+                existing["metadata"].get("ownerReferences"), owner, "PrometheusRule", body
+            )
             body["metadata"]["resourceVersion"] = existing["metadata"]["resourceVersion"]
             self._custom.replace_namespaced_custom_object(
                 group_, version, objective.namespace, plural, body["metadata"]["name"], body
@@ -103,6 +120,11 @@ class RulesWriter:
                 raise
             self._core.create_namespaced_config_map(objective.namespace, configmap)
             return "ConfigMap"
+        owners = [
+            {"uid": ref.uid}
+            for ref in (current.metadata and current.metadata.owner_references) or ()
+        ]
+        _ensure_owned(owners, owner, "ConfigMap", {"metadata": {"name": name}})
         if current.metadata is not None and configmap.metadata is not None:
             configmap.metadata.resource_version = current.metadata.resource_version
         self._core.replace_namespaced_config_map(name, objective.namespace, configmap)

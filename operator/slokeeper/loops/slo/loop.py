@@ -50,6 +50,7 @@ from slokeeper.slo.evaluation import (
 from slokeeper.slo.objective import Objective
 from slokeeper.slo.rule_check import group_problems
 from slokeeper.slo.rules import RuleGroup, rule_group
+from slokeeper.slo.rules_object import RulesObjectTakenError
 
 log = logging.getLogger(__name__)
 
@@ -265,10 +266,15 @@ class SLOLoop:
                 self._rules_generation[record.key] = record.generation
                 return
             self.rules.apply(objective, group, owner)
+        except RulesObjectTakenError as error:
+            # Said on the SLO, and tried again each cycle: the name may be freed.
+            self._rules_problems[record.key] = (record.generation, str(error)[:1024])
+            return
         except Exception as error:  # one SLO's rules must not stop the others
             log.warning("could not write rules of %s/%s: %s", record.namespace, record.name, error)
             report.count("RulesNotWritten")
             return
+        self._rules_problems.pop(record.key, None)
         self._rules_generation[record.key] = record.generation
         report.tally(rules_written=1)
 
