@@ -125,8 +125,14 @@ class SLOFiguresReader:
         client: InstantQueries,
         fallback_parallelism: int = 8,
         direct_reads_per_cycle: int = DIRECT_READS_PER_CYCLE,
+        *,
+        rule_listing: bool = True,
     ) -> None:
+        """``rule_listing=False`` for reads in the past (``slokeeper report``): which rules
+        Prometheus has evaluated by now says nothing of what it had then, so an SLO without
+        recorded figures is read from its own queries."""
         self.client = client
+        self.rule_listing = rule_listing
         self.fallback_parallelism = fallback_parallelism
         self.direct_reads_per_cycle = direct_reads_per_cycle
         self.series = RecordedSeries()
@@ -175,7 +181,7 @@ class SLOFiguresReader:
 
     def _evaluated(self, objectives: Sequence[Objective]) -> set[Key]:
         """The SLOs (of those given) whose rules Prometheus has evaluated; none if unknown."""
-        if not objectives or not isinstance(self.client, RuleListing):
+        if not objectives or not self.rule_listing or not isinstance(self.client, RuleListing):
             return set()
         rules = self.client.evaluated_recording_rules(REQUESTS_PER_SECOND) or []
         return {(labels.get("slo_namespace", ""), labels.get("slo", "")) for labels in rules}

@@ -46,7 +46,8 @@ class Threshold:
 class SLOHistory:
     def __init__(self, client: PrometheusClient) -> None:
         self.client = client
-        self._reader = SLOFiguresReader(client)
+        # Reads at past times: the rules Prometheus lists now may not have run then.
+        self._reader = SLOFiguresReader(client, rule_listing=False)
 
     def figures_at(self, objective: Objective, at: datetime) -> Figures:
         observation = self._reader.read([objective], at)[key_of(objective)]

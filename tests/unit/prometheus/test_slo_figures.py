@@ -143,6 +143,16 @@ def test_idle_slos_whose_rules_were_evaluated_cost_no_query_of_their_own() -> No
     assert set(observation.window_error_ratios) == set(recorded_windows(idle[0]))
 
 
+def test_a_read_in_the_past_does_not_take_the_rules_evaluated_now_for_then() -> None:
+    """`slokeeper report` reads at a status' time: rules Prometheus lists as evaluated now may
+    not have run then, so an SLO without recorded figures is read from its own queries."""
+    idle = _objectives(3)
+    prometheus = EvaluatedRules(idle, evaluated=idle, recorded=False)
+    SLOFiguresReader(prometheus, rule_listing=False).read(idle, NOW)
+    assert not any(q.startswith("rules ") for q in prometheus.queries)
+    assert len(prometheus.queries) > 2, "each SLO read from its own queries"
+
+
 def test_idle_slos_cost_no_more_than_busy_ones() -> None:
     objectives = _objectives(300)
     busy = RecordingPrometheus(objectives)
