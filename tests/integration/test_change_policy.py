@@ -1,9 +1,10 @@
 """User story: the platform team sets the namespace's ChangePolicy — changes count as High risk at
 least, High needs the on-call engineer, and only on-call may override. mallory, who ships (she may
-patch ChangeRollouts), calls her change Low risk and makes her own group on-call in the
-ChangeRollout she edits; it still waits for on-call, her approval as on-call and her override are
-refused by the API server, she cannot loosen the gates while the change is in flight nor touch the
-policy; dana, who is on-call, approves and the change starts. People are real users with client
+patch ChangeRollouts), says Medium risk and tries to make her own group on-call in the
+ChangeRollout she edits (refused); the change still waits for on-call, her approval as on-call and
+her override are refused by the API server, she can neither lower the risk nor loosen the gates
+while the change is in flight, nor touch the policy; dana, who is on-call, approves and the change
+starts. People are real users with client
 certificates signed by the cluster's CA."""
 
 from __future__ import annotations
@@ -81,7 +82,7 @@ def test_the_policy_lives_where_the_author_of_a_change_cannot_edit_it(
     apply(cluster, change_policy(namespace))
     adopt_checkout(
         cluster, api_client, namespace, availability_slo(namespace),
-        change_rollout(namespace, risk="Low"),
+        change_rollout(namespace, risk="Medium"),
     )  # fmt: skip
     # mallory makes her own group on-call in the ChangeRollout she may edit: refused (polled: a
     # new policy takes a moment to be enforced).
@@ -136,6 +137,12 @@ def test_the_policy_lives_where_the_author_of_a_change_cannot_edit_it(
     assert overridden.returncode != 0
     assert "only on-call do that" in overridden.stderr, overridden.stderr
 
+    lowered = run_as(
+        mallory, cluster, "patch", "crollout", "checkout", "-n", namespace, "--type=merge",
+        "-p", json.dumps({"spec": {"risk": "Low"}}),
+    )  # fmt: skip
+    assert lowered.returncode != 0
+    assert "a change is in flight (AwaitingApproval): lowering spec.risk" in lowered.stderr
     loosen = json.dumps({"spec": {"gates": {"approval": {"requiredFor": []}}}})
     loosened = run_as(
         mallory, cluster, "patch", "crollout", "checkout", "-n", namespace, "--type=merge",
