@@ -12,7 +12,7 @@ from slokeeper.api.references import ObjectRef
 from slokeeper.api.rollout import ChangeRollout
 from slokeeper.loops.rollout.ports import RolloutObjects, Workload
 from slokeeper.loops.rollout.status import problem_status
-from slokeeper.rollout.states import DeleteCanary, PauseTarget, ResumeTarget
+from slokeeper.rollout.states import Action, DeleteCanary, PauseTarget, ResumeTarget
 from slokeeper.rollout.workload import TargetMissingError
 
 
@@ -71,18 +71,17 @@ class Holding:
         )
         self.problem(body, owner, "TickFailed", message, self.clock())
         target_name = (body.get("spec") or {}).get("targetRef", {}).get("name")
-        if not isinstance(target_name, str):
-            return
-        try:
-            target = self.workload.read_target(namespace, target_name)
-        except TargetMissingError:
-            return
-        if target.guarded_by in (None, name):
-            self.workload.apply(owner, target, (DeleteCanary(), PauseTarget()))
+        self._apply_to_own(target_name, owner, (DeleteCanary(), PauseTarget()))
 
     def hold(self, target_name: object, owner: ObjectRef) -> None:
         """Fail closed: a ChangeRollout that cannot guard its target still keeps changes from
         rolling out unguarded — the target stays paused, and nothing else is touched."""
+        self._apply_to_own(target_name, owner, (PauseTarget(),))
+
+    def _apply_to_own(
+        self, target_name: object, owner: ObjectRef, actions: tuple[Action, ...]
+    ) -> None:
+        """Apply ``actions`` to the target, unless it is gone or another ChangeRollout's."""
         if not isinstance(target_name, str) or not target_name:
             return
         try:
@@ -90,7 +89,7 @@ class Holding:
         except TargetMissingError:
             return
         if target.guarded_by in (None, owner.name):
-            self.workload.apply(owner, target, (PauseTarget(),))
+            self.workload.apply(owner, target, actions)
 
     def problem(
         self, body: dict[str, Any], owner: ObjectRef, reason: str, message: str, now: datetime
