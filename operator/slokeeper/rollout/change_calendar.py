@@ -87,8 +87,13 @@ class ChangeCalendar:
         for offset in range(HORIZON_DAYS):
             day = today + timedelta(days=offset)
             for window in self.windows:
-                if day.weekday() in window.days:
-                    opening = datetime.combine(day, window.start, tzinfo=zone).astimezone(UTC)
+                if day.weekday() not in window.days:
+                    continue
+                # Both readings of the local start: on a daylight-saving day it may fall in the
+                # gap (no such local time) or the overlap (twice); whichever is open counts.
+                for fold in (0, 1):
+                    start = window.start.replace(fold=fold)
+                    opening = datetime.combine(day, start, tzinfo=zone).astimezone(UTC)
                     if opening > now:
                         found.append(opening)
         return sorted(found)
