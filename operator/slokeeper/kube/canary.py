@@ -31,14 +31,18 @@ def template_hash(template: dict[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+def without_metadata_key(template: dict[str, Any], part: str, key: str) -> dict[str, Any]:
+    """``template`` with one of its ``labels`` or ``annotations`` taken off (what a controller
+    or a command added to a copy), the rest left as it was."""
+    metadata = dict(template.get("metadata") or {})
+    metadata[part] = {k: v for k, v in (metadata.get(part) or {}).items() if k != key}
+    return {**template, "metadata": metadata}
+
+
 def canary_template_hash(template: dict[str, Any]) -> str:
     """The hash of the target template a canary's pod template was made from: the canary's own
     label taken off again, so a canary edited by hand no longer matches its candidate."""
-    labels = dict((template.get("metadata") or {}).get("labels") or {})
-    labels.pop(TRACK_LABEL, None)
-    return template_hash(
-        {**template, "metadata": {**(template.get("metadata") or {}), "labels": labels}}
-    )
+    return template_hash(without_metadata_key(template, "labels", TRACK_LABEL))
 
 
 def canary_name(target_name: str) -> str:

@@ -23,7 +23,7 @@ from typing import Any
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
-from slokeeper.kube.canary import template_hash
+from slokeeper.kube.canary import template_hash, without_metadata_key
 from slokeeper.rollout.workload import ReplicaSetView, TargetView
 
 FIELD_MANAGER = "slokeeper"
@@ -37,19 +37,13 @@ def _deployment_template(api: client.ApiClient, replica_set: Any) -> dict[str, A
     """The Deployment template a ReplicaSet was made from (the controller adds its
     pod-template-hash label to the copy)."""
     template: dict[str, Any] = api.sanitize_for_serialization(replica_set.spec.template)  # type: ignore[no-untyped-call]
-    metadata = dict(template.get("metadata") or {})
-    labels = metadata.get("labels") or {}
-    metadata["labels"] = {k: v for k, v in labels.items() if k != POD_TEMPLATE_HASH}
-    return {**template, "metadata": metadata}
+    return without_metadata_key(template, "labels", POD_TEMPLATE_HASH)
 
 
 def restart_hash(template: dict[str, Any]) -> str:
     """The template's hash with its restartedAt annotation left out: equal for a template and
     its restarts."""
-    metadata = dict(template.get("metadata") or {})
-    annotations = metadata.get("annotations") or {}
-    metadata["annotations"] = {k: v for k, v in annotations.items() if k != RESTARTED_AT}
-    return template_hash({**template, "metadata": metadata})
+    return template_hash(without_metadata_key(template, "annotations", RESTARTED_AT))
 
 
 def _selector(body: dict[str, Any]) -> str:
