@@ -41,7 +41,8 @@ class Drill:
     def time_to_restore_seconds(self) -> float | None:
         if self.rolled_back is None or self.restored is None:
             return None
-        return (self.restored - self.rolled_back).total_seconds()
+        # To the millisecond, as status records it: the message says the figure status shows.
+        return round((self.restored - self.rolled_back).total_seconds(), 3)
 
 
 @dataclass(frozen=True)

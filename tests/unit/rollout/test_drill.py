@@ -47,6 +47,14 @@ def test_a_drill_runs_a_stable_canary_rolls_it_back_and_times_the_restore() -> N
     assert actions[0].message == "Rollback drill: Restored in 2.5s."
 
 
+def test_the_message_says_the_time_to_restore_status_records() -> None:
+    # 49.6 ms: status keeps 0.05 s (to the millisecond), and the message must not say 0.0 s.
+    rolling = Drill(DrillStage.ROLLING_BACK, T0, rolled_back=T0 + timedelta(seconds=1))
+    drill, _ = drill_step(rolling, at(1.0496))
+    assert drill.time_to_restore_seconds == 0.05
+    assert drill.message == f"Restored in {drill.time_to_restore_seconds:.1f}s."
+
+
 def test_a_template_change_interrupts_it_and_leaves_the_canary_to_the_change() -> None:
     drill, actions = drill_step(Drill(DrillStage.STARTING, T0), at(3, target_on_stable=False))
     assert drill.stage is DrillStage.INTERRUPTED

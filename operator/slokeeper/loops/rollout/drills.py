@@ -96,11 +96,7 @@ def _drill_record(
         reason=signed_by.reason if signed_by else "",
         rolled_back_at=drill.rolled_back,
         restored_at=drill.restored,
-        time_to_restore_seconds=(
-            None
-            if drill.time_to_restore_seconds is None
-            else round(drill.time_to_restore_seconds, 3)
-        ),
+        time_to_restore_seconds=drill.time_to_restore_seconds,
         message=drill.message,
     )
 
