@@ -20,7 +20,7 @@ setup: $(BIN)/.installed toolchain ## install the package and build the local co
 toolchain: ## build Kubernetes, etcd, kwok, helm and Prometheus into ~/.cache/slokeeper (once)
 	bash $(TOOLCHAIN)
 
-lint: $(BIN)/.installed ## ruff, mypy --strict, import layers, module/function sizes and cycles, CRDs current
+lint: $(BIN)/.installed ## ruff, mypy --strict, import layers, sizes and cycles, generated files current, actionlint
 	$(BIN)/ruff check operator tests bench manifests lint
 	$(BIN)/ruff format --check operator tests bench manifests lint
 	$(BIN)/mypy
@@ -29,6 +29,7 @@ lint: $(BIN)/.installed ## ruff, mypy --strict, import layers, module/function s
 	$(BIN)/python lint/structure.py
 	$(BIN)/slokeeper crds --check
 	$(BIN)/slokeeper crds --check --output-dir charts/slokeeper/crds
+	$(BIN)/python lint/workflows.py
 
 # Two workers, a file each at a time: most integration tests wait on a cluster, so two files
 # share the two cores well; each worker starts its own control plane (and real node) when needed.

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Builds the local control plane (Kubernetes, etcd, kwok, helm, Prometheus, Alertmanager,
-# VictoriaMetrics, and Sloth for comparisons) from the Go module
+# VictoriaMetrics, Sloth for comparisons, and actionlint for the workflow files) from the Go module
 # proxy into a cache keyed by version. Idempotent: a component whose binaries are cached and
 # answer --version is skipped, so a warm run takes seconds. Go builds run one at a time, since
 # two in parallel on a 2-core machine only thrash.
 #
-# Usage: build.sh [--print-dir]
+# Usage: build.sh [--print-dir | --only actionlint]
+#   --only actionlint  build (or find cached) actionlint alone: what `make lint` needs
 #   SLOKEEPER_CACHE   cache root (default ~/.cache/slokeeper)
 set -euo pipefail
 
@@ -24,6 +25,7 @@ promop_dir=$cache/prometheus-operator-crds-$PROMETHEUS_OPERATOR_VERSION
 sloth_dir=$cache/sloth-$SLOTH_VERSION
 am_dir=$cache/alertmanager-$ALERTMANAGER_VERSION
 vm_dir=$cache/victoriametrics-$VICTORIAMETRICS_VERSION
+actionlint_dir=$cache/actionlint-$ACTIONLINT_VERSION
 
 if [[ ${1:-} == --print-dir ]]; then
   echo "$cache"
@@ -257,6 +259,26 @@ build_victoriametrics() {
   mark_done "$vm_dir"
 }
 
+# A small build (one module, no cgo): the linter of .github/workflows, run by `make lint`.
+build_actionlint() {
+  done_marker "$actionlint_dir" && { say "actionlint $ACTIONLINT_VERSION cached"; return; }
+  say "actionlint $ACTIONLINT_VERSION: building"
+  mkdir -p "$actionlint_dir"
+  GOBIN=$actionlint_dir go install -trimpath \
+    -ldflags "-s -w -X github.com/rhysd/actionlint.version=$ACTIONLINT_VERSION" \
+    "github.com/rhysd/actionlint/cmd/actionlint@$ACTIONLINT_VERSION"
+  "$actionlint_dir/actionlint" -version | head -n1
+  mark_done "$actionlint_dir"
+}
+
+if [[ ${1:-} == --only ]]; then
+  case ${2:-} in
+    actionlint) build_actionlint ;;
+    *) echo "build.sh: --only takes actionlint, not '${2:-}'" >&2; exit 2 ;;
+  esac
+  exit 0
+fi
+
 build_etcd
 build_kwok
 build_kubernetes
@@ -267,5 +289,6 @@ fetch_prometheus_operator_crds
 build_alertmanager
 build_victoriametrics
 build_sloth
+build_actionlint
 rm -rf "$cache/work"
 say "toolchain ready in $cache ($(( $(date +%s) - started )) s)"
