@@ -33,9 +33,11 @@ from slokeeper.loops.slo.maintenance import (
 )
 from slokeeper.loops.slo.record import Key, SLORecord
 from slokeeper.loops.slo.status import (
+    Change,
     SLOStatusInputs,
     figures_from_status,
     slo_status,
+    status_change,
     visible,
 )
 from slokeeper.slo.calendar import measurement_span
@@ -109,6 +111,15 @@ class CycleReport:
 
 
 MAX_BACKOFF_SECONDS = 300.0
+# Status writes a cycle may spend on figures alone, per second since the previous cycle: at
+# 10,000 noisy SLOs every short-window burn rate moves every cycle, and the API server (and kopf,
+# which gets each write back as a watch event) should not take 10,000 writes per cycle for them.
+FIGURE_WRITES_PER_SECOND = 5.0
+FIRST_CYCLE_SECONDS = 30.0
+# What a deferred refresh of figures is counted as in the cycle's problems (and the metric).
+FIGURES_DEFERRED = "FiguresDeferred"
+
+Pending = tuple[SLORecord, dict[str, Any], Figures]
 
 
 def next_delay(interval: float, report: CycleReport, failed_before: int) -> tuple[float, int]:
@@ -138,8 +149,11 @@ class SLOLoop:
         *,
         silences: SilencesPort | None = None,
         parallelism: int = 8,
+        figure_writes_per_second: float = FIGURE_WRITES_PER_SECOND,
     ) -> None:
         self.parallelism = parallelism
+        self.figure_writes_per_second = figure_writes_per_second
+        self._previous_cycle: datetime | None = None
         self.silences = silences
         self.figures = figures
         self.status = status
@@ -182,17 +196,37 @@ class SLOLoop:
                     continue
                 report.figures[record.key] = figures
                 published.append((record, objective, figures))
-            list(
-                pool.map(
-                    lambda item: self._publish(
-                        item[0], item[1], item[2], silences=silences, now=now, report=report
-                    ),
-                    published,
-                )
+            pending = pool.map(
+                lambda item: self._publish(
+                    item[0], item[1], item[2], silences=silences, now=now, report=report
+                ),
+                published,
             )
+            refreshes = self._within_budget([p for p in pending if p is not None], now, report)
+            list(pool.map(lambda item: self._write(*item, report=report), refreshes))
 
         report.seconds = time.monotonic() - started
         return report
+
+    def _within_budget(
+        self, pending: list[Pending], now: datetime, report: CycleReport
+    ) -> list[Pending]:
+        """The figure refreshes this cycle writes: the stalest first, within the write budget.
+
+        Facts (conditions, alerts, policy actions) were written already and spent budget first;
+        a refresh left out now is first in line next cycle, its status being older still.
+        """
+        elapsed = (
+            FIRST_CYCLE_SECONDS
+            if self._previous_cycle is None
+            else min(MAX_BACKOFF_SECONDS, max(1.0, (now - self._previous_cycle).total_seconds()))
+        )
+        self._previous_cycle = now
+        budget = max(1, int(self.figure_writes_per_second * elapsed) - report.status_writes)
+        pending.sort(key=lambda item: str(item[0].status.get("lastEvaluationTime", "")))
+        for _ in pending[budget:]:
+            report.count(FIGURES_DEFERRED)
+        return pending[:budget]
 
     def _computable(
         self, records: Sequence[SLORecord], now: datetime, report: CycleReport
@@ -287,7 +321,8 @@ class SLOLoop:
         silences: SilenceView,
         now: datetime,
         report: CycleReport,
-    ) -> None:
+    ) -> Pending | None:
+        """Write a status whose facts changed; hand back one whose figures alone did."""
         if figures.health is not Health.OK:
             report.count(figures.health.value)
         inputs = SLOStatusInputs(self.rules.kind, silences, self.figures.error_ratio_between)
@@ -295,9 +330,17 @@ class SLOLoop:
             status = slo_status(record, objective, figures, inputs, now)
         except Exception as error:  # this SLO's alone: the others are published
             self._failed(record, EVALUATION_FAILED, one_line(error), now, report)
-            return
-        if visible(status) == visible(record.status):
-            return
+            return None
+        change = status_change(status, record.status)
+        if change is Change.FIGURES:
+            return record, status, figures
+        if change is Change.FACTS:
+            self._write(record, status, figures, report=report)
+        return None
+
+    def _write(
+        self, record: SLORecord, status: dict[str, Any], figures: Figures, *, report: CycleReport
+    ) -> None:
         try:
             self.status.write(record.namespace, record.name, status)
         except Exception as error:

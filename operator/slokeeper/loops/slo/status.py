@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from enum import Enum
 from typing import Any
 
 from slokeeper.api.slo_status import ServiceLevelObjectiveStatus
@@ -36,6 +37,40 @@ def visible(status: Any) -> Any:
     if isinstance(status, list):
         return [visible(item) for item in status]
     return status
+
+
+# The numbers of a status, each already rounded to the precision it is shown at (`slokeeper
+# status`, `kubectl get slo`). They move with every error that arrives, so a change of figures
+# alone is written within the loop's write budget; everything else is a fact and written at once.
+_FIGURES = ("sliRatio", "errorBudgetRemainingRatio", "burnRates", "budgetExhaustion")
+
+
+class Change(Enum):
+    """What differs between the status computed this cycle and the one last written."""
+
+    NONE = "none"  # nothing at its shown precision: no write
+    FIGURES = "figures"  # only shown figures (and condition messages quoting them)
+    FACTS = "facts"  # a condition's status or reason, an alert, the policy action, maintenance…
+
+
+def _facts(status: Any) -> Any:
+    shown = visible(status)
+    if not isinstance(shown, dict):
+        return shown
+    facts = {key: value for key, value in shown.items() if key not in _FIGURES}
+    # A condition's message quotes the figures ("SLI 99.912% … 87.3% of the error budget left").
+    facts["conditions"] = [
+        {key: value for key, value in condition.items() if key != "message"}
+        for condition in shown.get("conditions", [])
+    ]
+    return facts
+
+
+def status_change(new: dict[str, Any], shown: dict[str, Any]) -> Change:
+    """Whether writing ``new`` over the ``shown`` status would change what an SRE reads, and how."""
+    if visible(new) == visible(shown):
+        return Change.NONE
+    return Change.FIGURES if _facts(new) == _facts(shown) else Change.FACTS
 
 
 def figures_from_status(status: dict[str, Any]) -> Figures | None:
