@@ -4,7 +4,7 @@ guarding it, and reading their status back."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import yaml
@@ -183,3 +183,26 @@ def events(cluster: LocalCluster, namespace: str, kind: str) -> list[dict[str, A
     )  # fmt: skip
     found: list[dict[str, Any]] = json.loads(listed.stdout)["items"]
     return found
+
+
+def past_the_template_change_second(cluster: LocalCluster, namespace: str) -> None:
+    """Poll until the clock has left the second in which checkout's pod template last changed:
+    managedFields keep whole seconds, so a role approval given within that second is refused as
+    possibly meant for the template before (slokeeper/loops/rollout/role_approvals.py)."""
+    body = json.loads(
+        cluster.kubectl(
+            "get", "deployment", "checkout", "-n", namespace, "-o", "json", "--show-managed-fields"
+        ).stdout
+    )
+    changed = max(
+        datetime.fromisoformat(entry["time"].replace("Z", "+00:00"))
+        for entry in body["metadata"]["managedFields"]
+        if "f:template" in entry.get("fieldsV1", {}).get("f:spec", {})
+    )
+    eventually(
+        lambda: datetime.now(UTC),
+        lambda now: now >= changed + timedelta(seconds=1),
+        f"the clock past the template change at {changed:%H:%M:%S}",
+        timeout=5,
+        interval=0.05,
+    )

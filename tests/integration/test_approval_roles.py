@@ -18,7 +18,13 @@ from kubernetes import client
 from helm import rendered
 from identities import user_kubeconfig
 from polling import eventually
-from resources import adopt_checkout, availability_slo, change_rollout, rollout_status
+from resources import (
+    adopt_checkout,
+    availability_slo,
+    change_rollout,
+    past_the_template_change_second,
+    rollout_status,
+)
 from running_operator import RunningOperator
 from slokeeper.localcluster.cluster import LocalCluster
 from slokeeper.localcluster.toolchain import Toolchain
@@ -113,6 +119,7 @@ def test_approvals_by_role_are_vouched_for_by_the_api_server(
     assert impostor.returncode != 0
     assert "an approval must name the person who gives it: you are dana" in impostor.stderr
 
+    past_the_template_change_second(cluster, namespace)
     first = approve_with_cli(people["frank"], namespace, "on-call", "paged in, looks fine")
     assert first.returncode == 0, first.stderr
     after_first = eventually(

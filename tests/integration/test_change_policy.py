@@ -25,6 +25,7 @@ from resources import (
     apply,
     availability_slo,
     change_rollout,
+    past_the_template_change_second,
     phase_is,
     rollout_status,
 )
@@ -157,6 +158,7 @@ def test_the_policy_lives_where_the_author_of_a_change_cannot_edit_it(
     assert rewritten.returncode != 0
     assert "forbidden" in rewritten.stderr.lower(), rewritten.stderr
 
+    past_the_template_change_second(cluster, namespace)
     approved = annotate(dana, "approve.on-call", "dana: paged in, looks fine")
     assert approved.returncode == 0, approved.stderr
     started = eventually(
