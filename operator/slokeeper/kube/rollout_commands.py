@@ -10,7 +10,8 @@ why) in status and removes the annotation.
 ValidatingAdmissionPolicy) can check that it names the person setting it.
 
 A value is either a JSON object ``{"by": "alice", "reason": "INC-42", "force": true,
-"revision": "<template hash>"}`` (every key optional) or plain text ``<username>[: reason]``;
+"full": true, "revision": "<template hash>"}`` (every key optional) or plain text
+``<username>[: reason]``; a promote is of one step unless ``full`` (or ``force``) says all;
 the chart's request policy admits either only when it names the person setting it.
 """
 
@@ -54,6 +55,7 @@ def _parse(request: Request | None, value: str) -> PersonRequest:
         by=str(fields.get("by", ""))[:BY_LIMIT],
         reason=str(fields.get("reason", ""))[:REASON_LIMIT],
         force=fields.get("force") is True,
+        full=fields.get("full") is True,
         revision=str(revision) if revision else None,
     )
 
@@ -76,7 +78,12 @@ def read_pause(annotations: dict[str, str] | None) -> PersonRequest | None:
 
 
 def request_value(
-    *, by: str, reason: str = "", force: bool = False, revision: str | None = None
+    *,
+    by: str,
+    reason: str = "",
+    force: bool = False,
+    full: bool = False,
+    revision: str | None = None,
 ) -> str:
     """The annotation value ``read_requests`` reads back (what `slokeeper rollout …` writes)."""
     fields: dict[str, Any] = {"by": by}
@@ -84,6 +91,8 @@ def request_value(
         fields["reason"] = reason
     if force:
         fields["force"] = True
+    if full:
+        fields["full"] = True
     if revision:
         fields["revision"] = revision
     return json.dumps(fields)

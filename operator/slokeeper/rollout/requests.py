@@ -30,6 +30,7 @@ class PersonRequest:
     by: str = ""
     reason: str = ""
     force: bool = False
+    full: bool = False  # a promote of every remaining step, not only the current one
     revision: str | None = None
     role: str | None = None
     given_at: datetime | None = None  # when it was set, as the API server recorded it
@@ -62,7 +63,9 @@ class PendingRequests:
             return Command.ABORT
         if Request.PROMOTE in self.requests:
             promote = self.requests[Request.PROMOTE]
-            return Command.FORCE_PROMOTE if promote.force else Command.PROMOTE
+            if promote.force:
+                return Command.FORCE_PROMOTE  # an on-call's "ship it now": every step, past gates
+            return Command.PROMOTE if promote.full else Command.PROMOTE_STEP
         if Request.RETRY in self.requests:
             return Command.RETRY
         return None

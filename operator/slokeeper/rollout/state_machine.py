@@ -14,7 +14,8 @@ Phases:
            its latest analysis passed; at the failure limit, or after holding too long without a
            verdict, or with canary pods not Ready past the progress deadline, or on abort →
            RolledBack (or, without automatic rollback, held for a person);
-           after the last step (no freeze, not paused) → Promoting
+           after the last step (no freeze, not paused) → Promoting; a person's promote starts
+           the next step at once (from the last one: promotes), promote --full every step
     Promoting: target resumed, rolls out natively; once fully available → Succeeded; on abort, a
            template changed mid-way, or no progress within the progress deadline → RolledBack,
            the target paused and its pods of the candidate scaled away for the stable ones
@@ -193,7 +194,7 @@ def _progressing(plan: Plan, state: State, world: World, now: datetime) -> Resul
         after, actions = _at_rest(plan, _without_candidate(state), world, now)
         notice = Event("Superseded", "A newer template replaced the canary.")
         return after, (DeleteCanary(), notice, *actions)
-    if world.command in (Command.PROMOTE, Command.FORCE_PROMOTE):
+    if world.command in (Command.PROMOTE_STEP, Command.PROMOTE, Command.FORCE_PROMOTE):
         return _promote_by_hand(plan, state, world, now)
     if state.failures >= plan.failure_limit:
         # Held for a person (no automatic rollback): nothing a new verdict says moves it on.
@@ -220,8 +221,41 @@ def _unready(plan: Plan, state: State, world: World, now: datetime) -> Result:
     return rollback(state, "ProgressDeadlineExceeded", message)
 
 
+def _next_step_by_hand(plan: Plan, state: State, world: World, now: datetime) -> Result:
+    """A person skips this step's pause and analysis: the next step starts now. A pause holds
+    it (a paused rollout advances nothing); a freeze does not, as it holds only the promotion.
+    Failures counted so far stay counted: a canary held for a person after its failure limit is
+    held again at the next step, so each step past failing analyses is a person's decision."""
+    if world.gate.kind is GateKind.PAUSED:
+        refused = Event("PromoteRefused", f"Not advanced: {world.gate.message}", warning=True)
+        return state, (PauseTarget(), _canary(plan, state, world), refused)
+    step = state.step + 1
+    message = (
+        f"Step {step + 1} of {len(plan.weights)}: {plan.weights[step]:g}%, "
+        f"step {state.step + 1}'s pause and analysis skipped by a person."
+    )
+    advanced = replace(
+        state,
+        step=step,
+        step_started=now,
+        ready_since=None,
+        unready_since=None,
+        inconclusive_since=None,
+        reason="StepPromotedByHand",
+        message=message,
+    )
+    return advanced, (
+        PauseTarget(),
+        _canary(plan, advanced, world),
+        Event("StepPromotedByHand", message),
+    )
+
+
 def _promote_by_hand(plan: Plan, state: State, world: World, now: datetime) -> Result:
-    """Skip the remaining steps; a freeze or a pause still holds unless the promotion is forced."""
+    """Skip the remaining steps (a promote of one step: the current one); a freeze or a pause
+    still holds the promotion unless it is forced."""
+    if world.command is Command.PROMOTE_STEP and state.step + 1 < len(plan.weights):
+        return _next_step_by_hand(plan, state, world, now)
     if world.command is Command.FORCE_PROMOTE:
         return promote(
             state, "PromotedByHand", "Promotion forced by a person, past the gates.", now

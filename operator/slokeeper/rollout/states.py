@@ -37,7 +37,10 @@ class NoDataAction(StrEnum):
 
 class Command(StrEnum):
     ABORT = "abort"
-    PROMOTE = "promote"
+    # Skip the current step's pause and analysis: the next step now, or the promotion from the
+    # last step (`slokeeper rollout promote`, as `kubectl argo rollouts promote`).
+    PROMOTE_STEP = "promote-step"
+    PROMOTE = "promote"  # skip every remaining step and promote (`promote --full`)
     FORCE_PROMOTE = "force-promote"  # promote past the gates too: an on-call's explicit call
     RETRY = "retry"
     UNDO = "undo"  # the target's template was put back to a known-good one: roll it out now

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from hypothesis import given, settings
@@ -245,6 +246,11 @@ def test_invariants_over_random_histories(history: list[tuple[World, int]]) -> N
             assert (
                 forced
                 or (world.command is Command.PROMOTE and world.gate.kind is not GateKind.FREEZE)
+                or (
+                    world.command is Command.PROMOTE_STEP
+                    and world.gate.kind is not GateKind.FREEZE
+                    and before.step == len(PLAN.weights) - 1
+                )
                 or (world.verdict is Outcome.PASS and before.step == len(PLAN.weights) - 1)
             )
             assert forced or world.gate.kind not in (GateKind.FREEZE, GateKind.PAUSED)
@@ -504,3 +510,77 @@ def test_a_hold_says_until_when_and_waiting_for_a_person_says_so() -> None:
     state, _ = advance(PLAN, STABLE, _world(), T0)
     state, _ = advance(PLAN, state, _world(verdict=Outcome.QUERY_INVALID), T0)
     assert "Waits for a person, with no time limit" in state.message
+
+
+def test_a_promote_skips_one_step_and_a_full_promote_every_step() -> None:
+    running, _ = advance(PLAN, STABLE, _world(), T0)
+    # No analysis yet, well inside the step's pause: a person moves it on.
+    stepped, actions = advance(PLAN, running, _world(command=Command.PROMOTE_STEP), T0)
+    assert (stepped.phase, stepped.step, stepped.step_started) == (Phase.PROGRESSING, 1, T0)
+    assert EnsureCanary("v2", 7) in actions  # 7 of 27 pods: 25 %
+    assert _reasons(actions) == ["StepPromotedByHand"]
+    last, _ = advance(PLAN, stepped, _world(command=Command.PROMOTE_STEP), T0)
+    assert (last.phase, last.step) == (Phase.PROGRESSING, 2)
+    # From the last step, a promote is the promotion.
+    promoted, actions = advance(PLAN, last, _world(command=Command.PROMOTE_STEP), T0)
+    assert (promoted.phase, promoted.reason) == (Phase.PROMOTING, "PromotedByHand")
+    assert ResumeTarget() in actions
+    full, _ = advance(PLAN, running, _world(command=Command.PROMOTE), T0)
+    assert full.phase is Phase.PROMOTING
+
+
+def test_a_skipped_step_starts_its_own_pause_and_needs_its_own_analysis() -> None:
+    running, _ = advance(PLAN, STABLE, _world(), T0)
+    stepped, _ = advance(PLAN, running, _world(command=Command.PROMOTE_STEP), T0)
+    soon = T0 + timedelta(seconds=30)
+    held, _ = advance(PLAN, stepped, _world(verdict=Outcome.PASS), soon)
+    assert held.step == 1, "the new step's pause is whole: 30 s of 60 s is not enough"
+    later = T0 + timedelta(seconds=61)
+    on, _ = advance(PLAN, held, _world(verdict=Outcome.PASS), later)
+    assert on.step == 2
+
+
+def test_a_pause_holds_a_step_promote_and_a_freeze_only_the_promotion() -> None:
+    running, _ = advance(PLAN, STABLE, _world(), T0)
+    paused = Gate(GateKind.PAUSED, "paused by alice")
+    held, actions = advance(PLAN, running, _world(command=Command.PROMOTE_STEP, gate=paused), T0)
+    assert (held.step, _reasons(actions)) == (0, ["PromoteRefused"])
+    frozen = Gate(GateKind.FREEZE, "budget spent")
+    stepped, _ = advance(PLAN, running, _world(command=Command.PROMOTE_STEP, gate=frozen), T0)
+    assert stepped.step == 1, "a freeze holds promotion, not the steps of the plan"
+    last = replace(stepped, step=2)
+    refused, actions = advance(PLAN, last, _world(command=Command.PROMOTE_STEP, gate=frozen), T0)
+    assert (refused.phase, _reasons(actions)) == (Phase.PROGRESSING, ["PromoteRefused"])
+
+
+def test_a_canary_held_at_its_failure_limit_needs_a_person_at_each_step() -> None:
+    plan = replace(PLAN, automatic_rollback=False)
+    state, _ = advance(plan, STABLE, _world(), T0)
+    for _ in range(2):
+        state, _ = advance(plan, state, _world(verdict=Outcome.FAIL), T0)
+    assert state.reason == "RollbackHeld"
+    stepped, _ = advance(plan, state, _world(command=Command.PROMOTE_STEP), T0)
+    assert stepped.step == 1
+    later = T0 + timedelta(seconds=120)
+    still, _ = advance(plan, stepped, _world(verdict=Outcome.PASS), later)
+    assert still.step == 1, "past its failure limit the canary moves only when a person says"
+
+
+@settings(max_examples=200)
+@given(st.lists(st.tuples(worlds, st.integers(0, 120)), min_size=1, max_size=30))
+def test_a_person_moves_a_canary_at_most_one_step_per_promote(
+    history: list[tuple[World, int]],
+) -> None:
+    state, now = STABLE, T0
+    for world, seconds in history:
+        now += timedelta(seconds=seconds)
+        before = state
+        state, _ = advance(PLAN, state, world, now)
+        same_canary = state.candidate == before.candidate
+        if before.phase is Phase.PROGRESSING and state.phase is Phase.PROGRESSING and same_canary:
+            assert before.step <= state.step <= before.step + 1
+        stepped_into_promotion = (
+            before.phase is Phase.PROGRESSING and state.phase is Phase.PROMOTING
+        )
+        if world.command is Command.PROMOTE_STEP and stepped_into_promotion:
+            assert before.step == len(PLAN.weights) - 1, "one step, not the rest of the plan"
