@@ -10,8 +10,9 @@ why) in status and removes the annotation.
 ValidatingAdmissionPolicy) can check that it names the person setting it.
 
 A value is either a JSON object ``{"by": "alice", "reason": "INC-42", "force": true,
-"full": true, "revision": "<template hash>"}`` (every key optional) or plain text
-``<username>[: reason]``; a promote is of one step unless ``full`` (or ``force``) says all;
+"step": true, "revision": "<template hash>"}`` (every key optional) or plain text
+``<username>[: reason]``; a promote skips every remaining step unless ``"step": true`` asks for
+the current step only (what `slokeeper rollout promote` writes; `--full` leaves it out);
 the chart's request policy admits either only when it names the person setting it.
 """
 
@@ -55,7 +56,7 @@ def _parse(request: Request | None, value: str) -> PersonRequest:
         by=str(fields.get("by", ""))[:BY_LIMIT],
         reason=str(fields.get("reason", ""))[:REASON_LIMIT],
         force=fields.get("force") is True,
-        full=fields.get("full") is True,
+        one_step=fields.get("step") is True,
         revision=str(revision) if revision else None,
     )
 
@@ -82,7 +83,7 @@ def request_value(
     by: str,
     reason: str = "",
     force: bool = False,
-    full: bool = False,
+    one_step: bool = False,
     revision: str | None = None,
 ) -> str:
     """The annotation value ``read_requests`` reads back (what `slokeeper rollout …` writes)."""
@@ -91,8 +92,8 @@ def request_value(
         fields["reason"] = reason
     if force:
         fields["force"] = True
-    if full:
-        fields["full"] = True
+    if one_step:
+        fields["step"] = True
     if revision:
         fields["revision"] = revision
     return json.dumps(fields)

@@ -30,7 +30,9 @@ class PersonRequest:
     by: str = ""
     reason: str = ""
     force: bool = False
-    full: bool = False  # a promote of every remaining step, not only the current one
+    # A promote of the current step only (what `slokeeper rollout promote` asks); without it a
+    # promote skips every remaining step, as the annotation always meant.
+    one_step: bool = False
     revision: str | None = None
     role: str | None = None
     given_at: datetime | None = None  # when it was set, as the API server recorded it
@@ -65,7 +67,7 @@ class PendingRequests:
             promote = self.requests[Request.PROMOTE]
             if promote.force:
                 return Command.FORCE_PROMOTE  # an on-call's "ship it now": every step, past gates
-            return Command.PROMOTE if promote.full else Command.PROMOTE_STEP
+            return Command.PROMOTE_STEP if promote.one_step else Command.PROMOTE
         if Request.RETRY in self.requests:
             return Command.RETRY
         return None
