@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 TOOLCHAIN := operator/slokeeper/localcluster/toolchain/build.sh
 
-.PHONY: help setup toolchain test unit integration lint format crds manifests demo clean
+.PHONY: help setup toolchain test unit integration lint format crds manifests lock demo clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -50,6 +50,14 @@ format: $(BIN)/.installed ## format the code
 crds: $(BIN)/.installed ## regenerate crds/ (and the chart's copy) from the models
 	$(BIN)/slokeeper crds
 	$(BIN)/slokeeper crds --output-dir charts/slokeeper/crds
+
+# The image installs exactly these (pinned, hashed); tests/unit/test_packaging_lock.py fails when
+# they no longer satisfy pyproject.toml. PIP_FIND_LINKS is cleared so only the index's files count.
+PIP_COMPILE := PIP_FIND_LINKS= $(BIN)/pip-compile --quiet --generate-hashes --strip-extras \
+	--allow-unsafe --no-emit-index-url --no-emit-find-links
+lock: $(BIN)/.installed ## re-pin requirements.lock and requirements-build.lock from pyproject.toml
+	$(PIP_COMPILE) --output-file requirements.lock pyproject.toml
+	$(PIP_COMPILE) --only-build-deps --all-build-deps --output-file requirements-build.lock pyproject.toml
 
 manifests: $(BIN)/.installed ## regenerate manifests/ (kustomize) from the Helm chart
 	$(BIN)/python manifests/render.py
