@@ -28,7 +28,7 @@ lint: $(BIN)/.installed ## ruff, mypy --strict, import layers, sizes and cycles,
 	$(BIN)/lint-imports
 	$(BIN)/python lint/structure.py
 	$(BIN)/slokeeper crds --check
-	$(BIN)/slokeeper crds --check --output-dir charts/slokeeper/crds
+	$(BIN)/slokeeper crds --check --output-dir charts/slokeeper/files/crds
 	$(BIN)/python lint/workflows.py
 
 # Two workers, a file each at a time: most integration tests wait on a cluster, so two files
@@ -47,9 +47,10 @@ format: $(BIN)/.installed ## format the code
 	$(BIN)/ruff format operator tests bench manifests
 	$(BIN)/ruff check --fix operator tests bench manifests
 
+# The chart's copy is read by templates/crds.yaml (not Helm's crds/, which `helm upgrade` skips).
 crds: $(BIN)/.installed ## regenerate crds/ (and the chart's copy) from the models
 	$(BIN)/slokeeper crds
-	$(BIN)/slokeeper crds --output-dir charts/slokeeper/crds
+	$(BIN)/slokeeper crds --output-dir charts/slokeeper/files/crds
 
 # The image installs exactly these (pinned, hashed); tests/unit/test_packaging_lock.py fails when
 # they no longer satisfy pyproject.toml. PIP_FIND_LINKS is cleared so only the index's files count.

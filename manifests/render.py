@@ -28,7 +28,8 @@ HELM_ONLY_LABELS = ("helm.sh/chart", "app.kubernetes.io/managed-by")
 
 def _template(*values: str) -> list[dict[str, Any]]:
     toolchain = ensure_toolchain()
-    sets = [arg for value in values for arg in ("--set", value)]
+    # The CRDs come from crds/ below (the chart's templated copy carries Helm-only metadata).
+    sets = [arg for value in ("crds.install=false", *values) for arg in ("--set", value)]
     text = subprocess.run(
         [str(toolchain.helm), "template", "slokeeper", str(CHART), "--namespace", NAMESPACE,
          "--kube-version", toolchain.kubernetes_version, *sets],

@@ -154,7 +154,7 @@ def test_every_rendered_object_passes_a_server_side_dry_run(
 ) -> None:
     for namespace in (RELEASE_NAMESPACE, "shop", "payments"):
         chart_cluster.kubectl("create", "namespace", namespace, check=False)
-    chart_cluster.kubectl("apply", "--server-side", "-f", str(CHART / "crds"))
+    chart_cluster.kubectl("apply", "--server-side", "-f", str(CHART.parents[1] / "crds"))
     text = rendered(toolchain, *values)
     dry_run = chart_cluster.kubectl(
         "apply", "--dry-run=server", "-o", "name", "-f", "-", input_text=text
@@ -399,7 +399,7 @@ def test_the_kustomize_manifests_are_the_charts_objects_and_apply(
         capture_output=True, text=True, check=False,
     )  # fmt: skip
     assert stale.returncode == 0, stale.stderr
-    chart_cluster.kubectl("apply", "--server-side", "-f", str(CHART / "crds"))
+    chart_cluster.kubectl("apply", "--server-side", "-f", str(CHART.parents[1] / "crds"))
     # A dry run creates nothing, so the namespaced objects need their namespace to exist.
     chart_cluster.kubectl("create", "namespace", RELEASE_NAMESPACE, check=False)
     monitoring = CHART.parents[1] / "manifests" / "monitoring"
