@@ -9,6 +9,7 @@ from pathlib import Path
 
 from slokeeper import __version__
 from slokeeper.cli import (
+    completion,
     crds,
     dashboard,
     demo,
@@ -20,15 +21,30 @@ from slokeeper.cli import (
     status,
     validate,
 )
+from slokeeper.cli.failures import run_command
+from slokeeper.cli.global_flags import hoist_global_flags
+
+GLOBAL_FLAGS_HELP = """\
+global flags, before or after the command, for every command that takes them:
+  -n/--namespace NS, -A/--all-namespaces, --kubeconfig FILE, --context NAME,
+  --prometheus-url URL and the other --prometheus-* flags
+durations are written like 60s, 5m, 1h
+
+exit codes: 0 done, 1 failed (refused, not found, invalid input, API server or Prometheus
+unreachable: one line on stderr), 2 wrong command line, 3 rollout status: rolled back,
+4 rollout status --watch: timed out, 130 interrupted"""
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="kubectl slo" if Path(sys.argv[0]).name == "kubectl-slo" else "slokeeper",
         description="SLOs as error budgets, burn-rate alerts and SLO-gated canary rollouts.",
+        epilog=GLOBAL_FLAGS_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"slokeeper {__version__}")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    completion.add_parser(subparsers, parser)
     crds.add_parser(subparsers)
     dashboard.add_parser(subparsers)
     demo.add_parser(subparsers)
@@ -43,9 +59,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    code: int = args.run(args)
-    return code
+    parser = build_parser()
+    given = sys.argv[1:] if argv is None else argv
+    args = parser.parse_args(hoist_global_flags(parser, given))
+    return run_command(args.run, args)
 
 
 if __name__ == "__main__":

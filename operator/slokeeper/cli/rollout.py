@@ -14,8 +14,8 @@ from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
 from slokeeper.api.base import GROUP
-from slokeeper.cli import rollout_incident
-from slokeeper.cli.rollout_access import connect, fail, read_rollout
+from slokeeper.cli import rollout_get, rollout_incident
+from slokeeper.cli.rollout_access import connect, fail, read_rollout, target_template
 from slokeeper.cli.rollout_outcome import EXIT_TIMED_OUT, change_settled, exit_code
 from slokeeper.cli.rollout_view import (
     LivePanel,
@@ -24,6 +24,7 @@ from slokeeper.cli.rollout_view import (
     history_table,
     panel,
 )
+from slokeeper.cli.settings_table import duration
 from slokeeper.kube.identity import current_user
 from slokeeper.kube.rollout_commands import (
     PAUSED_ANNOTATION,
@@ -33,9 +34,8 @@ from slokeeper.kube.rollout_commands import (
     role_approval_value,
 )
 from slokeeper.kube.rollout_resource import set_annotation
-from slokeeper.kube.rollout_target import read_target
 from slokeeper.rollout.requests import Request
-from slokeeper.rollout.workload import TargetMissingError
+from slokeeper.slo.durations import duration_seconds
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -53,7 +53,9 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     status = common("status", "the change in progress: phase, step, weight, latest analysis")
     status.add_argument("-w", "--watch", action="store_true", help="follow until the change ends")
     status.add_argument("-o", "--output", choices=("table", "json", "yaml"), default="table")
-    status.add_argument("--timeout", type=float, default=1800.0, help="seconds to watch at most")
+    status.add_argument(
+        "--timeout", type=duration, default="30m", help="how long to watch at most (default 30m)"
+    )
     status.set_defaults(run=show_status)
     history = common("history", "every finished change: outcome, steps, approvals, timing")
     history.add_argument("-o", "--output", choices=("table", "json", "yaml"), default="table")
@@ -61,7 +63,12 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     for request, help_text in (
         (Request.APPROVE, "approve the change waiting at the gates"),
         (Request.ABORT, "roll the running canary back now"),
-        (Request.PROMOTE, "skip the remaining steps (a freeze still holds it without --force)"),
+        (
+            Request.PROMOTE,
+            "skip the current step's pause and analysis: the next step now, or the promotion "
+            "from the last step (--full: every remaining step; a freeze holds a promotion "
+            "without --force)",
+        ),
         (Request.RETRY, "run a refused template again"),
         (Request.OVERRIDE, "let the change past a freeze, a spent budget or a closed window"),
         (
@@ -73,7 +80,10 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         asked = common(request.value, help_text)
         asked.add_argument("--reason", required=request is Request.OVERRIDE, default="", help="why")
         if request is Request.PROMOTE:
-            asked.add_argument("--force", action="store_true", help="promote past the gates too")
+            asked.add_argument("--full", action="store_true", help="skip every remaining step")
+            asked.add_argument(
+                "--force", action="store_true", help="every remaining step, past the gates too"
+            )
         if request is Request.APPROVE:
             asked.add_argument(
                 "--role",
@@ -87,6 +97,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     resume = common("resume", "lift a pause")
     resume.set_defaults(run=set_pause, paused=False)
     rollout_incident.add_commands(common)
+    rollout_get.add_commands(actions)
 
 
 def _print(status: dict[str, Any], output: str) -> None:
@@ -98,20 +109,12 @@ def _print(status: dict[str, Any], output: str) -> None:
         print(describe(status))
 
 
-def _target_template(api: client.ApiClient, namespace: str, body: dict[str, Any]) -> str | None:
-    """The guarded Deployment's template hash, as the operator computes it (None if gone)."""
-    try:
-        return read_target(api, namespace, body["spec"]["targetRef"]["name"]).template_hash
-    except TargetMissingError:
-        return None
-
-
 def show_status(args: argparse.Namespace) -> int:
     api, namespace = connect(args)
     try:
         body = read_rollout(api, namespace, args.name)
         status = body.get("status") or {}
-        target = _target_template(api, namespace, body)
+        target = target_template(api, namespace, body)
         if not args.watch:
             if args.output == "table":
                 print("\n".join(panel(body)))
@@ -121,7 +124,7 @@ def show_status(args: argparse.Namespace) -> int:
         # On a terminal the panel is redrawn in place; into a log, a line per change.
         live = sys.stdout.isatty() and args.output == "table"
         view: LivePanel | RolloutView = LivePanel(sys.stdout) if live else RolloutView(sys.stdout)
-        deadline = time.monotonic() + args.timeout
+        deadline = time.monotonic() + duration_seconds(args.timeout)
         while True:
             if isinstance(view, LivePanel):
                 view.show(body)
@@ -140,7 +143,7 @@ def show_status(args: argparse.Namespace) -> int:
     if code == EXIT_TIMED_OUT:
         print(
             f"ChangeRollout {namespace}/{args.name}: still {status.get('phase')} after "
-            f"{args.timeout:g}s of --watch",
+            f"{args.timeout} of --watch",
             file=sys.stderr,
         )
     return code
@@ -190,6 +193,7 @@ def ask(args: argparse.Namespace) -> int:
         by=current_user(api),
         reason=args.reason,
         force=getattr(args, "force", False),
+        one_step=request is Request.PROMOTE and not (args.full or args.force),
         revision=revision,
     )
     key = annotation(request)

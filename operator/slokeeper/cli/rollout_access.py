@@ -14,6 +14,8 @@ from kubernetes.client.exceptions import ApiException
 from slokeeper.api.base import GROUP, VERSION
 from slokeeper.api.rollout import ChangeRollout
 from slokeeper.kube.connection import api_client, default_namespace
+from slokeeper.kube.rollout_target import read_target
+from slokeeper.rollout.workload import TargetMissingError
 
 
 def connect(args: argparse.Namespace) -> tuple[client.ApiClient, str]:
@@ -39,3 +41,11 @@ def fail(error: ApiException, namespace: str, name: str) -> int:
         f"ChangeRollout {namespace}/{name}: {what}" + (f": {said}" if said else ""), file=sys.stderr
     )
     return 1
+
+
+def target_template(api: client.ApiClient, namespace: str, body: dict[str, Any]) -> str | None:
+    """The guarded Deployment's template hash, as the operator computes it (None if gone)."""
+    try:
+        return read_target(api, namespace, body["spec"]["targetRef"]["name"]).template_hash
+    except TargetMissingError:
+        return None

@@ -134,21 +134,24 @@ def panel(body: dict[str, Any]) -> list[str]:
 
 
 class LivePanel:
-    """Redraws ``panel`` in place on a terminal (cursor up, clear below), only when it changed."""
+    """Redraws lines in place on a terminal (cursor up, clear below), only when they changed:
+    ``panel`` for `rollout status --watch`, the tree for `rollout get --watch`."""
 
     def __init__(self, out: Any) -> None:
         self._out = out
-        self._drawn: list[str] = []
+        self.drawn: list[str] = []
 
     def show(self, body: dict[str, Any]) -> None:
-        lines = panel(body)
-        if lines == self._drawn:
+        self.show_lines(panel(body))
+
+    def show_lines(self, lines: list[str]) -> None:
+        if lines == self.drawn:
             return
-        if self._drawn:
-            self._out.write(f"\x1b[{len(self._drawn)}F\x1b[J")
+        if self.drawn:
+            self._out.write(f"\x1b[{len(self.drawn)}F\x1b[J")
         self._out.write("\n".join(lines) + "\n")
         self._out.flush()
-        self._drawn = lines
+        self.drawn = lines
 
 
 def _duration(start: str | None, end: str | None) -> str:

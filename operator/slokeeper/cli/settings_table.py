@@ -20,6 +20,7 @@ from pathlib import Path
 from slokeeper.cli.setting import Kind, Setting
 from slokeeper.handlers.rollout_scheduler import DEFAULT_CONCURRENCY
 from slokeeper.prometheus.query_params import Dedup, PartialResponse, QueryParam, parse_query_param
+from slokeeper.slo.durations import duration_seconds
 from slokeeper.transport.response_limit import parse_size
 
 
@@ -44,6 +45,18 @@ def size(text: str) -> int:
         raise argparse.ArgumentTypeError(str(error)) from error
 
 
+def duration(text: str) -> str:
+    """A duration as every flag takes one: ``60s``, ``5m``, ``1h`` (Prometheus' format); a bare
+    number is seconds, as ``--timeout 1800`` always meant. Refused on the command line, where the
+    typo is, rather than when the value is first used."""
+    spoken = f"{text}s" if text.isdigit() else text
+    try:
+        duration_seconds(spoken)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from error
+    return spoken
+
+
 def choices(enum: type[PartialResponse] | type[Dedup]) -> str:
     return "|".join(member.value for member in enum)
 
@@ -64,6 +77,7 @@ PROMETHEUS_SETTINGS: tuple[Setting, ...] = (
         "SLOKEEPER_PROMETHEUS_TIMEOUT",
         "per-query timeout: the whole answer, retries included",
         default="10s",
+        parse=duration,
         chart="`prometheus.timeout`",
     ),
     Setting(
@@ -168,6 +182,7 @@ OPERATOR_SETTINGS: tuple[Setting, ...] = (
         "SLOKEEPER_INTERVAL",
         "how often every SLO is evaluated",
         default="30s",
+        parse=duration,
         chart="`interval`",
     ),
     Setting(
