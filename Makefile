@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 TOOLCHAIN := operator/slokeeper/localcluster/toolchain/build.sh
 
-.PHONY: help setup toolchain test unit integration lint format crds manifests lock demo clean
+.PHONY: help setup toolchain test unit integration lint format crds values-schema manifests lock demo clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -29,6 +29,7 @@ lint: $(BIN)/.installed ## ruff, mypy --strict, import layers, sizes and cycles,
 	$(BIN)/python lint/structure.py
 	$(BIN)/slokeeper crds --check
 	$(BIN)/slokeeper crds --check --output-dir charts/slokeeper/files/crds
+	$(BIN)/python lint/values_schema.py --check
 	$(BIN)/python lint/workflows.py
 
 # Two workers, a file each at a time: most integration tests wait on a cluster, so two files
@@ -59,6 +60,9 @@ PIP_COMPILE := PIP_FIND_LINKS= $(BIN)/pip-compile --quiet --generate-hashes --st
 lock: $(BIN)/.installed ## re-pin requirements.lock and requirements-build.lock from pyproject.toml
 	$(PIP_COMPILE) --output-file requirements.lock pyproject.toml
 	$(PIP_COMPILE) --only-build-deps --all-build-deps --output-file requirements-build.lock pyproject.toml
+
+values-schema: $(BIN)/.installed ## regenerate the chart's values.schema.json from values.yaml
+	$(BIN)/python lint/values_schema.py
 
 manifests: $(BIN)/.installed ## regenerate manifests/ (kustomize) from the Helm chart
 	$(BIN)/python manifests/render.py
