@@ -26,6 +26,7 @@ import sys
 import tempfile
 import threading
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -35,9 +36,11 @@ from kubernetes import client
 
 from slokeeper.api.base import GROUP, VERSION
 from slokeeper.cli.crds import install_crds
+from slokeeper.cli.demo_backfill import backfill_month
 from slokeeper.cli.demo_real_node import run_real_node
 from slokeeper.cli.demo_rollout import follow_rollout, read_rollout
 from slokeeper.cli.report import ReportError, write_report
+from slokeeper.cli.rules import load_objectives
 from slokeeper.kube.connection import api_client
 from slokeeper.localcluster.cluster import ExistingCluster, LocalCluster
 from slokeeper.localcluster.operator_process import operator_process
@@ -322,6 +325,11 @@ def _run_on(  # noqa: PLR0917 - the environment the demo just started
     args: argparse.Namespace,
 ) -> int:
     external = isinstance(cluster, ExistingCluster)
+    # Before the SLOs exist: their first status already covers the month.
+    backfill = backfill_month(
+        prometheus, toolchain.promtool, load_objectives(samples), stack.workdir, datetime.now(UTC)
+    )
+    print(backfill.summary(), flush=True)
     install_crds(cluster)
     container = EXTERNAL_CONTAINER if external else LOCAL_CONTAINER
     cluster.kubectl("apply", "-f", "-", input_text=demo_deployment(container))

@@ -6,6 +6,7 @@ configuration file and asks Prometheus to reload it (``--web.enable-lifecycle``)
 
 from __future__ import annotations
 
+import shutil
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
@@ -57,6 +58,9 @@ class PrometheusServer:
     listen_address: str | None = None
     launcher: tuple[str, ...] = ()
     reached_at: str | None = None
+    # How long samples are kept: a day is plenty for tests; the demo's backfilled month needs more
+    # (blocks that end more than this before the newest block are deleted when they are loaded).
+    retention: str = "1d"
 
     def __post_init__(self) -> None:
         self._server = ServerProcess("Prometheus", self.log_file, f"{self.url}/-/ready")
@@ -102,7 +106,7 @@ class PrometheusServer:
                 f"--storage.tsdb.path={self.workdir / 'data'}",
                 f"--web.listen-address={listen}",
                 "--web.enable-lifecycle",
-                "--storage.tsdb.retention.time=1d",
+                f"--storage.tsdb.retention.time={self.retention}",
             ]
         )
         return self
@@ -132,6 +136,18 @@ class PrometheusServer:
 
     def remove_job(self, name: str) -> None:
         self.configure(jobs=[job for job in self.jobs if job.name != name])
+
+    def load_blocks(self, blocks: Path, retention: str) -> None:
+        """Move TSDB blocks (e.g. promtool's backfill) into the data directory and restart, keeping
+        samples for ``retention``. A running Prometheus would find new blocks only at its next
+        block reload, up to a minute later; a restart serves them at once."""
+        self.stop()
+        data = self.workdir / "data"
+        data.mkdir(parents=True, exist_ok=True)
+        for block in sorted(blocks.iterdir()):
+            shutil.move(block, data / block.name)
+        self.retention = retention
+        self.start()
 
     def stop(self) -> None:
         self._server.stop()
