@@ -4,7 +4,8 @@ ticketed at the same moments as before.
 Sloth v0.16.0 (built by the toolchain) generates its rules from the spec in
 tests/unit/cli/migration/; slokeeper's come from the ServiceLevelObjective `slokeeper import`
 makes of the same file. `promtool test rules` replays the same synthetic traffic through each rule
-set, and the minute each alert first fires is read back from Prometheus' own ALERTS series.
+set, and the minute each alert first fires is read back from Prometheus' own ALERTS series. The
+import keeps Sloth's alert name, so the team's Alertmanager routes match slokeeper's alerts too.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from slokeeper.api.slo import ServiceLevelObjective
 from slokeeper.cli.migration import convert_sloth
 from slokeeper.localcluster.toolchain import Toolchain
 from slokeeper.slo.objective import AlertKind
-from slokeeper.slo.rules import ALERT_NAMES, rule_group
+from slokeeper.slo.rules import rule_group
 from slokeeper.slo.windows import burn_rate_table
 
 SPEC = Path(__file__).parents[1] / "unit" / "cli" / "migration" / "sloth-spec.yaml"
@@ -110,7 +111,8 @@ def test_slokeeper_pages_and_tickets_when_sloth_does(
         ours,
         scenario,
         {
-            kind: f'ALERTS{{alertname="{ALERT_NAMES[kind]}",alertstate="firing"}}'
+            kind: f'ALERTS{{alertname="{SLOTH_ALERT}",slokeeper_alert="{kind.value}",'
+            'alertstate="firing"}'
             for kind in (AlertKind.PAGE, AlertKind.TICKET)
         },
     )

@@ -29,6 +29,8 @@ from slokeeper.api.slo_bounds import (
     BurnRateDuration,
     ForDuration,
     ForecastDuration,
+    PageAlertName,
+    TicketAlertName,
     WindowDuration,
     cel_seconds,
 )
@@ -98,6 +100,21 @@ class Severity(ResourceModel):
     )
     ticket: str = Field(
         default="warning", max_length=63, description="severity label of ticket alerts."
+    )
+
+
+class AlertNames(ResourceModel):
+    """The alertname of page and ticket alerts, which Alertmanager routes and inhibitions match."""
+
+    page: PageAlertName = Field(
+        default=objective.DEFAULT_ALERT_NAMES[AlertKind.PAGE],
+        description="alertname of page alerts, e.g. CheckoutHighErrorRate (a Prometheus alert "
+        "name, [a-zA-Z_][a-zA-Z0-9_]*).",
+    )
+    ticket: TicketAlertName = Field(
+        default=objective.DEFAULT_ALERT_NAMES[AlertKind.TICKET],
+        description="alertname of ticket alerts; may equal page's (Sloth's way: one name, told "
+        "apart by the severity label).",
     )
 
 
@@ -200,6 +217,12 @@ class Alerting(ResourceModel):
     severity: Severity = Field(
         default_factory=Severity, description="severity label values for page and ticket alerts."
     )
+    names: AlertNames = Field(
+        default_factory=AlertNames,
+        description="alertname of page and ticket alerts; default ErrorBudgetBurnPage and "
+        "ErrorBudgetBurnTicket. Set them to keep the names Alertmanager already routes on (a "
+        "Sloth SLO's alerting.name is kept here on import).",
+    )
     burn_rates: list[BurnRateWindow] | None = Field(
         default=None,
         min_length=1,
@@ -223,6 +246,8 @@ class Alerting(ResourceModel):
             annotations=tuple(sorted(self.annotations.items())),
             page_severity=self.severity.page,
             ticket_severity=self.severity.ticket,
+            page_name=self.names.page,
+            ticket_name=self.names.ticket,
             burn_rates=tuple(row.to_row() for row in self.burn_rates) if self.burn_rates else None,
             forecast=self.forecast.to_forecast(),
         )

@@ -130,9 +130,35 @@ def alert_texts(what: str, *, reserved: tuple[str, ...] = (), value_length: int)
     ]
 
 
+def alert_name(what: str) -> Any:
+    """A Prometheus alert name (the classic metric-name rule without colons, which every
+    Prometheus version and Alertmanager route accepts), refused with one message naming ``what``
+    by the API server and by the model."""
+    message = (
+        f"{what} must be a Prometheus alert name: {LABEL_NAME_PATTERN.strip('^$')}, "
+        "e.g. CheckoutHighErrorRate"
+    )
+
+    def valid(name: str) -> str:
+        if not re.match(LABEL_NAME_PATTERN, name):
+            raise ValueError(f"{message}: {name!r}")
+        return name
+
+    return Annotated[
+        str,
+        Field(
+            max_length=128,  # the empty name is refused by the pattern, in the same words
+            json_schema_extra=cel_rules(cel(f"self.matches('{LABEL_NAME_PATTERN}')", message)),
+        ),
+        AfterValidator(valid),
+    ]
+
+
 WindowDuration = bounded_duration("a window", at_least="1m", at_most="1y")
 BurnRateDuration = bounded_duration("a burn-rate window", at_least="1m", at_most="1y")
 ForecastDuration = bounded_duration("a forecast window", at_least="1m", at_most="1y")
 ForDuration = bounded_duration("for", at_least="0s", at_most="1y")
 AlertLabels = alert_texts("label", reserved=RESERVED_ALERT_LABELS, value_length=1024)
 AlertAnnotations = alert_texts("annotation", value_length=4096)
+PageAlertName = alert_name("names.page")
+TicketAlertName = alert_name("names.ticket")

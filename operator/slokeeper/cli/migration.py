@@ -106,10 +106,8 @@ def _sloth_alerting(
 ) -> dict[str, Any]:
     converted: dict[str, Any] = {}
     if alerting.get("name"):
-        out.unmapped.append(
-            f"{path}.alerting.name: alert names are fixed (ErrorBudgetBurnPage and "
-            f"ErrorBudgetBurnTicket); {alerting['name']!r} is not kept"
-        )
+        # Sloth names its page and ticket alerts alike (told apart by severity): routes match it.
+        converted["names"] = {"page": alerting["name"], "ticket": alerting["name"]}
     if labels or alerting.get("labels"):
         converted["labels"] = {**labels, **(alerting.get("labels") or {})}
     if alerting.get("annotations"):
@@ -203,9 +201,9 @@ def convert_pyrra(document: dict[str, Any], namespace: str) -> Converted:
     if alerting.get("disabled"):
         slo_spec["alerting"] = {"enabled": False}
     if alerting.get("name"):
-        out.unmapped.append(
-            f"spec.alerting.name: alert names are fixed; {alerting['name']!r} is not kept"
-        )
+        # Pyrra names every burn-rate alert alike (told apart by severity): routes match it.
+        names = {"page": alerting["name"], "ticket": alerting["name"]}
+        slo_spec["alerting"] = {**slo_spec.get("alerting", {}), "names": names}
     if alerting.get("absent") is not None:
         out.unmapped.append("spec.alerting.absent: absent-metric alerts are not generated")
     out.slos.append(

@@ -23,6 +23,13 @@ class AlertKind(StrEnum):
     TICKET = "ticket"
 
 
+# The alertname of each kind unless the SLO names its own (alerting.names).
+DEFAULT_ALERT_NAMES = {
+    AlertKind.PAGE: "ErrorBudgetBurnPage",
+    AlertKind.TICKET: "ErrorBudgetBurnTicket",
+}
+
+
 @dataclass(frozen=True)
 class RollingWindow:
     seconds: float
@@ -100,6 +107,8 @@ class Alerting:
     annotations: tuple[tuple[str, str], ...] = ()
     page_severity: str = "critical"
     ticket_severity: str = "warning"
+    page_name: str = DEFAULT_ALERT_NAMES[AlertKind.PAGE]
+    ticket_name: str = DEFAULT_ALERT_NAMES[AlertKind.TICKET]
     burn_rates: tuple[BurnRateWindow, ...] | None = None
     forecast: ForecastAlert = field(default_factory=ForecastAlert)
 

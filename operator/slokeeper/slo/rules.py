@@ -34,6 +34,7 @@ from typing import Any
 
 from slokeeper.slo.durations import format_duration
 from slokeeper.slo.objective import (
+    DEFAULT_ALERT_NAMES,
     AlertKind,
     BurnRateWindow,
     CalendarWindow,
@@ -51,7 +52,7 @@ REQUESTS_PER_SECOND = "slokeeper_slo_requests_per_second"
 FRESHNESS_STALE = "slokeeper_slo_freshness_stale"
 BUDGET_WINDOW_SECONDS = HOUR
 WINDOW_PLACEHOLDER = "{{.window}}"
-ALERT_NAMES = {AlertKind.PAGE: "ErrorBudgetBurnPage", AlertKind.TICKET: "ErrorBudgetBurnTicket"}
+ALERT_NAMES = DEFAULT_ALERT_NAMES  # unless an SLO names its own (Alerting.page_name/ticket_name)
 PERIOD_BUDGET_REMAINING = "slokeeper_slo_period_error_budget_remaining"
 PERIOD_TIME_LEFT = "slokeeper_slo_period_time_left_ratio"
 FORECAST_ALERT = "ErrorBudgetExhaustionForecast"
@@ -288,6 +289,7 @@ def alerting_rules(objective: Objective) -> list[Rule]:
         return []
     alerting = objective.alerting
     severity = {AlertKind.PAGE: alerting.page_severity, AlertKind.TICKET: alerting.ticket_severity}
+    names = {AlertKind.PAGE: alerting.page_name, AlertKind.TICKET: alerting.ticket_name}
     table = burn_rate_table(objective)
     rules: list[Rule] = []
     for kind in (AlertKind.PAGE, AlertKind.TICKET):
@@ -314,7 +316,7 @@ def alerting_rules(objective: Objective) -> list[Rule]:
             annotations["runbook_url"] = alerting.runbook_url
         rules.append(
             {
-                "alert": ALERT_NAMES[kind],
+                "alert": names[kind],
                 "expr": "\nor\n".join(_burn_condition(objective, row) for row in rows),
                 "labels": {
                     **dict(alerting.labels),

@@ -116,8 +116,22 @@ def _node(path: str) -> dict[str, Any]:
         ("spec.alerting.labels", "label values must not call query"),
         ("spec.alerting.annotations", "annotation names must match"),
         ("spec.alerting.annotations", "annotation values must not call query"),
+        ("spec.alerting.names.page", "names.page must be a Prometheus alert name"),
+        ("spec.alerting.names.ticket", "names.ticket must be a Prometheus alert name"),
     ],
 )
 def test_the_crd_carries_each_bound_as_a_cel_rule_on_its_field(path: str, message: str) -> None:
     rules = _node(path).get("x-kubernetes-validations", [])
     assert any(message in rule["message"] for rule in rules), rules
+
+
+@pytest.mark.parametrize("name", ["MyServiceHighErrorRate", "_slo_burn", "ErrorBudgetBurn2"])
+def test_an_alert_name_prometheus_accepts_is_kept(name: str) -> None:
+    names = Alerting.model_validate({"names": {"page": name}}).names
+    assert (names.page, names.ticket) == (name, "ErrorBudgetBurnTicket")
+
+
+@pytest.mark.parametrize("name", ["", "2fast", "error-budget", "slo:burn", "Burn Page", "né"])
+def test_an_alert_name_prometheus_refuses_is_refused_naming_the_field(name: str) -> None:
+    with pytest.raises(ValidationError, match=r"names\.ticket must be a Prometheus alert name"):
+        Alerting.model_validate({"names": {"ticket": name}})

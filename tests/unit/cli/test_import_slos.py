@@ -42,8 +42,13 @@ def test_a_sloth_spec_keeps_queries_labels_and_severities_and_names_what_it_cann
         "category": "availability",
     }
     assert spec["alerting"]["severity"] == {"page": "pageteam", "ticket": "slack"}
+    # Alertmanager routes on Sloth's alert name: both alerts keep it, told apart by severity.
+    assert spec["alerting"]["names"] == {
+        "page": "MyServiceHighErrorRate",
+        "ticket": "MyServiceHighErrorRate",
+    }
     joined = "\n".join(notes)
-    assert "slos[0].alerting.name: alert names are fixed" in joined
+    assert "alerting.name" not in joined
     assert "slos[0].alerting.page_alert.labels.routing_key" in joined
     assert "slos[0].alerting.ticket_alert.labels.slack_channel" in joined
     assert "slos[1].sli.raw: an error-ratio query alone has no equivalent" in joined
@@ -87,7 +92,11 @@ def test_pyrra_ratio_latency_and_bool_gauge_convert(
         ServiceLevelObjective.model_validate(slo)
     joined = "\n".join(notes)
     assert "spec.indicator.ratio.grouping: one SLO per label value has no equivalent" in joined
-    assert "spec.alerting.name: alert names are fixed; 'ApiLatencyBudgetBurn'" in joined
+    assert "alerting.name" not in joined
+    assert latency["spec"]["alerting"]["names"] == {
+        "page": "ApiLatencyBudgetBurn",
+        "ticket": "ApiLatencyBudgetBurn",
+    }
     assert gauge["spec"]["indicator"] == {"freshness": {"boolGauge": 'etl_last_run_ok{job="etl"}'}}
     assert gauge["metadata"] == {"name": "etl-fresh", "namespace": "data"}
 

@@ -241,3 +241,15 @@ def test_a_freshness_sli_records_staleness_first_and_averages_it(
     selector = '{slo="checkout-availability",slo_namespace="shop"}'
     assert error_ratio_query(objective, HOUR) == f"avg_over_time({FRESHNESS_STALE}{selector}[1h])"
     assert (group.recording_rules, group.alerting_rules) == rule_counts(objective)
+
+
+def test_an_slo_names_its_page_and_ticket_alerts_as_alertmanager_routes_them() -> None:
+    """Sloth and Pyrra users route on their alert names; Sloth's way gives both kinds one name."""
+    named = Alerting(page_name="CheckoutHighErrorRate", ticket_name="CheckoutHighErrorRate")
+    alerts = [rule for rule in rule_group(_objective(alerting=named)).rules if "alert" in rule]
+    assert [(a["alert"], a["labels"]["severity"]) for a in alerts] == [
+        ("CheckoutHighErrorRate", "critical"),
+        ("CheckoutHighErrorRate", "warning"),
+    ]
+    defaults = [rule["alert"] for rule in rule_group(_objective()).rules if "alert" in rule]
+    assert defaults == ["ErrorBudgetBurnPage", "ErrorBudgetBurnTicket"]
