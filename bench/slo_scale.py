@@ -8,10 +8,14 @@ time. Targets (issue 3): at 5,000 SLOs a cycle under 10 s, queries per cycle ind
 zero status writes in a quiet cycle, RSS under 300 MiB.
 
 Run: .venv/bin/python bench/slo_scale.py 1000 5000
+With --noisy (issue 20): N SLOs over traffic whose errors arrive at random, onboarded in batches
+while the operator runs, and the figures of bench/slo_noisy.py:
+    .venv/bin/python bench/slo_scale.py --noisy 10000 --batch 5000
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import re
 import signal
@@ -193,5 +197,15 @@ def measure(
 if __name__ == "__main__":
     # A timeout's SIGTERM unwinds the context managers, so the cluster and Prometheus stop too.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    for size in sys.argv[1:] or ["1000", "5000"]:
-        run(int(size))
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("sizes", nargs="*", type=int, default=[1000, 5000])
+    parser.add_argument("--noisy", action="store_true", help="noisy traffic, onboarding batches")
+    parser.add_argument("--batch", type=int, default=5000, help="SLOs applied at once (--noisy)")
+    options = parser.parse_args()
+    for size in options.sizes:
+        if options.noisy:
+            import slo_noisy  # beside this script; it imports from this one
+
+            slo_noisy.run(size, min(size, options.batch))
+        else:
+            run(size)
