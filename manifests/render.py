@@ -32,7 +32,7 @@ def _template(*values: str) -> list[dict[str, Any]]:
     sets = [arg for value in ("crds.install=false", *values) for arg in ("--set", value)]
     text = subprocess.run(
         [str(toolchain.helm), "template", "slokeeper", str(CHART), "--namespace", NAMESPACE,
-         "--kube-version", toolchain.kubernetes_version, *sets],
+         "--kube-version", toolchain.kubernetes_version, "--skip-tests", *sets],
         capture_output=True, text=True, check=True,
     ).stdout  # fmt: skip
     documents = [d for d in yaml.safe_load_all(text) if d]

@@ -58,11 +58,12 @@ def previous_chart(tmp_path: Path, *, crds_directory: bool) -> Path:
     return chart
 
 
-def install(toolchain: Toolchain, cluster: LocalCluster, chart: Path, *flags: str) -> None:
-    helm(
+def install(toolchain: Toolchain, cluster: LocalCluster, chart: Path, *flags: str) -> str:
+    """``helm upgrade --install``; what helm printed (the release notes)."""
+    return helm(
         toolchain, "upgrade", "--install", "slokeeper", str(chart), "--namespace", NAMESPACE,
         "--create-namespace", *flags, kubeconfig=cluster.kubeconfig,
-    )  # fmt: skip
+    ).stdout  # fmt: skip
 
 
 def apply_sample_slo(cluster: LocalCluster) -> None:
@@ -133,13 +134,16 @@ def test_crds_from_a_chart_before_templated_crds_are_adopted_once_then_upgraded(
     assert description_after_apply(cluster) is None
 
     # CRDs no release owns are left alone (no failed upgrade, nothing taken by surprise) ...
-    install(toolchain, cluster, CHART)
+    notes = install(toolchain, cluster, CHART)
     assert crds_in_release(toolchain, cluster) == set()
     assert description_after_apply(cluster) is None
+    # ... and the release notes say so, with the command that hands them over.
+    assert "owned by no release, and were left as they are" in notes
+    assert "--set crds.adopt=true --take-ownership" in notes
 
     # ... until the release adopts them, once; after that a plain upgrade keeps them current.
     install(toolchain, cluster, CHART, "--set", "crds.adopt=true", "--take-ownership")
-    install(toolchain, cluster, CHART)
+    assert "--take-ownership" not in install(toolchain, cluster, CHART)
     assert len(crds_in_release(toolchain, cluster)) == 4
     eventually(
         lambda: description_after_apply(cluster),

@@ -96,3 +96,14 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
   resources: [configmaps]
   verbs: [get, create, update]
 {{- end -}}
+
+{{/* "true" when this release manages the CRD named .name: it is not in the cluster yet, this
+     release owns it, or crds.adopt takes it over (templates/crds.yaml, NOTES.txt). */}}
+{{- define "slokeeper.crdManaged" -}}
+{{- $existing := lookup "apiextensions.k8s.io/v1" "CustomResourceDefinition" "" .name -}}
+{{- $owner := dig "metadata" "annotations" "meta.helm.sh/release-name" "" $existing -}}
+{{- $ownerNamespace := dig "metadata" "annotations" "meta.helm.sh/release-namespace" "" $existing -}}
+{{- if or (not $existing) (and (eq $owner .root.Release.Name) (eq $ownerNamespace .root.Release.Namespace)) .root.Values.crds.adopt -}}
+true
+{{- end -}}
+{{- end -}}
