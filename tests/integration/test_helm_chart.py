@@ -312,7 +312,13 @@ def test_helm_install_and_a_whole_rollout_under_the_charts_rbac(
             "the target back on 4 pods of 1.3",
         )
         # ... and with the operator frozen until every pod is 1.4, the 1.4 ReplicaSet is deleted
-        # for the stable one (ReplicaSet delete).
+        # for the stable one (ReplicaSet delete). Frozen once it has paused the target again (on a
+        # busy machine the pods can be back on 1.3 before the pause lands).
+        eventually(
+            lambda: apps.read_namespaced_deployment("checkout", namespace).spec.paused,
+            bool,
+            "the target paused again",
+        )
         os.kill(operator.process.pid, signal.SIGSTOP)
         try:
             cluster.kubectl("rollout", "resume", "deployment/checkout", "-n", namespace)

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Builds the local control plane (Kubernetes, etcd, kwok, helm, Prometheus, Alertmanager,
-# VictoriaMetrics, Sloth for comparisons, and actionlint for the workflow files) from the Go module
+# VictoriaMetrics, Sloth for comparisons, actionlint for the workflow files, and crane for a local
+# OCI registry) from the Go module
 # proxy into a cache keyed by version. Idempotent: a component whose binaries are cached and
 # answer --version is skipped, so a warm run takes seconds. Go builds run one at a time, since
 # two in parallel on a 2-core machine only thrash.
 #
-# Usage: build.sh [--print-dir | --only actionlint]
+# Usage: build.sh [--print-dir | --only actionlint|crane]
 #   --only actionlint  build (or find cached) actionlint alone: what `make lint` needs
+#   --only crane       the same for crane, whose `registry serve` the chart's OCI test pushes to
 #   SLOKEEPER_CACHE   cache root (default ~/.cache/slokeeper)
 set -euo pipefail
 
@@ -26,6 +28,7 @@ sloth_dir=$cache/sloth-$SLOTH_VERSION
 am_dir=$cache/alertmanager-$ALERTMANAGER_VERSION
 vm_dir=$cache/victoriametrics-$VICTORIAMETRICS_VERSION
 actionlint_dir=$cache/actionlint-$ACTIONLINT_VERSION
+crane_dir=$cache/crane-$CRANE_VERSION
 
 if [[ ${1:-} == --print-dir ]]; then
   echo "$cache"
@@ -271,10 +274,23 @@ build_actionlint() {
   mark_done "$actionlint_dir"
 }
 
+# A small build too: an in-memory OCI registry (`crane registry serve`) for the chart's OCI test.
+build_crane() {
+  done_marker "$crane_dir" && { say "crane $CRANE_VERSION cached"; return; }
+  say "crane $CRANE_VERSION: building"
+  mkdir -p "$crane_dir"
+  GOBIN=$crane_dir go install -trimpath \
+    -ldflags "-s -w -X github.com/google/go-containerregistry/cmd/crane/cmd.Version=$CRANE_VERSION" \
+    "github.com/google/go-containerregistry/cmd/crane@$CRANE_VERSION"
+  "$crane_dir/crane" version
+  mark_done "$crane_dir"
+}
+
 if [[ ${1:-} == --only ]]; then
   case ${2:-} in
     actionlint) build_actionlint ;;
-    *) echo "build.sh: --only takes actionlint, not '${2:-}'" >&2; exit 2 ;;
+    crane) build_crane ;;
+    *) echo "build.sh: --only takes actionlint or crane, not '${2:-}'" >&2; exit 2 ;;
   esac
   exit 0
 fi
@@ -290,5 +306,6 @@ build_alertmanager
 build_victoriametrics
 build_sloth
 build_actionlint
+build_crane
 rm -rf "$cache/work"
 say "toolchain ready in $cache ($(( $(date +%s) - started )) s)"
