@@ -22,6 +22,7 @@ from kubernetes.client.exceptions import ApiException
 from kubernetes.config import ConfigException
 from urllib3.exceptions import HTTPError, MaxRetryError
 
+from slokeeper.localcluster.cluster import KubectlError
 from slokeeper.prometheus.client import PrometheusUnreachableError
 from slokeeper.transport.no_answer import no_answer_reason
 
@@ -51,6 +52,10 @@ def one_line(error: BaseException) -> str:
     """The line a person reads for a failure no command caught itself."""
     if isinstance(error, PrometheusUnreachableError):
         return f"slokeeper: {error}"
+    if isinstance(error, KubectlError):
+        # The demo drives the cluster with kubectl: its own words, first line (they name the
+        # server: "The connection to the server 127.0.0.1:1 was refused").
+        return f"slokeeper: {str(error).splitlines()[0]}"
     if isinstance(error, ConfigException):
         return f"slokeeper: no usable kubeconfig: {error}"
     if isinstance(error, ApiException):
@@ -76,6 +81,7 @@ def run_command(command: Command, args: argparse.Namespace) -> int:
         PrometheusUnreachableError,
         ConfigException,
         ApiException,
+        KubectlError,
     ) as error:
         print(one_line(error), file=sys.stderr)
         return EXIT_FAILED
