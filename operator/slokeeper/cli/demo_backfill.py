@@ -96,10 +96,13 @@ def backfill_month(
     objectives: list[Objective],
     workdir: Path,
     end: datetime,
+    *,
+    namespace: str = "default",
 ) -> Backfill:
-    """Generate the month ending at ``end``, load it and its recorded series into Prometheus."""
+    """Generate the history ending at ``end`` for the checkout pods of ``namespace``; load it and
+    its recorded series into Prometheus."""
     began = time.monotonic()
-    plan = demo_plan(end, history_days(objectives, end))
+    plan = demo_plan(end, history_days(objectives, end), namespace)
     history = workdir / "history"
     history.mkdir(parents=True, exist_ok=True)
     raw, rules = history / "month.om", history / "rules.yml"

@@ -15,7 +15,7 @@ import html
 import json
 import sys
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +34,9 @@ from slokeeper.prometheus.client import (
 )
 from slokeeper.prometheus.slo_history import SLOHistory, report_range
 from slokeeper.slo.calendar import measurement_span
+from slokeeper.slo.durations import format_duration
 from slokeeper.slo.evaluation import Figures
+from slokeeper.slo.objective import Objective, RollingWindow
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -94,6 +96,21 @@ th{{text-align:left;padding-right:2em}}img{{max-width:100%}}</style></head>
 """
 
 
+def burn_rate_points(start: datetime, end: datetime) -> int:
+    """A burn-rate point every ten minutes (an incident of an hour shows as the peak it was, not
+    as whichever point happened to fall in it), between 200 and Prometheus' 11,000 a series."""
+    return max(200, min(10_000, int((end - start) / timedelta(minutes=10))))
+
+
+def _objective_text(objective: Objective) -> str:
+    window = objective.window
+    if isinstance(window, RollingWindow):
+        period = f"over a rolling {format_duration(window.seconds)}"
+    else:
+        period = f"each calendar {window.period.value.lower()} ({window.time_zone})"
+    return f"{objective.target_percent:g} % {period}"
+
+
 class ReportError(RuntimeError):
     """The report cannot be made; the message says why."""
 
@@ -127,18 +144,19 @@ def write_report(
         window_start = measurement_span(objective.window, now).start
         start = report_range(history.first_data(objective, now), window_start, now)
         budget = history.budget_left(objective, start, now, points)
-        burn_rates = history.burn_rates(objective, start, now, points * 4)
+        burn_rates = history.burn_rates(objective, start, now, burn_rate_points(start, now))
     except (PrometheusUnreachableError, QueryRejectedError) as error:
         raise ReportError(str(error)) from error
 
-    title = f"{namespace}/{name}: {objective.target_percent:g} % of {objective.service}"
+    title = f"{namespace}/{name}: {objective.service}, {_objective_text(objective)}"
     latest = budget[-1] if budget else None
     subtitle = (
         f"{100 * latest[1]:.1f} % of the error budget left at {latest[0]:%Y-%m-%d %H:%M} UTC"
         if latest
         else headline.message
     )
-    thresholds = history.thresholds(objective)
+    # An SLO without alerts (reporting only) has no thresholds to draw.
+    thresholds = history.thresholds(objective) if objective.alerting.enabled else []
     chart = ChartData(
         title, subtitle, start, now, budget, burn_rates, thresholds, objective.budget_policy
     )
