@@ -27,9 +27,14 @@ from typing import Any
 
 import pytest
 import yaml
+from kubernetes import client
 
+from polling import eventually
+from resources import adopt_checkout, get, read_status, ready_condition, rollout_status
+from running_operator import RunningOperator
 from slokeeper.localcluster.cluster import LocalCluster
 from slokeeper.localcluster.toolchain import Toolchain, pinned_versions
+from slokeeper.simulator.server import TrafficSimulator
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGES = (ROOT / "README.md", ROOT / "CONTRIBUTING.md", *sorted((ROOT / "docs").glob("*.md")))
@@ -140,12 +145,24 @@ def foreign_crds(cluster: LocalCluster) -> Iterator[None]:
     examples = Path(json.loads(downloaded.stdout)["Dir"]) / "example/prometheus-operator-crd"
     files = [examples / f"monitoring.coreos.com_{kind.lower()}s.yaml" for kind in sorted(kinds)]
     for file in files:
-        assert file.exists(), f"{file} is missing: the toolchain build downloads that module"
-        cluster.kubectl("apply", "--server-side", "-f", str(file))
-    cluster.kubectl("wait", "--for=condition=Established", "crd", "--all", "--timeout=60s")
+        assert file.exists(), f"{file} is missing from the prometheus-operator module"
+        cluster.kubectl("apply", "--server-side", "-f", str(file), timeout=120)
+    for file in files:
+        crd = file.name.removeprefix("monitoring.coreos.com_").removesuffix(".yaml")
+        eventually(
+            lambda crd=crd: _conditions(cluster, f"crd/{crd}.monitoring.coreos.com"),
+            lambda conditions: conditions.get("Established") == "True",
+            f"the {crd} CRD to be established",
+            timeout=180,
+        )
     yield
     for file in files:
         cluster.kubectl("delete", "-f", str(file), "--wait=false")
+
+
+def _conditions(cluster: LocalCluster, name: str) -> dict[str, str]:
+    body = json.loads(cluster.kubectl("get", name, "-o", "json").stdout)
+    return {c["type"]: c["status"] for c in body.get("status", {}).get("conditions") or []}
 
 
 def _apply(cluster: LocalCluster, namespace: str, document: dict[str, Any]) -> Any:
@@ -266,3 +283,67 @@ def test_a_kustomization_sets_the_variable_it_names(
     (container,) = operator["spec"]["template"]["spec"]["containers"]
     env = {e["name"]: e.get("value") for e in container["env"]}
     assert env[variable] == value, f"{block.where}: {variable} is {env[variable]!r}"
+
+
+def _five_minute_story() -> tuple[Block, Block, list[str]]:
+    """README's first SLO, its first ChangeRollout, and the commands shown with them."""
+    section = fenced_blocks(ROOT / "README.md")
+    slo, rollout = [b for b in section if b.info == "yaml"][:2]
+    after = next(b for b in section if b.info == "sh" and b.line > rollout.line)
+    return slo, rollout, after.text.split("\n")
+
+
+def _in_namespace(block: Block, namespace: str) -> dict[str, Any]:
+    """The example moved from namespace shop, in its metadata and in its queries, to ours."""
+    (document,) = yaml.safe_load_all(
+        block.text.replace("namespace: shop", f"namespace: {namespace}").replace(
+            'namespace="shop"', f'namespace="{namespace}"'
+        )
+    )
+    assert document["metadata"]["namespace"] == namespace
+    return dict(document)
+
+
+def test_the_first_slo_and_changerollout_work_as_the_readme_says(
+    cluster: LocalCluster,
+    api_client: client.ApiClient,
+    simulator: TrafficSimulator,
+    operator_process: RunningOperator,
+    namespace: str,
+) -> None:
+    slo_block, rollout_block, commands = _five_minute_story()
+    slo, rollout = _in_namespace(slo_block, namespace), _in_namespace(rollout_block, namespace)
+    # 4 Ready pods of checkout 1.1 serving traffic, then the two examples, as a user applies them.
+    adopt_checkout(cluster, api_client, namespace, slo, rollout)
+    evaluated = eventually(
+        lambda: read_status(cluster, "slo", namespace, "checkout-availability"),
+        lambda s: ready_condition(s).get("reason") == "Evaluated",
+        "the README's SLO to be evaluated from the pods' metrics",
+        timeout=120,
+    )
+    assert evaluated["sliRatio"] > 0.99
+    assert get(cluster, "deployment", namespace, "checkout")["spec"]["paused"] is True
+
+    # The command the README ships with, in our namespace.
+    (ship,) = [c for c in commands if c.startswith("kubectl set image")]
+    words = ship.split("#")[0].split()
+    assert words[words.index("-n") + 1] == "shop"
+    words[words.index("-n") + 1] = namespace
+    cluster.kubectl(*words[1:])
+    first = eventually(
+        lambda: rollout_status(cluster, namespace),
+        lambda s: any(
+            (step.get("lastAnalysis") or {}).get("outcome") in {"Pass", "Fail"}
+            for step in (s.get("current") or {}).get("steps", [])
+        ),
+        "the canary's first verdict (once it served 100 requests)",
+        timeout=180,
+    )
+    step = first["current"]["steps"][0]
+    assert (first["phase"], step["weight"]) == ("Progressing", 5), first
+    assert step["lastAnalysis"]["outcome"] == "Pass", step
+    measured = [m["name"] for m in step["lastAnalysis"]["measurements"]]
+    assert any(name.startswith("slo/checkout-availability") for name in measured), measured
+    canary = get(cluster, "deployment", namespace, "checkout-canary")
+    (container,) = canary["spec"]["template"]["spec"]["containers"]
+    assert container["image"] == "shop/checkout:1.2"
