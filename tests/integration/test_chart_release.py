@@ -122,19 +122,23 @@ def test_the_helm_test_pod_runs_locked_down_like_the_operator(toolchain: Toolcha
     assert container["securityContext"] == operator_pod["containers"][0]["securityContext"]
     assert container["image"] == operator_pod["containers"][0]["image"]
     assert container["resources"]["limits"]["memory"]
-    url = container["command"][-1]
-    assert url == "http://slokeeper-metrics.slokeeper-system.svc:8080/metrics"
+    assert container["command"][-2:] == [
+        "http://slokeeper-metrics.slokeeper-system.svc:8080/metrics",
+        "SLOKEEPER_METRICS",  # the kubelet's SLOKEEPER_METRICS_SERVICE_HOST/_PORT
+    ]
 
 
 def _run_hook_command(
-    pod: dict[str, Any], url: str, within: str
+    pod: dict[str, Any], url: str, within: str, service_links: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """The hook container's command, run here as its image would run it, pointed at ``url``."""
+    """The hook container's command, run here as its image would run it, pointed at ``url``
+    (its DNS name), with the variables the kubelet would set for the namespace's Services."""
     (container,) = pod["spec"]["containers"]
-    command = [*container["command"][:-1], url]
+    command = [*container["command"][:-2], url, container["command"][-1]]
     assert command[0] == "python3"
     environment = {variable["name"]: variable["value"] for variable in container["env"]}
     environment["ANSWER_WITHIN_SECONDS"] = within
+    environment.update(service_links or {})
     return subprocess.run(
         command, env=environment, capture_output=True, text=True, timeout=60, check=False
     )
@@ -157,5 +161,14 @@ def test_the_helm_test_command_passes_against_a_running_operator_and_fails_witho
         namespaces=("helm-test-*",),
     ) as operator:  # fmt: skip
         passed = _run_hook_command(pod, operator.metrics_url, within="30")
+        # In a Pod, the Service's address from the kubelet's variables (no cluster DNS needed).
+        port = operator.metrics_url.split(":")[-1].split("/")[0]
+        links = {
+            "SLOKEEPER_METRICS_SERVICE_HOST": "127.0.0.1",
+            "SLOKEEPER_METRICS_SERVICE_PORT": port,
+        }
+        linked = _run_hook_command(pod, "http://unresolvable.invalid/metrics", "30", links)
     assert passed.returncode == 0, passed.stderr
     assert "answers with the operator's metrics" in passed.stdout
+    assert linked.returncode == 0, linked.stderr
+    assert f"http://127.0.0.1:{port}/metrics answers" in linked.stdout
