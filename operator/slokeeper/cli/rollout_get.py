@@ -101,17 +101,22 @@ def _as_dicts(api: client.ApiClient, found: Any) -> list[dict[str, Any]]:
     return items
 
 
-def _owners(apps: client.AppsV1Api, namespace: str, target: str) -> dict[str, str]:
-    """The uids of the target and canary Deployments (either may be gone)."""
-    owners = {}
+def _owners(apps: client.AppsV1Api, namespace: str, target: str) -> tuple[dict[str, str], str]:
+    """The uids of the target and canary Deployments (either may be gone), and the target's
+    label selector, which the canary's pods match too (the same labels, plus its track)."""
+    owners, selector = {}, ""
     for name, role in ((target, "target"), (canary_name(target), "canary")):
         try:
             found: Any = apps.read_namespaced_deployment(name, namespace)
-            owners[str(found.metadata.uid)] = role
         except ApiException as error:
             if error.status != 404:
                 raise
-    return owners
+            continue
+        owners[str(found.metadata.uid)] = role
+        if role == "target":
+            labels = found.spec.selector.match_labels or {}
+            selector = ",".join(f"{key}={value}" for key, value in sorted(labels.items()))
+    return owners, selector
 
 
 def picture(api: client.ApiClient, namespace: str, name: str) -> tuple[dict[str, Any], list[str]]:
@@ -119,9 +124,12 @@ def picture(api: client.ApiClient, namespace: str, name: str) -> tuple[dict[str,
     body = read_rollout(api, namespace, name)
     target = ((body.get("spec") or {}).get("targetRef") or {}).get("name", "")
     apps, core = client.AppsV1Api(api), client.CoreV1Api(api)
-    owners = _owners(apps, namespace, target)
-    replica_sets = _as_dicts(api, apps.list_namespaced_replica_set(namespace))
-    pods = _as_dicts(api, core.list_namespaced_pod(namespace))
+    owners, selector = _owners(apps, namespace, target)
+    if not owners:
+        return body, tree(body, [], [], datetime.now(UTC))
+    listed = apps.list_namespaced_replica_set(namespace, label_selector=selector)
+    replica_sets = _as_dicts(api, listed)
+    pods = _as_dicts(api, core.list_namespaced_pod(namespace, label_selector=selector))
     return body, tree(body, revisions(body, owners, replica_sets), pods, datetime.now(UTC))
 
 
