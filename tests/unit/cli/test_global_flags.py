@@ -3,16 +3,22 @@ a server that cannot be reached said in one line with exit 1 (no traceback)."""
 
 from __future__ import annotations
 
+import argparse
 import socket
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from kubernetes.client.exceptions import ApiException
 
+from slokeeper.cli.failures import run_command
 from slokeeper.cli.global_flags import hoist_global_flags
 from slokeeper.cli.main import build_parser, main
+from slokeeper.prometheus.client import PrometheusUnreachableError
 
+CLOSED_URL = "http://127.0.0.1:1"
 CLOSED_KUBECONFIG = """\
 apiVersion: v1
 kind: Config
@@ -156,3 +162,35 @@ def test_no_kubeconfig_at_all_is_one_line(
     assert main(["rollout", "list"]) == 1
     (line,) = capsys.readouterr().err.splitlines()
     assert line.startswith("slokeeper: no usable kubeconfig:")
+
+
+def _raising(error: BaseException) -> Callable[[argparse.Namespace], int]:
+    def command(_args: argparse.Namespace) -> int:
+        raise error
+
+    return command
+
+
+@pytest.mark.parametrize(
+    ("error", "code", "said"),
+    [
+        (
+            ApiException(status=403, reason="Forbidden"),
+            1,
+            "slokeeper: the Kubernetes API server answered 403 Forbidden",
+        ),
+        (
+            PrometheusUnreachableError(
+                "Prometheus at http://127.0.0.1:1 did not answer: timed out"
+            ),
+            1,
+            f"slokeeper: Prometheus at {CLOSED_URL} did not answer: timed out",
+        ),
+        (KeyboardInterrupt(), 130, ""),
+    ],
+)
+def test_what_no_command_caught_is_one_line_and_an_exit_code(
+    error: BaseException, code: int, said: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run_command(_raising(error), argparse.Namespace()) == code
+    assert capsys.readouterr().err.strip() == said
