@@ -6,17 +6,23 @@ tells it on real pods serving real requests (root needed, and it says so)."""
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from test_report_command import ALLOWED, WINDOW, budget_implied, tolerance
 
+from slokeeper.cli.demo_history import Ledger, demo_plan
 from slokeeper.cli.main import main
 from slokeeper.localcluster.cluster import LocalCluster
 from slokeeper.localcluster.toolchain import Toolchain
+from slokeeper.simulator.profiles import BAD
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE_SLOS = ("checkout-availability", "checkout-latency", "checkout-monthly")
@@ -41,6 +47,42 @@ def assert_reports(out: str, directory: Path) -> None:
         assert f"default_{name}.html: " in out
 
 
+BACKFILLED = re.compile(r"Backfilled (\d+) days of checkout traffic up to (\S+ \S+) UTC")
+# The most pods the simulator serves at once in the demo (4 stable, a canary of up to as many),
+# each at its default 10 requests/s.
+LIVE_REQUESTS_PER_SECOND = 8 * 10
+
+
+def assert_a_month(out: str, directory: Path) -> None:
+    """The availability report covers the whole 28-day window of the backfilled history, shows
+    the bad deploy's fall, and ends at the budget the made-up traffic implies, give or take what
+    the demo's live minutes (a failing canary included) can have spent."""
+    found = BACKFILLED.search(out)
+    assert found, out
+    end = datetime.strptime(found[2], "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)
+    plan = demo_plan(end, int(found[1]))
+    ledger = Ledger(plan)
+    figures = json.loads((directory / "default_checkout-availability.json").read_text())
+    points = [(datetime.fromisoformat(p["time"]), p["ratio"]) for p in figures["budgetPoints"]]
+    assert points[-1][0] - points[0][0] >= WINDOW - timedelta(seconds=1), points[0]
+    bad_deploy = plan.episodes[0]
+    before = max((p for p in points if p[0] <= bad_deploy.start), key=lambda p: p[0])
+    after = min((p for p in points if p[0] >= bad_deploy.end), key=lambda p: p[0])
+    implied_fall = budget_implied(ledger, before[0]) - budget_implied(ledger, after[0])
+    assert implied_fall > 0.15, "the made-up incident is one an SRE sees"
+    assert before[1] - after[1] >= implied_fall - 2 * tolerance(ledger, plan, after[0])
+    at = datetime.fromisoformat(figures["evaluatedAt"])
+    live_requests = (at - plan.end).total_seconds() * LIVE_REQUESTS_PER_SECOND
+    served = ledger.between(at - WINDOW, at)
+    live = BAD.error_ratio * live_requests / (ALLOWED * served.requests)
+    left = figures["errorBudgetRemainingRatio"]
+    assert abs(left - budget_implied(ledger, at)) <= tolerance(ledger, plan, at) + live, (
+        left, budget_implied(ledger, at), tolerance(ledger, plan, at), live,
+    )  # fmt: skip
+    # What the demo printed is the picture's last figure.
+    assert f"default_checkout-availability.html: {100 * points[-1][1]:.1f} % of" in out
+
+
 def test_the_demo_promotes_a_canary_rolls_a_bad_one_back_and_stops(tmp_path: Path) -> None:
     out, seconds = demo("--report-dir", str(tmp_path / "reports"))
     assert "export KUBECONFIG=" in out
@@ -51,6 +93,7 @@ def test_the_demo_promotes_a_canary_rolls_a_bad_one_back_and_stops(tmp_path: Pat
     assert "Succeeded" in shown, shown
     assert "1.2: Promoted after 3 steps. 1.3-bad: RolledBack (AnalysisFailed) in step 1" in out
     assert_reports(out, tmp_path / "reports")
+    assert_a_month(out, tmp_path / "reports")
     print(f"demo took {seconds:.0f}s")  # for the record; speed targets live in bench/
     kubeconfig = out.split("export KUBECONFIG=")[1].split()[0]
     # Stopped: its work directory and cluster are gone.

@@ -49,13 +49,14 @@ class Backfill:
     seconds: float
 
     def summary(self) -> str:
-        incidents = "; ".join(
-            f"{e.start:%b %d %H:%M}-{e.end:%H:%M} UTC {e.what}" for e in self.plan.episodes
+        incidents = "".join(
+            f"\n  {e.start:%a %d %b %H:%M}-{e.end:%H:%M} UTC: {e.what}" for e in self.plan.episodes
         )
         return (
-            f"Backfilled {self.plan.days} days of checkout traffic into Prometheus "
-            f"({self.samples / 1e6:.1f} M samples, {self.recorded_rules} recording rules "
-            f"evaluated over them) in {self.seconds:.1f}s. Incidents: {incidents}."
+            f"Backfilled {self.plan.days} days of checkout traffic up to "
+            f"{self.plan.end:%Y-%m-%d %H:%M:%S} UTC into Prometheus ({self.samples / 1e6:.1f} M "
+            f"samples; {self.recorded_rules} recording rules evaluated over them) in "
+            f"{self.seconds:.1f}s. Incidents:{incidents}"
         )
 
 
