@@ -11,6 +11,7 @@ from typing import Any
 
 import yaml
 
+from polling import eventually
 from slokeeper.localcluster.cluster import LocalCluster
 from slokeeper.localcluster.toolchain import Toolchain
 
@@ -55,7 +56,26 @@ def install_service_monitor_crd(cluster: LocalCluster, toolchain: Toolchain) -> 
     rules as ConfigMaps on this cluster."""
     crd = toolchain.prometheus_operator_crds / "monitoring.coreos.com_servicemonitors.yaml"
     cluster.kubectl("apply", "--server-side", "-f", str(crd))
-    cluster.kubectl("wait", "--for=condition=Established", "crd", "--all", "--timeout=60s")
+    wait_crds_established(cluster)
+
+
+def wait_crds_established(cluster: LocalCluster) -> None:
+    """Until every CRD in the cluster is Established. Polled rather than `kubectl wait`, which
+    fails outright ("<nil> is of the type <nil>") on a CRD the API server has not given
+    conditions yet."""
+
+    def waiting() -> list[str]:
+        listed = json.loads(cluster.kubectl("get", "crd", "-o", "json").stdout)["items"]
+        return [
+            crd["metadata"]["name"]
+            for crd in listed
+            if not any(
+                c["type"] == "Established" and c["status"] == "True"
+                for c in crd.get("status", {}).get("conditions") or []
+            )
+        ]
+
+    eventually(waiting, lambda names: names == [], "every CRD Established")
 
 
 # How the API server names a verb of RBAC in admission (what a ValidatingAdmissionPolicy matches).

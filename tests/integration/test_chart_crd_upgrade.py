@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 import yaml
 
-from helm import CHART, helm
+from helm import CHART, helm, wait_crds_established
 from polling import eventually
 from slokeeper.localcluster.cluster import LocalCluster
 from slokeeper.localcluster.toolchain import Toolchain
@@ -99,15 +99,11 @@ def crds_in_release(toolchain: Toolchain, cluster: LocalCluster) -> set[str]:
     }
 
 
-def wait_established(cluster: LocalCluster) -> None:
-    cluster.kubectl("wait", "--for=condition=Established", "crd", "--all", "--timeout=60s")
-
-
 def test_helm_upgrade_serves_a_new_field_and_uninstall_keeps_the_crds(
     toolchain: Toolchain, cluster: LocalCluster, tmp_path: Path
 ) -> None:
     install(toolchain, cluster, previous_chart(tmp_path, crds_directory=False))
-    wait_established(cluster)
+    wait_crds_established(cluster)
     assert description_after_apply(cluster) is None, "the previous CRD prunes the new field"
 
     install(toolchain, cluster, CHART)
@@ -130,7 +126,7 @@ def test_crds_from_a_chart_before_templated_crds_are_adopted_once_then_upgraded(
     toolchain: Toolchain, cluster: LocalCluster, tmp_path: Path
 ) -> None:
     install(toolchain, cluster, previous_chart(tmp_path, crds_directory=True))
-    wait_established(cluster)
+    wait_crds_established(cluster)
     assert description_after_apply(cluster) is None
 
     # CRDs no release owns are left alone (no failed upgrade, nothing taken by surprise) ...
