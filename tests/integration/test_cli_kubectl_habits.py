@@ -88,6 +88,7 @@ def test_list_get_promote_a_step_then_everything_and_watch_it_end(
     # A plain promote skips the 10 minute pause of step 1 only: step 2 starts now.
     stepped = slokeeper(cluster.kubeconfig, "-n", namespace, "rollout", "promote", "checkout")
     assert stepped.returncode == 0, stepped.stderr
+    assert "checkout: promote of the current step requested" in stepped.stdout
     at_step_2 = eventually(
         lambda: rollout_status(cluster, namespace),
         lambda s: s.get("current", {}).get("step") == 1,
@@ -111,6 +112,7 @@ def test_list_get_promote_a_step_then_everything_and_watch_it_end(
         cluster.kubeconfig, "rollout", "promote", "checkout", "--full", "-n", namespace
     )
     assert full.returncode == 0, full.stderr
+    assert "checkout: promote of every step requested" in full.stdout
     out, err = watch.communicate(timeout=180)
     assert watch.returncode == 0, out + err
     drawings = out.strip().split("\n\n")

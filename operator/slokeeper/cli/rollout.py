@@ -206,6 +206,14 @@ def ask(args: argparse.Namespace) -> int:
     except ApiException as error:
         return fail(error, namespace, args.name)
     asked = f"approval as {role}" if role else request.value
+    if request is Request.PROMOTE:
+        asked += (
+            " of every step, past the gates"
+            if args.force
+            else " of every step"
+            if args.full
+            else " of the current step"
+        )
     print(f"changerollout.{GROUP}/{args.name}: {asked} requested ({value})")
     return 0
 
