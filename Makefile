@@ -9,10 +9,13 @@ TOOLCHAIN := operator/slokeeper/localcluster/toolchain/build.sh
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-$(BIN)/.installed: pyproject.toml
+# The image's dependencies at the versions the image pins (requirements.lock, hashes dropped: pip
+# takes no hashes for an editable install), so tests run what ships; the extras resolve freely.
+$(BIN)/.installed: pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	sed -e '/--hash=/d' -e 's/ \\$$//' requirements.lock > $(VENV)/constraints.txt
+	$(BIN)/pip install --quiet -c $(VENV)/constraints.txt -e '.[dev]'
 	touch $@
 
 setup: $(BIN)/.installed toolchain ## install the package and build the local control plane (cached)
