@@ -16,8 +16,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from test_report_command import ALLOWED, WINDOW, budget_implied, tolerance
 
+from integration.test_report_command import ALLOWED, WINDOW, budget_implied, tolerance
 from slokeeper.cli.demo_history import Ledger, demo_plan
 from slokeeper.cli.main import main
 from slokeeper.localcluster.cluster import LocalCluster

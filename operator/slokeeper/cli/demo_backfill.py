@@ -14,8 +14,10 @@ past, and the operator reads an SLO's budget from its recorded hourly series:
 
 Rules are evaluated every five minutes in the past (the live ones every few seconds): exactly one
 sample in every five-minute look-back, so every read in the past finds a value, at a fifth of the
-cost of a one-minute interval. Blocks span up to 486 h (a Prometheus compaction range), so
-promtool makes a handful of blocks, not one per two hours.
+cost of a one-minute interval. The hourly rules (the budget sums them over a whole window before
+each point of a report) run over the whole history; the longer alert windows, costly to evaluate,
+only over the report's range; both promtool runs go side by side. Blocks span up to 486 h (a
+Prometheus compaction range), so promtool makes a handful of blocks, not one per two hours.
 """
 
 from __future__ import annotations
@@ -33,12 +35,15 @@ import yaml
 from slokeeper.cli.demo_history import HistoryPlan, demo_plan, write_openmetrics
 from slokeeper.localcluster.prometheus import PrometheusServer
 from slokeeper.slo.calendar import measurement_span
+from slokeeper.slo.durations import duration_seconds
 from slokeeper.slo.objective import FreshnessIndicator, Objective
-from slokeeper.slo.rules import group_name, recording_rules
+from slokeeper.slo.rules import BUDGET_WINDOW_SECONDS, group_name, recording_rules
 
 RULE_EVALUATION_INTERVAL = "5m"
 # promtool rounds this down to the largest compaction range it fits: 486 h.
 MAX_BLOCK_DURATION = "744h"
+COMMON = (f"--max-block-duration={MAX_BLOCK_DURATION}", "--quiet")
+Rule = dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -60,35 +65,65 @@ class Backfill:
         )
 
 
+def longest_window(objectives: list[Objective], end: datetime) -> timedelta:
+    return max(
+        (end - measurement_span(objective.window, end).start for objective in objectives),
+        default=timedelta(days=15),
+    )
+
+
 def history_days(objectives: list[Objective], end: datetime) -> int:
     """Two of the longest window: each point of a report, which starts a window back, then has a
     whole window of history behind it, as an SLO that has run for months has (with less, the
     budget would seem to recover after an incident as more healthy traffic fills the window)."""
-    longest = max(
-        (end - measurement_span(objective.window, end).start for objective in objectives),
-        default=timedelta(days=15),
-    )
-    return max(30, math.ceil(2 * longest / timedelta(days=1)))
+    return max(30, math.ceil(2 * longest_window(objectives, end) / timedelta(days=1)))
 
 
-def backfilled_rules(objectives: list[Objective]) -> list[dict[str, Any]]:
-    """The rule groups with the recording rules of the SLOs the history feeds. Freshness SLOs read a
-    series of their own recording (not in the history), so they start from the demo's start."""
-    groups = [
-        {"name": group_name(objective), "rules": recording_rules(objective)}
-        for objective in objectives
-        if not isinstance(objective.indicator, FreshnessIndicator)
+def backfilled_rules(objectives: list[Objective]) -> tuple[list[Rule], list[Rule]]:
+    """The recording rules of the SLOs the history feeds, in two rule-file groups lists: the
+    hourly ones (and shorter), which the budget sums over the whole history, and the longer alert
+    windows, needed only over the report's window. Freshness SLOs read a series of their own
+    recording (not in the history), so they start from the demo's start."""
+    hourly: list[Rule] = []
+    longer: list[Rule] = []
+    for objective in objectives:
+        if isinstance(objective.indicator, FreshnessIndicator):
+            continue
+        rules = recording_rules(objective)
+        short = [r for r in rules if _window(r) <= BUDGET_WINDOW_SECONDS]
+        long = [r for r in rules if _window(r) > BUDGET_WINDOW_SECONDS]
+        for part, chosen in ((hourly, short), (longer, long)):
+            if chosen:
+                part.append({"name": group_name(objective), "rules": chosen})
+    return hourly, longer
+
+
+def _window(rule: Rule) -> float:
+    window = rule.get("labels", {}).get("window")
+    return duration_seconds(window) if window else 0.0
+
+
+def _promtool(promtool: Path, *runs: tuple[str, ...]) -> None:
+    """``promtool tsdb create-blocks-from`` with each argument list, side by side."""
+    started = [
+        subprocess.Popen(
+            [str(promtool), "tsdb", "create-blocks-from", *args],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for args in runs
     ]
-    return [group for group in groups if group["rules"]]
-
-
-def _promtool(promtool: Path, *args: str) -> None:
-    done = subprocess.run(
-        [str(promtool), "tsdb", "create-blocks-from", *args],
-        capture_output=True, text=True, timeout=300, check=False,
-    )  # fmt: skip
-    if done.returncode != 0:
-        raise RuntimeError(f"promtool {args[0]} backfill failed:\n{done.stderr[-3000:]}")
+    try:
+        for args, process in zip(runs, started, strict=True):
+            _, errors = process.communicate(timeout=300)
+            if process.returncode != 0:
+                raise RuntimeError(f"promtool {args[0]} backfill failed:\n{errors[-3000:]}")
+    finally:
+        for process in started:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
 
 
 def backfill_month(
@@ -106,22 +141,40 @@ def backfill_month(
     plan = demo_plan(end, history_days(objectives, end), namespace)
     history = workdir / "history"
     history.mkdir(parents=True, exist_ok=True)
-    raw, rules = history / "month.om", history / "rules.yml"
+    raw = history / "month.om"
     with raw.open("w") as out:
         samples = write_openmetrics(plan, out)
-    common = (f"--max-block-duration={MAX_BLOCK_DURATION}", "--quiet")
-    _promtool(promtool, "openmetrics", *common, str(raw), str(history / "raw"))
+    _promtool(promtool, ("openmetrics", *COMMON, str(raw), str(history / "raw")))
     raw.unlink()  # a quarter of a gigabyte of text, no longer needed
-    # The month plus a margin: nothing of it is deleted while the demo runs.
+    # The history plus a margin: nothing of it is deleted while the demo runs.
     prometheus.load_blocks(history / "raw", retention=f"{plan.days + 5}d")
-    groups = backfilled_rules(objectives)
-    rules.write_text(yaml.safe_dump({"groups": groups}, sort_keys=False))
-    _promtool(
-        promtool, "rules", *common, f"--url={prometheus.url}",
-        f"--start={plan.start.timestamp():.0f}", f"--end={plan.end.timestamp():.0f}",
-        f"--eval-interval={RULE_EVALUATION_INTERVAL}",
-        f"--output-dir={history / 'recorded'}", str(rules),
-    )  # fmt: skip
-    prometheus.load_blocks(history / "recorded", retention=prometheus.retention)
-    recorded = sum(len(group["rules"]) for group in groups)
+    hourly, longer = backfilled_rules(objectives)
+    # The longer windows from a window (and an hour) before the end: the report's range.
+    longer_from = plan.end - longest_window(objectives, plan.end) - timedelta(hours=1)
+    runs = []
+    recorded_blocks = history / "recorded"
+    for name, groups, start in (("hourly", hourly, plan.start), ("longer", longer, longer_from)):
+        if groups:
+            rules = history / f"{name}-rules.yml"
+            rules.write_text(yaml.safe_dump({"groups": groups}, sort_keys=False))
+            runs.append(_rules_run(prometheus.url, start, plan.end, rules, recorded_blocks / name))
+    if not runs:
+        return Backfill(plan, samples, 0, time.monotonic() - began)
+    _promtool(promtool, *runs)
+    for part in list(recorded_blocks.iterdir()):  # one restart for both parts
+        for block in part.iterdir():
+            block.rename(recorded_blocks / block.name)
+        part.rmdir()
+    prometheus.load_blocks(recorded_blocks, retention=prometheus.retention)
+    recorded = sum(len(group["rules"]) for group in hourly + longer)
     return Backfill(plan, samples, recorded, time.monotonic() - began)
+
+
+def _rules_run(
+    url: str, start: datetime, end: datetime, rules: Path, output: Path
+) -> tuple[str, ...]:
+    return (
+        "rules", *COMMON, f"--url={url}", f"--start={start.timestamp():.0f}",
+        f"--end={end.timestamp():.0f}", f"--eval-interval={RULE_EVALUATION_INTERVAL}",
+        f"--output-dir={output}", str(rules),
+    )  # fmt: skip
