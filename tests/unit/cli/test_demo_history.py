@@ -8,7 +8,9 @@ import itertools
 import re
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+from slokeeper.cli.demo_backfill import backfilled_rules, history_days
 from slokeeper.cli.demo_history import (
     HistoryPlan,
     daily_shape,
@@ -17,8 +19,11 @@ from slokeeper.cli.demo_history import (
     totals_between,
     write_openmetrics,
 )
+from slokeeper.cli.rules import load_objectives
 from slokeeper.simulator.profiles import HEALTHY
+from slokeeper.slo.rules import recording_rules
 
+SAMPLES = Path(__file__).resolve().parents[3] / "manifests" / "samples"
 END = datetime(2026, 12, 1, 10, 7, 30, tzinfo=UTC)
 SAMPLE = re.compile(r"^(\w+)\{(.*)\} (\S+) (\d+)$")
 
@@ -134,3 +139,34 @@ def test_the_counters_add_up_to_the_planned_traffic() -> None:
         if name == "http_requests_total" and 'code="500"' in labels
     )
     assert abs(failed - planned.errors) <= len(series)
+
+
+def test_the_backfill_records_the_hourly_rules_over_all_history_and_the_rest_where_read() -> None:
+    objectives = load_objectives(sorted(SAMPLES.glob("slo-*.yaml")))
+    assert history_days(objectives, END) == 56, "two 28-day windows"
+    hourly, longer = backfilled_rules(objectives)
+    windows_of = {
+        (group["name"], rule["record"], rule["labels"].get("window"))
+        for part in (hourly, longer)
+        for group in part
+        for rule in group["rules"]
+    }
+    assert not any("orders-etl" in name for name, _, _ in windows_of), "freshness: no history"
+    budget_series = {
+        (group["name"], rule["record"])
+        for group in hourly
+        for rule in group["rules"]
+        if rule["labels"].get("window") == "1h"
+    }
+    for slo in ("checkout-availability", "checkout-latency", "checkout-monthly"):
+        for record in ("slokeeper_slo_error_ratio", "slokeeper_slo_requests_per_second"):
+            assert (f"slokeeper-default-{slo}", record) in budget_series
+    every = {
+        (g["name"], r["record"], r["labels"].get("window")) for g in hourly for r in g["rules"]
+    }
+    assert {w for _, _, w in every} <= {"4m40s", "28m", "56m", "1h"}
+    later = {r["labels"]["window"] for g in longer for r in g["rules"]}
+    assert later == {"1h52m", "5h36m", "22h24m", "2d19h12m"}
+    # Every recording rule of the SLOs is backfilled, in one part or the other.
+    written = sum(len(recording_rules(o)) for o in objectives if "orders" not in o.service)
+    assert len(windows_of) == written
