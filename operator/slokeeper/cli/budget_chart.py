@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 SEVERITY_STYLE = {"page": "--", "ticket": ":"}
 # A drop of the budget worth pointing at, in percentage points between two points of the line.
 MARKED_DROP_POINTS = 5.0
+# Less than this (a ratio) between two points is noise, not where a fall starts.
+WIGGLE = 0.002
 BURN_RATE_TICKS = (0, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000)
 
 
@@ -102,6 +104,9 @@ def _largest_drop(
     for index in range(1, len(budget) + 1):
         if index < len(budget) and budget[index][1] < budget[index - 1][1]:
             continue
+        # It starts where the budget really began to fall, not at a wiggle before.
+        while began < index - 1 and budget[began][1] - budget[began + 1][1] < WIGGLE:
+            began += 1
         fall = 100 * (budget[began][1] - budget[index - 1][1])
         if largest is None or fall > largest[2]:
             largest = (budget[began][0], budget[index - 1][0], fall)

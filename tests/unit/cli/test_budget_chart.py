@@ -26,6 +26,13 @@ def test_the_largest_fall_takes_consecutive_falling_points_together() -> None:
     assert abs(points - 22.0) < 1e-9
 
 
+def test_the_fall_starts_where_the_budget_really_began_to_fall() -> None:
+    budget = line(0.801, 0.8005, 0.8, 0.7995, 0.70, 0.58, 0.58)
+    began, ended, points = _largest_drop(budget) or (None, None, 0.0)
+    assert (began, ended) == (budget[3][0], budget[5][0])
+    assert abs(points - 21.95) < 1e-9
+
+
 def test_a_small_wiggle_is_not_marked() -> None:
     assert _largest_drop(line(0.80, 0.79, 0.80, 0.78, 0.79)) is None
     assert _largest_drop([]) is None
