@@ -579,8 +579,9 @@ def test_a_person_moves_a_canary_at_most_one_step_per_promote(
         same_canary = state.candidate == before.candidate
         if before.phase is Phase.PROGRESSING and state.phase is Phase.PROGRESSING and same_canary:
             assert before.step <= state.step <= before.step + 1
+        # The same change promoted (not a newer template that is a restart, promoted at once).
         stepped_into_promotion = (
-            before.phase is Phase.PROGRESSING and state.phase is Phase.PROMOTING
+            before.phase is Phase.PROGRESSING and state.phase is Phase.PROMOTING and same_canary
         )
         if world.command is Command.PROMOTE_STEP and stepped_into_promotion:
             assert before.step == len(PLAN.weights) - 1, "one step, not the rest of the plan"
