@@ -68,10 +68,11 @@ def _figures_json(figures: Figures, at: datetime) -> dict[str, Any]:
     }
 
 
-def _html(title: str, png: Path, summary: dict[str, Any]) -> str:
+def _html(title: str, subtitle: str, png: Path, summary: dict[str, Any]) -> str:
     image = base64.b64encode(png.read_bytes()).decode()
+    as_of = datetime.fromisoformat(summary["evaluatedAt"]).astimezone(UTC)
     rows = [
-        ("As of", summary["evaluatedAt"]),
+        ("As of", f"{as_of:%Y-%m-%d %H:%M:%S} UTC"),
         ("SLI", "-" if summary["sliRatio"] is None else f"{100 * summary['sliRatio']:.3f} %"),
         (
             "Error budget left",
@@ -90,6 +91,7 @@ def _html(title: str, png: Path, summary: dict[str, Any]) -> str:
 <style>body{{font-family:sans-serif;max-width:1250px;margin:2em auto}}
 th{{text-align:left;padding-right:2em}}img{{max-width:100%}}</style></head>
 <body><h1>{html.escape(title)}</h1>
+<p>{html.escape(subtitle)}</p>
 <table>{table}</table>
 <img alt="error budget and burn rates" src="data:image/png;base64,{image}">
 </body></html>
@@ -188,7 +190,7 @@ def _write_files(
         draw(chart, png)
     except ChartsUnavailableError as error:
         raise ReportError(str(error)) from error
-    page.write_text(_html(chart.title, png, summary))
+    page.write_text(_html(chart.title, chart.subtitle, png, summary))
     figures = {
         **summary,
         "budgetPoints": [{"time": t.isoformat(), "ratio": v} for t, v in chart.budget],
