@@ -89,7 +89,7 @@ def test_only_the_operator_resumes_a_guarded_deployment(
         "the API server to refuse mallory's resume",
     )
     assert "only slokeeper resumes it" in refused.stderr
-    assert f"slokeeper rollout promote checkout -n {namespace}" in refused.stderr
+    assert f"slokeeper rollout promote --full checkout -n {namespace}" in refused.stderr
     assert f"slokeeper rollout undo checkout -n {namespace}" in refused.stderr
 
     unpause = json.dumps({"spec": {"paused": False}})
