@@ -3,12 +3,13 @@ their Prometheus with a patch that names the container and the variable (a strat
 so the patch still lands where meant when the chart adds or reorders variables; an index-based
 JSON patch would silently overwrite whatever variable moved into its slot.
 
-The overlay is the one README shows, with its remote base (``?ref=`` pinned to the chart's
+The overlay is the one docs/install.md shows, with its remote base (``?ref=`` pinned to the chart's
 version) pointed at this checkout's manifests/base; kubectl's own kustomize builds it."""
 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -21,26 +22,13 @@ from slokeeper.localcluster.toolchain import Toolchain
 REPO = CHART.parents[1]
 VERSION = yaml.safe_load((CHART / "Chart.yaml").read_text())["appVersion"]
 REMOTE_BASE = f"https://github.com/slokeeper/slokeeper//manifests/base?ref=v{VERSION}"
-OVERLAY = f"""\
-# kustomization.yaml
-resources:
-  - {REMOTE_BASE}
-patches:
-  - patch: |
-      apiVersion: apps/v1
-      kind: Deployment
-      metadata:
-        name: slokeeper
-        namespace: slokeeper-system
-      spec:
-        template:
-          spec:
-            containers:
-              - name: operator
-                env:
-                  - name: SLOKEEPER_PROMETHEUS_URL
-                    value: http://prometheus.monitoring.svc:9090
-"""
+INSTALL_PAGE = REPO / "docs" / "install.md"
+
+
+def _overlay_shown() -> str:
+    """The overlay docs/install.md shows (its one ``yaml kustomization`` block)."""
+    (shown,) = re.findall(r"```yaml kustomization\n(.*?)```", INSTALL_PAGE.read_text(), re.S)
+    return shown
 
 
 def _built(toolchain: Toolchain, overlay: str, directory: Path) -> list[dict[str, Any]]:
@@ -63,10 +51,11 @@ def _environment(documents: list[dict[str, Any]]) -> dict[str, str]:
 def test_the_readme_overlay_sets_prometheus_by_name_from_a_pinned_base(
     toolchain: Toolchain, tmp_path: Path
 ) -> None:
-    assert "?ref=v" in OVERLAY
+    overlay = _overlay_shown()
+    assert REMOTE_BASE in overlay, f"docs/install.md pins the base of this release: {REMOTE_BASE}"
     plain = f"resources: [{REMOTE_BASE}]\n"
     base = _environment(_built(toolchain, plain, tmp_path / "plain"))
-    patched_documents = _built(toolchain, OVERLAY, tmp_path / "overlay")
+    patched_documents = _built(toolchain, overlay, tmp_path / "overlay")
     patched = _environment(patched_documents)
     assert patched["SLOKEEPER_PROMETHEUS_URL"] == "http://prometheus.monitoring.svc:9090"
     assert base["SLOKEEPER_PROMETHEUS_URL"] != patched["SLOKEEPER_PROMETHEUS_URL"]

@@ -9,7 +9,7 @@ Every ```yaml block is one of (its info string says which):
 - ``yaml refused``: a complete object the API server refuses with the message quoted in the
   ```text block that follows it;
 - ``yaml kustomization``: a kustomization.yaml over ``manifests/base``, built with the real
-  kubectl; each JSON patch must land where its comment says.
+  kubectl by tests/integration/test_chart_kustomize_overlay.py.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ import copy
 import json
 import re
 import secrets
-import shutil
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -33,7 +32,7 @@ from polling import eventually
 from resources import adopt_checkout, get, read_status, ready_condition, rollout_status
 from running_operator import RunningOperator
 from slokeeper.localcluster.cluster import LocalCluster
-from slokeeper.localcluster.toolchain import Toolchain, pinned_versions
+from slokeeper.localcluster.toolchain import pinned_versions
 from slokeeper.simulator.server import TrafficSimulator
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -255,34 +254,6 @@ def test_a_refused_example_is_refused_with_the_quoted_message(
         said = " ".join(applied.stderr.split())
         for line in quoted:
             assert " ".join(line.split()) in said, f"{block.where}: the page quotes {line!r}"
-
-
-@pytest.mark.parametrize(
-    "block", _blocks("yaml kustomization"), ids=_ids(_blocks("yaml kustomization"))
-)
-def test_a_kustomization_sets_the_variable_it_names(
-    block: Block, toolchain: Toolchain, tmp_path: Path
-) -> None:
-    (kustomization,) = block.documents()
-    # The page points at the repository on GitHub; this checkout's manifests are the same files.
-    remote = [r for r in kustomization["resources"] if r.endswith("manifests/base")]
-    assert remote, f"{block.where}: the example builds on manifests/base"
-    overlay = tmp_path / "overlay"
-    overlay.mkdir()
-    shutil.copytree(ROOT / "manifests" / "base", tmp_path / "base")
-    kustomization["resources"] = ["../base"]
-    (overlay / "kustomization.yaml").write_text(yaml.safe_dump(kustomization))
-    built = subprocess.run(
-        [str(toolchain.kubectl), "kustomize", str(overlay)],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
-    assert built.returncode == 0, built.stderr
-    (variable,) = set(re.findall(r"SLOKEEPER_[A-Z_]+", block.text))
-    (value,) = re.findall(r"https?://\S+", block.text)
-    (operator,) = (o for o in yaml.safe_load_all(built.stdout) if o and o["kind"] == "Deployment")
-    (container,) = operator["spec"]["template"]["spec"]["containers"]
-    env = {e["name"]: e.get("value") for e in container["env"]}
-    assert env[variable] == value, f"{block.where}: {variable} is {env[variable]!r}"
 
 
 def _five_minute_story() -> tuple[Block, Block, list[str]]:
