@@ -22,7 +22,7 @@ VictoriaMetrics' defaults differ in three ways that would move SLO figures:
 ``-dedup.minScrapeInterval=0s``
     One Prometheus writes each series once, so there is nothing to deduplicate; thinning
     samples to one per interval would drop samples Prometheus keeps. (Behind an HA pair of
-    Prometheus servers, set it to their scrape interval: see README, "Scale-out query backends".)
+    Prometheus servers, set it to their scrape interval: see docs/prometheus-backends.md.)
 
 Staleness markers come through remote write and are honoured as Prometheus does, so a series
 that goes away stops at the same instant in both.
