@@ -64,7 +64,7 @@ build_argo_rollouts() {
       ./cmd/rollouts-controller
   )
   cp "$src"/manifests/crds/*-crd.yaml "$argo_dir/crds/"
-  "$argo_dir/rollouts-controller" version 2>/dev/null | head -n1 || true
+  "$argo_dir/rollouts-controller" --version
   rm -rf "$work"
   mark_done "$argo_dir"
 }
