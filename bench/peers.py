@@ -14,7 +14,8 @@ Parts:
   nodata    canary Ready without traffic; Prometheus stopped mid-analysis: 5 minutes each
   retry     rolled back, reverted to stable, the failing version shipped again
 
-Run: .venv/bin/python bench/peers.py [--parts rollback,nodata,retry] [--tools KEY,…] [RUNS]
+Run: .venv/bin/python bench/peers.py [--parts rollback,nodata,retry] [--tools KEY,…]
+     [--runs-for KEY=N,…] [RUNS]
 """
 
 from __future__ import annotations
@@ -38,6 +39,9 @@ def main() -> None:
     parser.add_argument("runs", nargs="?", type=int, default=5, help="rollbacks per tool")
     parser.add_argument("--parts", default="rollback,nodata,retry")
     parser.add_argument("--tools", default=",".join(peers_rollback.TOOLS), help="for rollback")
+    parser.add_argument(
+        "--runs-for", default="", help="KEY=N,…: fewer runs for slow tools (flagger-defaults=3)"
+    )
     arguments = parser.parse_args()
     parts = arguments.parts.split(",")
     began = time.monotonic()
@@ -51,7 +55,11 @@ def main() -> None:
     with bench_stack(peers) as bench:
         if "rollback" in parts:
             keys = arguments.tools.split(",")
-            results = peers_rollback.rollback_times(bench, keys, arguments.runs)
+            runs_for = {
+                key: int(n)
+                for key, _, n in (p.partition("=") for p in arguments.runs_for.split(",") if p)
+            }
+            results = peers_rollback.rollback_times(bench, keys, arguments.runs, runs_for)
             peers_rollback.print_medians(results)
         scenario_tools = [peers_rollback.TOOLS[key] for key in SCENARIO_TOOLS]
         if "nodata" in parts:

@@ -27,6 +27,7 @@ class Watch:
     last: str = ""
     lines: list[str] = field(default_factory=list)
     decided_at: float | None = None
+    seen_new: bool = False  # the new version's pods have appeared
 
     def pod_summary(self, bench: Bench) -> tuple[str, bool]:
         """'4x1.1 Ready, 1x1.5.1-idle Ready' and whether the tool has decided (the new
@@ -37,7 +38,12 @@ class Watch:
             for _, image, ready in found
         )
         images = {image for _, image, _ in found}
-        decided = self.image != STABLE and (self.image not in images or STABLE not in images)
+        self.seen_new = self.seen_new or self.image in images
+        decided = (
+            self.image != STABLE
+            and self.seen_new
+            and (self.image not in images or STABLE not in images)
+        )
         return ", ".join(f"{n}x{what}" for what, n in sorted(counts.items())), decided
 
     def look(self, bench: Bench) -> bool:
@@ -54,6 +60,7 @@ class Watch:
     def ship(self, bench: Bench, image: str) -> None:
         self.tool.ship(bench, self.namespace, image)
         self.image, self.began, self.last, self.decided_at = image, time.monotonic(), "", None
+        self.seen_new = False
         self.lines.append(f"    shipped {image}")
 
 

@@ -105,8 +105,8 @@ def argo_rollouts(namespace: str, prometheus_url: str, settings: ArgoSettings) -
 @dataclass(frozen=True)
 class FlaggerSettings:
     """A Canary's analysis. Flagger rolls back when failed checks reach ``threshold``, so
-    threshold 1 is slokeeper's failureLimit 1. None means Flagger's default (interval 60s,
-    threshold 1, a metric's interval 1m)."""
+    threshold 1 is slokeeper's failureLimit 1. None leaves a field to Flagger's default (interval
+    60s, threshold 1, a metric's interval 1m), though its CRD requires interval and threshold."""
 
     interval: str | None = "10s"
     threshold: int | None = 1
