@@ -60,7 +60,7 @@ build_argo_rollouts() {
   (
     cd "$work"
     go build -trimpath -o "$argo_dir/rollouts-controller" \
-      -ldflags "-s -w -X github.com/argoproj/argo-rollouts/utils/version.version=$ARGO_ROLLOUTS_VERSION" \
+      -ldflags "-s -w -X github.com/argoproj/argo-rollouts/utils/version.version=${ARGO_ROLLOUTS_VERSION#v}" \
       ./cmd/rollouts-controller
   )
   cp "$src"/manifests/crds/*-crd.yaml "$argo_dir/crds/"
