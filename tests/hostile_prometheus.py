@@ -14,6 +14,8 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from polling import eventually
+
 CHUNK = b"x" * (64 * 1024)
 
 
@@ -62,6 +64,17 @@ class HostilePrometheus:
     ) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+    def counted(self, answers: int = 1) -> list[int]:
+        """What the huge answers sent, once ``answers`` of them have been counted: each handler
+        counts on its own (daemon) thread after the client closed, which shutting the server
+        down does not wait for."""
+        return eventually(
+            lambda: list(self.sent),
+            lambda sent: len(sent) >= answers,
+            f"{answers} huge answer(s) counted by the server",
+            timeout=30,
+        )
 
     def _answer(self, handler: BaseHTTPRequestHandler) -> None:
         authorization = handler.headers.get("Authorization", "")
