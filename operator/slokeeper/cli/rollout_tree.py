@@ -56,14 +56,22 @@ def revisions(
     owners: dict[str, str],
     replica_sets: list[dict[str, Any]],
 ) -> list[Revision]:
-    """The revisions of ``replica_sets``, newest first; ``owners`` maps the uid of the target and
-    of the canary Deployment to "target" and "canary" (ReplicaSets of neither are left out)."""
+    """The revisions of ``replica_sets``, the canary's first, then newest first; ``owners`` maps
+    the uid of the target and of the canary Deployment to "target" and "canary" (ReplicaSets of
+    neither are left out)."""
     status = rollout.get("status") or {}
     stable = (status.get("stable") or {}).get("templateHash")
     candidate = ((status.get("current") or {}).get("revision") or {}).get("templateHash")
     found: dict[str, Revision] = {}
+    # The canary's first, then newest first: creation times have whole seconds, and a canary
+    # made in the second its stable ReplicaSet was would otherwise sort by the API's listing.
     newest_first = sorted(
-        replica_sets, key=lambda rs: rs["metadata"].get("creationTimestamp", ""), reverse=True
+        replica_sets,
+        key=lambda rs: (
+            owners.get(_owner(rs) or "") == "canary",
+            rs["metadata"].get("creationTimestamp", ""),
+        ),
+        reverse=True,
     )
     for body in newest_first:
         owner = owners.get(_owner(body) or "")

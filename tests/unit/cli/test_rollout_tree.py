@@ -104,6 +104,16 @@ PODS = [
 ]
 
 
+def test_a_canary_made_in_the_same_second_as_the_stable_replica_set_still_comes_first() -> None:
+    # Creation times keep whole seconds; the API lists the stable ReplicaSet first here.
+    same_second = [
+        _replica_set("checkout-6c7d8", "target-uid", STABLE, pods=(4, 4), created=CANARY_AT),
+        _replica_set("checkout-canary-9f8e7", "canary-uid", CANARY, pods=(1, 1), created=CANARY_AT),
+    ]
+    found = revisions(ROLLOUT, OWNERS, same_second)
+    assert [r.roles for r in found] == [["canary"], ["stable"]]
+
+
 def test_each_revision_holds_its_replica_sets_and_their_pods() -> None:
     found = revisions(ROLLOUT, OWNERS, REPLICA_SETS)
     assert [(r.template_hash, r.roles) for r in found] == [
