@@ -3,12 +3,13 @@ the benchmarks run the operator, as a Pod would."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from slokeeper.localcluster.processes import background_process
 
 
 @contextmanager
@@ -23,25 +24,12 @@ def operator_process(
 ) -> Iterator[subprocess.Popen[bytes]]:
     """Run the operator, its output appended to ``log``; stopped (SIGTERM, then SIGKILL after
     20 s) when the block ends, even if it already exited on its own."""
-    with log.open("ab") as output:
-        process = subprocess.Popen(
-            [
-                sys.executable, "-m", "slokeeper.cli.main", "run",
-                "--kubeconfig", str(kubeconfig),
-                "--prometheus-url", prometheus_url,
-                "--interval", interval,
-                *args,
-            ],
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, **(env or {})},
-        )  # fmt: skip
-    try:
+    command = [
+        sys.executable, "-m", "slokeeper.cli.main", "run",
+        "--kubeconfig", str(kubeconfig),
+        "--prometheus-url", prometheus_url,
+        "--interval", interval,
+        *args,
+    ]  # fmt: skip
+    with background_process(command, log, env) as process:
         yield process
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from slokeeper.localcluster.processes import free_port
+from slokeeper.localcluster.processes import background_process, free_port
 from slokeeper.localcluster.toolchain import (
     TOOLCHAIN_DIR,
     ToolchainError,
@@ -112,26 +112,6 @@ def ensure_peers(root: Path | None = None) -> Peers:
 
 
 @contextmanager
-def _controller(
-    command: list[str], log: Path, env: dict[str, str] | None = None
-) -> Iterator[subprocess.Popen[bytes]]:
-    """Run a controller, its output appended to ``log``; SIGTERM (then SIGKILL) at the end."""
-    with log.open("ab") as output:
-        process = subprocess.Popen(
-            command, stdout=output, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})}
-        )
-    try:
-        yield process
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-@contextmanager
 def flagger_process(
     peers: Peers, kubeconfig: Path, prometheus_url: str, namespace: str, log: Path
 ) -> Iterator[subprocess.Popen[bytes]]:
@@ -145,7 +125,7 @@ def flagger_process(
         f"-port={free_port()}",
         "-log-level=info",
     ]
-    with _controller(command, log) as process:
+    with background_process(command, log) as process:
         yield process
 
 
@@ -164,5 +144,5 @@ def argo_rollouts_process(
         "--leader-elect=false",
         "--loglevel=info",
     ]
-    with _controller(command, log, env={"POD_NAMESPACE": namespace}) as process:
+    with background_process(command, log, env={"POD_NAMESPACE": namespace}) as process:
         yield process

@@ -3,12 +3,14 @@ server processes that are ready when a URL answers."""
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 
@@ -93,3 +95,24 @@ class ServerProcess:
             self._process.kill()
             self._process.wait(timeout=5)
         self._process = None
+
+
+@contextmanager
+def background_process(
+    command: list[str], log: Path, env: dict[str, str] | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Run ``command``, its output appended to ``log``; stopped (SIGTERM, then SIGKILL after
+    20 s) when the block ends, even if it already exited on its own."""
+    with log.open("ab") as output:
+        process = subprocess.Popen(
+            command, stdout=output, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})}
+        )
+    try:
+        yield process
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
