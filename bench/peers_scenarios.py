@@ -64,6 +64,17 @@ class Watch:
         self.lines.append(f"    shipped {image}")
 
 
+def guarded_watches(stack: ExitStack, bench: Bench, tools: list[Tool], prefix: str) -> list[Watch]:
+    """A watch per tool, each in its own namespace ``<prefix>-<n>`` guarded by that tool until
+    ``stack`` closes."""
+    watches = []
+    for number, tool in enumerate(tools, start=1):
+        watch = Watch(tool, f"{prefix}-{number}")
+        stack.enter_context(guarded(bench, tool, watch.namespace))
+        watches.append(watch)
+    return watches
+
+
 def observe(bench: Bench, watches: list[Watch], seconds: float) -> None:
     """Poll every tool until each has decided (and 10 s more) or ``seconds`` have passed."""
     deadline = time.monotonic() + seconds
@@ -84,11 +95,7 @@ def report(title: str, watches: list[Watch]) -> None:
 def no_traffic(bench: Bench, tools: list[Tool]) -> None:
     """A version whose pods are Ready but get no request (the simulator's `-idle` profile)."""
     with ExitStack() as stack:
-        watches = []
-        for number, tool in enumerate(tools, start=1):
-            watch = Watch(tool, f"p2-idle-{number}")
-            stack.enter_context(guarded(bench, tool, watch.namespace))
-            watches.append(watch)
+        watches = guarded_watches(stack, bench, tools, "p2-idle")
         for watch in watches:
             watch.ship(bench, "shop/checkout:1.5.1-idle")
         observe(bench, watches, OBSERVE)
@@ -100,11 +107,7 @@ def prometheus_down(bench: Bench, tools: list[Tool]) -> None:
     for 5 minutes, then started again."""
     image = "shop/checkout:1.6.1"
     with ExitStack() as stack:
-        watches = []
-        for number, tool in enumerate(tools, start=1):
-            watch = Watch(tool, f"p2-down-{number}")
-            stack.enter_context(guarded(bench, tool, watch.namespace))
-            watches.append(watch)
+        watches = guarded_watches(stack, bench, tools, "p2-down")
         for watch in watches:
             watch.ship(bench, image)
         deadline = time.monotonic() + 180
@@ -134,11 +137,7 @@ def revert_and_retry(bench: Bench, tools: list[Tool]) -> None:
     again."""
     bad = "shop/checkout:1.7.1-bad"
     with ExitStack() as stack:
-        watches = []
-        for number, tool in enumerate(tools, start=1):
-            watch = Watch(tool, f"p3-retry-{number}")
-            stack.enter_context(guarded(bench, tool, watch.namespace))
-            watches.append(watch)
+        watches = guarded_watches(stack, bench, tools, "p3-retry")
         for watch in watches:
             watch.ship(bench, bad)
         observe(bench, watches, OBSERVE)
