@@ -47,8 +47,17 @@ say() {
   printf '%s' "$*" > "$cache/.current-step"
 }
 
-# A Go build of Kubernetes stays silent for minutes: a line a minute says it is still going.
 mkdir -p "$cache"
+# One build at a time in one cache: a second caller (another pytest worker, a test run started
+# beside CI) waits here, then finds the components cached instead of building them again into
+# the same directories.
+exec 9>"$cache/.build.lock"
+if ! flock -n 9; then
+  printf '[slokeeper toolchain] another build.sh is building into %s; waiting for it\n' "$cache"
+  flock 9
+fi
+
+# A Go build of Kubernetes stays silent for minutes: a line a minute says it is still going.
 ( while sleep 60; do
     printf '[slokeeper toolchain %4ss] … still working on: %s\n' \
       "$(( $(date +%s) - started ))" "$(cat "$cache/.current-step" 2>/dev/null)"
