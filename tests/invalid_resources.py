@@ -39,6 +39,9 @@ class InvalidCase:
     # kubectl and the API server refuse a NaN or an Infinity anywhere while turning the YAML into
     # JSON, before any schema: their words then name no field.
     api_names_field: bool = True
+    # What the API server cannot know (it has no zone database): it admits the resource, only
+    # ``slokeeper validate`` refuses it, and the operator holds every change it would guard.
+    validate_only: bool = False
 
     def resource(self) -> Resource:
         resource = copy.deepcopy(sample(self.sample))
@@ -491,6 +494,54 @@ INVALID_CASES = [
         "Field required",
         api_message="Required value",
         by_cel=False,
+    ),
+    # Issue 23, point 1: a window or an interval of nothing made every tick fail while a bad
+    # canary kept serving; a deadline of 0 rolled back every canary, one of days kept a stuck one.
+    InvalidCase(
+        "an analysis window of 0s",
+        ROLLOUT,
+        _set("spec.analysis.window", "0s"),
+        "spec.analysis.window",
+        "analysis.window must be at least 10s and at most 1d",
+    ),
+    InvalidCase(
+        "an analysis window of 1ms",
+        ROLLOUT,
+        _set("spec.analysis.window", "1ms"),
+        "spec.analysis.window",
+        "analysis.window must be at least 10s and at most 1d",
+    ),
+    InvalidCase(
+        "an analysis interval of 0s",
+        ROLLOUT,
+        _set("spec.analysis.interval", "0s"),
+        "spec.analysis.interval",
+        "analysis.interval must be at least 1s and at most 1h",
+    ),
+    InvalidCase(
+        "a progress deadline of 0s",
+        ROLLOUT,
+        _set("spec.progressDeadline", "0s"),
+        "spec.progressDeadline",
+        "progressDeadline must be at least 10s and at most 1d",
+    ),
+    InvalidCase(
+        "a progress deadline of 2d",
+        ROLLOUT,
+        _set("spec.progressDeadline", "2d"),
+        "spec.progressDeadline",
+        "progressDeadline must be at least 10s and at most 1d",
+    ),
+    # Issue 23, point 3: CEL cannot list the zones. The pattern refuses what cannot be a zone
+    # name; a name no zone has is refused here and held by the operator (InvalidSpec).
+    InvalidCase(
+        "a time zone no zone database knows",
+        ROLLOUT,
+        _set("spec.gates.timeZone", "Mars/Olympus"),
+        "spec.gates.timeZone",
+        "unknown time zone 'Mars/Olympus'",
+        by_cel=False,
+        validate_only=True,
     ),
     InvalidCase(
         "an approval role nobody can fill",
