@@ -10,10 +10,17 @@ why) in status and removes the annotation.
 ValidatingAdmissionPolicy) can check that it names the person setting it.
 
 A value is either a JSON object ``{"by": "alice", "reason": "INC-42", "force": true,
-"step": true, "revision": "<template hash>"}`` (every key optional) or plain text
+"step": true, "revision": "<template hash>"}`` (every key but ``by`` optional) or plain text
 ``<username>[: reason]``; a promote skips every remaining step unless ``"step": true`` asks for
 the current step only (what `slokeeper rollout promote` writes; `--full` leaves it out);
 the chart's request policy admits either only when it names the person setting it.
+
+The API server's policy reads the start of the text (``{"by": "<username>"``) and whether it
+says ``force`` anywhere; JSON can say more than that text shows (a key repeated, later, wins in
+a parser; ``"\u0066orce"`` is ``force``). So a JSON request counts only in the form
+``request_value`` writes, the keys in its order, with its spacing (or none) and escapes: any
+other is refused (never acted on; an Event says why), so what the policy read is what the
+operator acts on.
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ from datetime import datetime
 from typing import Any
 
 from slokeeper.api.base import GROUP
+from slokeeper.api.refused_requests import CheckedRequests, Refusal
 from slokeeper.rollout.requests import PendingRequests, PersonRequest, Request
 
 PAUSED_ANNOTATION = f"{GROUP}/paused"
@@ -36,46 +44,103 @@ def annotation(request: Request) -> str:
     return f"{GROUP}/{request.value}"
 
 
-def _parse(request: Request | None, value: str) -> PersonRequest:
-    text = value.strip()
-    fields: Any = None
-    if text.startswith("{"):
-        try:
-            fields = json.loads(text)
-        except json.JSONDecodeError:
-            fields = None
+class NotCanonicalError(ValueError):
+    """A JSON request not in the form `slokeeper rollout` writes: the message says why."""
+
+
+def _keys_once(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    keys = [key for key, _ in pairs]
+    repeated = sorted({key for key in keys if keys.count(key) > 1})
+    if repeated:
+        raise NotCanonicalError(f"it repeats the key {', '.join(repeated)}")
+    return dict(pairs)
+
+
+def _typed(fields: dict[str, Any], key: str, kind: type, default: Any) -> Any:
+    value = fields.get(key, default)
+    if not isinstance(value, kind):
+        raise NotCanonicalError(f"its {key} is not a {kind.__name__}")
+    return value
+
+
+def _canonical(text: str) -> PersonRequest:
+    """The request ``text`` asks, if written exactly as ``request_value`` writes it."""
+    try:
+        fields = json.loads(text, object_pairs_hook=_keys_once)
+    except json.JSONDecodeError as error:
+        raise NotCanonicalError(f"it is not JSON ({error.msg})") from None
     if not isinstance(fields, dict):
+        raise NotCanonicalError("it is not a JSON object")
+    by = _typed(fields, "by", str, "")
+    if not by or json.dumps(by, ensure_ascii=False) != f'"{by}"':
+        raise NotCanonicalError("its by is not a username as the API server knows it")
+    person = PersonRequest(
+        None,
+        by=by,
+        reason=_typed(fields, "reason", str, ""),
+        force=_typed(fields, "force", bool, False),
+        one_step=_typed(fields, "step", bool, False),
+        revision=_typed(fields, "revision", str, "") or None,
+    )
+    fields = _fields(person)
+    written = json.dumps(fields, ensure_ascii=False)
+    # The same, without spaces (as people type it by hand) says as little to hide.
+    if text not in (written, json.dumps(fields, ensure_ascii=False, separators=(",", ":"))):
+        raise NotCanonicalError(f"it is not written as slokeeper rollout writes it ({written})")
+    return person
+
+
+def _parse(request: Request | None, value: str) -> PersonRequest:
+    """The request ``value`` asks; raises ``NotCanonicalError`` for JSON in another form."""
+    text = value.strip()
+    if not text.startswith("{"):
         # Plain text is signed like a role approval: `<username>[: reason]`.
         by, _, reason = text.partition(": ")
         return PersonRequest(
             request, by=by.strip()[:BY_LIMIT], reason=reason.strip()[:REASON_LIMIT]
         )
-    revision = fields.get("revision")
+    person = _canonical(value)
     return PersonRequest(
         request,
-        by=str(fields.get("by", ""))[:BY_LIMIT],
-        reason=str(fields.get("reason", ""))[:REASON_LIMIT],
-        force=fields.get("force") is True,
-        one_step=fields.get("step") is True,
-        revision=str(revision) if revision else None,
+        by=person.by[:BY_LIMIT],
+        reason=person.reason[:REASON_LIMIT],
+        force=person.force,
+        one_step=person.one_step,
+        revision=person.revision,
     )
 
 
-def read_requests(annotations: dict[str, str] | None) -> dict[Request, PersonRequest]:
-    """The pending requests among a ChangeRollout's annotations."""
+def checked_requests(
+    annotations: dict[str, str] | None,
+) -> tuple[dict[Request, PersonRequest], tuple[Refusal, ...]]:
+    """The pending requests among a ChangeRollout's annotations, and those refused (why)."""
     found = annotations or {}
-    return {
-        request: _parse(request, found[annotation(request)])
-        for request in Request
-        if annotation(request) in found
-    }
+    requests, refused = {}, []
+    for request in Request:
+        key = annotation(request)
+        if key not in found:
+            continue
+        try:
+            requests[request] = _parse(request, found[key])
+        except NotCanonicalError as error:
+            refused.append(Refusal(key, found[key], str(error)))
+    return requests, tuple(refused)
+
+
+def read_requests(annotations: dict[str, str] | None) -> dict[Request, PersonRequest]:
+    """The pending requests among a ChangeRollout's annotations (the refused left out)."""
+    return checked_requests(annotations)[0]
 
 
 def read_pause(annotations: dict[str, str] | None) -> PersonRequest | None:
     value = (annotations or {}).get(PAUSED_ANNOTATION)
     if value is None or value.strip().lower() == "false":
         return None
-    return _parse(None, "" if value.strip().lower() == "true" else value)
+    try:
+        return _parse(None, "" if value.strip().lower() == "true" else value)
+    except NotCanonicalError as error:
+        # A pause holds the change whoever asked: kept (failing safe), signed by nobody.
+        return PersonRequest(None, reason=f"a pause nobody signed: {error}"[:REASON_LIMIT])
 
 
 def request_value(
@@ -87,16 +152,24 @@ def request_value(
     revision: str | None = None,
 ) -> str:
     """The annotation value ``read_requests`` reads back (what `slokeeper rollout …` writes)."""
-    fields: dict[str, Any] = {"by": by}
-    if reason:
-        fields["reason"] = reason
-    if force:
+    person = PersonRequest(
+        None, by=by, reason=reason, force=force, one_step=one_step, revision=revision
+    )
+    return json.dumps(_fields(person), ensure_ascii=False)
+
+
+def _fields(person: PersonRequest) -> dict[str, Any]:
+    """A request's JSON fields, in the one order they are written."""
+    fields: dict[str, Any] = {"by": person.by}
+    if person.reason:
+        fields["reason"] = person.reason
+    if person.force:
         fields["force"] = True
-    if one_step:
+    if person.one_step:
         fields["step"] = True
-    if revision:
-        fields["revision"] = revision
-    return json.dumps(fields)
+    if person.revision:
+        fields["revision"] = person.revision
+    return fields
 
 
 def role_annotation(role: str) -> str:
@@ -145,14 +218,20 @@ class AnnotationRequests:
 
     def read(self, metadata: dict[str, Any]) -> PendingRequests:
         annotations = metadata.get("annotations")
-        return PendingRequests(
-            read_requests(annotations),
+        requests, refused = checked_requests(annotations)
+        return CheckedRequests(
+            requests,
             read_role_approvals(annotations, metadata),
             read_pause(annotations),
+            refused=refused,
         )
 
     def keys(self, pending: PendingRequests) -> list[str]:
-        """The annotations to remove once ``pending`` is recorded (the pause stays: a state)."""
-        return [annotation(r) for r in pending.requests] + [
-            role_annotation(role) for role in pending.roles
-        ]
+        """The annotations to remove once ``pending`` is recorded (the pause stays: a state;
+        a refused request goes too, its Event says why)."""
+        refused = pending.refused if isinstance(pending, CheckedRequests) else ()
+        return (
+            [annotation(r) for r in pending.requests]
+            + [role_annotation(role) for role in pending.roles]
+            + [refusal.key for refusal in refused]
+        )

@@ -5,9 +5,13 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
+import pytest
+
 from slokeeper.kube.rollout_commands import (
     PAUSED_ANNOTATION,
+    AnnotationRequests,
     annotation,
+    checked_requests,
     read_pause,
     read_requests,
     read_role_approvals,
@@ -92,3 +96,53 @@ def test_an_approval_in_a_role_carries_when_the_api_server_says_it_was_set() -> 
     found = read_role_approvals({key: "bob: ok"}, metadata)["on-call"]
     assert found.given_at == datetime(2026, 12, 1, 7, 10, 5, tzinfo=UTC)
     assert read_role_approvals({key: "bob: ok"})["on-call"].given_at is None
+
+
+@pytest.mark.parametrize(
+    ("value", "why"),
+    [
+        # The API server's policy reads mallory at the start; a parser keeps the last key.
+        ('{"by": "mallory", "by": "carol", "reason": "INC-1"}', "repeats the key by"),
+        ('{"by": "mallory", "b\\u0079": "carol"}', "repeats the key by"),
+        ('{"by": "mallory", "force" :true}', "not written as slokeeper rollout writes it"),
+        ('{"by": "mallory", "\\u0066orce": true}', "not written as slokeeper rollout writes it"),
+        ('{"by": "mallory",\t"force": true}', "not written as slokeeper rollout writes it"),
+        ('{"reason": "x", "by": "mallory"}', "not written as slokeeper rollout writes it"),
+        ('{"by": "mallory", "force": "yes"}', "its force is not a bool"),
+        ('{"by": "mallory", "extra": 1}', "not written as slokeeper rollout writes it"),
+        ('{"by": "mal\\"lory"}', "not a username"),
+        ('{"by": "mallory"', "not JSON"),
+        ("{}", "not a username"),
+    ],
+)
+def test_json_in_another_form_than_the_cli_writes_is_refused_never_read(
+    value: str, why: str
+) -> None:
+    requests, refused = checked_requests({annotation(Request.PROMOTE): value})
+    assert requests == {}
+    assert [(r.key, r.value) for r in refused] == [("slokeeper.dev/promote", value)]
+    assert why in refused[0].why
+
+
+def test_the_cli_form_and_the_same_without_spaces_are_read() -> None:
+    written = request_value(by="alice", reason="INC 7 é", force=True, revision="abc")
+    compact = json.dumps(json.loads(written), separators=(",", ":"), ensure_ascii=False)
+    for value in (written, compact):
+        read = read_requests({annotation(Request.PROMOTE): value})[Request.PROMOTE]
+        assert (read.by, read.reason, read.force) == ("alice", "INC 7 é", True)
+        assert read.revision == "abc"
+    assert '"force": true' in written  # the text the overrides policy looks for
+    assert "é" in written  # as the API server compares it with the username
+
+
+def test_a_refused_request_is_removed_with_the_others_and_a_pause_still_holds() -> None:
+    reader = AnnotationRequests()
+    forged = '{"by": "mallory", "by": "carol"}'
+    pending = reader.read(
+        {"annotations": {"slokeeper.dev/override": forged, PAUSED_ANNOTATION: forged}}
+    )
+    assert pending.requests == {}
+    assert reader.keys(pending) == ["slokeeper.dev/override"]
+    assert pending.pause is not None
+    assert pending.pause.by == ""
+    assert "repeats the key by" in pending.pause.reason

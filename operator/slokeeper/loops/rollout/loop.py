@@ -34,6 +34,7 @@ from slokeeper.loops.rollout.gate_inputs import gate, person_gates
 from slokeeper.loops.rollout.holding import Holding
 from slokeeper.loops.rollout.observed import Observed
 from slokeeper.loops.rollout.ports import CanaryEvidence, RequestReader, RolloutObjects, Workload
+from slokeeper.loops.rollout.refusals import announce_refused
 from slokeeper.loops.rollout.role_approvals import person_action, role_approvals
 from slokeeper.loops.rollout.status import (
     TickFacts,
@@ -342,6 +343,7 @@ class RolloutLoop:
         )
         announcements.announce_requests(events, owner, seen.asked.requests, decided.facts)
         announcements.announce_roles(events, owner, *decided.role_approvals)
+        announce_refused(events, owner, seen.asked)
         self.workload.apply(owner, seen.target, decided.actions)
         self.workload.mark(seen.target, (seen.name, decided.after.phase.value))
 
