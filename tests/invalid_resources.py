@@ -4,7 +4,9 @@ The same table drives three tests, so the API server (kubectl's YAML to JSON, th
 CEL rules), the pydantic models with the schema's JSON types (what ``slokeeper validate`` runs) and
 validate's report can never disagree on what is invalid:
 ``tests/unit/api/test_invalid_resources.py``, ``tests/unit/cli/test_validate.py`` and
-``tests/integration/test_crds_on_the_api_server.py``.
+``tests/integration/test_crds_on_the_api_server.py``. A case marked ``validate_only`` is what the
+API server cannot know (a time zone no zone database has): that test checks it is admitted, and
+the others that validate refuses it.
 """
 
 from __future__ import annotations
