@@ -16,6 +16,25 @@ def person_action(request: PersonRequest, now: datetime) -> PersonAction:
     return PersonAction(by=request.by, at=now, reason=request.reason, role=request.role)
 
 
+def _unbound(request: PersonRequest, template: str, changed: datetime | None) -> str | None:
+    """Why the approval cannot be bound to ``template`` (None: it can). An approval counts for
+    the template it was given for: one set before this template came (within the same second,
+    too) may have been meant for another, and one whose time, or the template's, the API server
+    does not tell cannot be shown to be for this one."""
+    if request.given_at is None or changed is None:
+        unknown = "the approval was set" if request.given_at is None else "the template changed"
+        return (
+            f"the API server does not say when {unknown} (managedFields), so it cannot count "
+            f"for template {template}; the change waits for an approval it can date"
+        )
+    if request.given_at <= changed:
+        return (
+            f"it was given before the template changed to {template} ({changed:%H:%M:%S}); "
+            "approve again"
+        )
+    return None
+
+
 def role_approvals(
     status: ChangeRolloutStatus,
     asked: Mapping[str, PersonRequest],
@@ -24,8 +43,8 @@ def role_approvals(
     now: datetime,
 ) -> tuple[list[PersonAction], list[tuple[PersonRequest, str]]]:
     """Approvals given in a role for the target's template: accepted, and refused (with why)
-    because they were given before the template changed to this one, or the same person
-    already approved this change in another role."""
+    because they were given before the template changed to this one (or either time is not
+    known), or the same person already approved this change in another role."""
     if not asked or target.template_hash == before.stable:
         return [], []
     current = status.current
@@ -37,16 +56,9 @@ def role_approvals(
     for role, request in sorted(asked.items()):
         if (request.by, role) in recorded:
             continue  # recorded before a restart, removed only now
-        if request.given_at is not None and changed is not None and request.given_at <= changed:
-            # An approval counts for the template it was given for: one set before this template
-            # came (within the same second, too) may have been meant for another.
-            refused.append(
-                (
-                    request,
-                    f"it was given before the template changed to "
-                    f"{target.template_hash} ({changed:%H:%M:%S}); approve again",
-                )
-            )
+        unbound = _unbound(request, target.template_hash, changed)
+        if unbound is not None:
+            refused.append((request, unbound))
             continue
         if role_of.get(request.by, role) != role:
             refused.append(

@@ -34,3 +34,18 @@ def test_an_approval_set_after_it_counts() -> None:
     )
     assert [(a.by, a.role) for a in given] == [("bob", "on-call")]
     assert refused == []
+
+
+def test_an_approval_the_api_server_does_not_date_waits_and_says_why() -> None:
+    undated = TargetView({}, "new", 4, True, False, template_changed_at=None)
+    later = CHANGED + timedelta(seconds=1)
+    for asked, target, unknown in (
+        (_asked(None), TARGET, "when the approval was set"),
+        (_asked(later), undated, "when the template changed"),
+    ):
+        given, refused = role_approvals(
+            ChangeRolloutStatus(), asked, target, State(stable="old"), later
+        )
+        assert given == []
+        assert unknown in refused[0][1]
+        assert "cannot count for template new; the change waits" in refused[0][1]
