@@ -18,7 +18,7 @@ from datetime import datetime
 from pathlib import Path
 
 from slokeeper.cli.setting import Kind, Setting
-from slokeeper.handlers.rollout_scheduler import DEFAULT_CONCURRENCY
+from slokeeper.handlers.rollout_pool import DEFAULT_CONCURRENCY
 from slokeeper.prometheus.query_params import Dedup, PartialResponse, QueryParam, parse_query_param
 from slokeeper.slo.durations import duration_seconds
 from slokeeper.transport.response_limit import parse_size

@@ -27,7 +27,8 @@ from slokeeper.handlers.clock import rollout_clock
 from slokeeper.handlers.fault_injection import status_written_hook, tick_observed_hook
 from slokeeper.handlers.health import OperatorHealth
 from slokeeper.handlers.metrics import OperatorMetrics
-from slokeeper.handlers.rollout_scheduler import DEFAULT_CONCURRENCY, RolloutScheduler
+from slokeeper.handlers.rollout_pool import DEFAULT_CONCURRENCY
+from slokeeper.handlers.rollout_scheduler import RolloutScheduler
 from slokeeper.handlers.runtime import Runtime
 from slokeeper.kube.connection import api_client
 from slokeeper.kube.events import EventRecorder

@@ -26,6 +26,7 @@ from kubernetes.client.exceptions import ApiException
 
 from slokeeper.handlers.health import STALLED_AFTER_SECONDS, since
 from slokeeper.handlers.log_throttle import ThrottledLog
+from slokeeper.handlers.rollout_pool import DEFAULT_CONCURRENCY
 from slokeeper.kube.rollout_resource import is_conflict
 from slokeeper.loops.rollout.loop import RolloutLoop, TickResult
 from slokeeper.transport.no_answer import no_answer_reason
@@ -36,7 +37,6 @@ Key = tuple[str, str]
 CONFLICT_RETRIES = 5
 ERROR_RETRY_SECONDS = 10.0
 IDLE_WAIT_SECONDS = 5.0
-DEFAULT_CONCURRENCY = 8
 
 
 @dataclass
