@@ -20,8 +20,8 @@ from slokeeper.api.rollout import ChangeRolloutSpec
 from slokeeper.api.rollout_gates import Approval, FreezePeriod, Risk
 
 POLICY_NAME = "default"  # the ChangePolicy that governs a namespace
-# On a copy of the operator namespace's default the operator keeps where a namespace has none of
-# its own: `<namespace>/default` of the original.
+# On a copy of the operator namespace's default that the operator keeps where a namespace has none
+# of its own: the original's namespace (its name is always POLICY_NAME).
 COPIED_FROM_LABEL = f"{GROUP}/copied-from"
 RISK_ORDER = (Risk.LOW, Risk.MEDIUM, Risk.HIGH)
 
@@ -83,7 +83,7 @@ def policy_name(policy: dict[str, Any]) -> str:
     metadata = policy.get("metadata") or {}
     copied = (metadata.get("labels") or {}).get(COPIED_FROM_LABEL)
     if copied:
-        return str(copied)
+        return f"{copied}/{POLICY_NAME}"
     return f"{metadata.get('namespace', '')}/{metadata.get('name', POLICY_NAME)}"
 
 

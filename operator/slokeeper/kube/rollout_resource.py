@@ -7,6 +7,7 @@ the rollout loop starts the tick again on a fresh read instead of writing over w
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from kubernetes import client
@@ -16,6 +17,11 @@ from slokeeper.api.base import GROUP, VERSION
 from slokeeper.api.change_policy import POLICY_NAME, ChangePolicy
 from slokeeper.api.rollout import ChangeRollout
 from slokeeper.api.slo import ServiceLevelObjective
+from slokeeper.kube.policy_copies import PolicyCopies, is_copy
+
+# The operator's own namespace (the chart sets it from the Downward API): its ChangePolicy
+# `default` governs every namespace without one of its own.
+OWN_NAMESPACE_ENV = "POD_NAMESPACE"
 
 
 def is_conflict(error: Exception) -> bool:
@@ -23,9 +29,13 @@ def is_conflict(error: Exception) -> bool:
 
 
 class RolloutStore:
-    def __init__(self, api: client.ApiClient) -> None:
+    def __init__(self, api: client.ApiClient, own_namespace: str | None = None) -> None:
         self._custom = client.CustomObjectsApi(api)
         self.status_writes = 0
+        self._own = (
+            os.environ.get(OWN_NAMESPACE_ENV, "") if own_namespace is None else own_namespace
+        )
+        self._copies = PolicyCopies(self._custom, self._own)
 
     def _get(self, plural: str, namespace: str, name: str) -> dict[str, Any] | None:
         try:
@@ -45,8 +55,14 @@ class RolloutStore:
         return self._get(ServiceLevelObjective.plural, namespace, name)
 
     def read_policy(self, namespace: str) -> dict[str, Any] | None:
-        """The ChangePolicy that governs the namespace, if there is one."""
-        return self._get(ChangePolicy.plural, namespace, POLICY_NAME)
+        """The ChangePolicy that governs the namespace, if there is one: its own ``default``,
+        else the operator namespace's (whose copy there is kept in line, ``PolicyCopies``)."""
+        found = self._get(ChangePolicy.plural, namespace, POLICY_NAME)
+        if not self._own or namespace == self._own or (found is not None and not is_copy(found)):
+            return found
+        original = self._get(ChangePolicy.plural, self._own, POLICY_NAME)
+        self._copies.sync(namespace, found, original)
+        return original
 
     def write_status(
         self, namespace: str, name: str, status: dict[str, Any], resource_version: str
