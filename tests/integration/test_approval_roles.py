@@ -3,12 +3,17 @@ on-call engineer, two different people. Approvals are annotations that the API s
 for (the chart's ValidatingAdmissionPolicy): people are real users with client certificates
 signed by the cluster's CA, their groups in O=. Someone outside the role, someone naming another
 person, and one person taking a second role are refused by the API server, saying why; the
-change starts once both roles have approved."""
+change starts once both roles have approved. An approval given while one template waited does
+not count for another swapped in before the operator saw it (issue 22, point 6, as the people
+who would do it: a developer swapping the image, on-call approving)."""
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,12 +21,13 @@ import pytest
 from kubernetes import client
 
 from helm import rendered
-from identities import user_kubeconfig
+from identities import run_as, user_kubeconfig
 from polling import eventually
 from resources import (
     adopt_checkout,
     availability_slo,
     change_rollout,
+    events,
     past_the_template_change_second,
     rollout_status,
 )
@@ -153,3 +159,79 @@ def test_approvals_by_role_are_vouched_for_by_the_api_server(
     assert "you are oidc:grace" in as_prefix.stderr
     as_herself = annotate_as(grace, cluster, namespace, "approve.on-call", "oidc:grace: seen")
     assert as_herself.returncode == 0, as_herself.stderr
+
+
+def test_an_approval_given_for_one_template_does_not_count_for_one_swapped_in(
+    approval_policy: None,
+    cluster: LocalCluster,
+    api_client: client.ApiClient,
+    simulator: TrafficSimulator,
+    operator_process: RunningOperator,
+    namespace: str,
+    tmp_path: Path,
+) -> None:
+    people = kubeconfigs(cluster, namespace, tmp_path)
+    cluster.kubectl(
+        "create", "role", "deployer", "-n", namespace, "--verb=get,list,patch",
+        "--resource=deployments",
+    )  # fmt: skip
+    cluster.kubectl(
+        "create", "rolebinding", "deployer", "-n", namespace, "--role=deployer", "--user=erin"
+    )
+    roles = {**ROLES, "riskRoles": {"high": ["on-call"]}}
+    rollout = change_rollout(namespace, risk="High", gates={"approval": roles})
+    adopt_checkout(cluster, api_client, namespace, availability_slo(namespace), rollout)
+
+    def ship(version: str) -> None:
+        shipped = run_as(
+            people["erin"], cluster, "set", "image", "deployment/checkout",
+            f"checkout=shop/checkout:{version}", "-n", namespace,
+        )  # fmt: skip
+        assert shipped.returncode == 0, shipped.stderr
+
+    ship("6.6.6-evil")
+    eventually(
+        lambda: rollout_status(cluster, namespace),
+        lambda s: s.get("phase") == "AwaitingApproval",
+        "6.6.6-evil waiting for on-call",
+    )
+    past_the_template_change_second(cluster, namespace)
+    # dana approves 6.6.6-evil; erin swaps 9.9.9-other in before the operator reads either.
+    os.kill(operator_process.process.pid, signal.SIGSTOP)
+    try:
+        given = approve_with_cli(people["dana"], namespace, "on-call", "reviewed 6.6.6")
+        ship("9.9.9-other")
+        swapped = datetime.now(UTC)
+    finally:
+        os.kill(operator_process.process.pid, signal.SIGCONT)
+    assert given.returncode == 0, given.stderr
+    refused = eventually(
+        lambda: [
+            e["message"]
+            for e in events(cluster, namespace, "ChangeRollout")
+            if e["reason"] == "ApprovalRefused"
+        ],
+        bool,
+        "dana's approval for 6.6.6-evil to be refused for 9.9.9-other",
+    )
+    assert (
+        "dana cannot approve as on-call: it was given before the template changed" in (refused[0])
+    )
+    waiting = rollout_status(cluster, namespace)
+    assert waiting["phase"] == "AwaitingApproval"
+    assert waiting["current"]["revision"]["images"] == ["shop/checkout:9.9.9-other"]
+    assert recorded(waiting) == []
+    eventually(
+        lambda: datetime.now(UTC).replace(microsecond=0),
+        lambda now: now > swapped.replace(microsecond=0),
+        "the second after the swap",
+    )
+    again = approve_with_cli(people["dana"], namespace, "on-call", "reviewed 9.9.9")
+    assert again.returncode == 0, again.stderr
+    started = eventually(
+        lambda: rollout_status(cluster, namespace),
+        lambda s: s.get("phase") == "Progressing",
+        "dana's approval of 9.9.9-other to start it",
+    )
+    assert started["current"]["revision"]["images"] == ["shop/checkout:9.9.9-other"]
+    assert recorded(started) == [("dana", "on-call")]
