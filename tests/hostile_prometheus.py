@@ -1,7 +1,9 @@
 """A fake Prometheus that misbehaves as a test asks: it answers every request with a body of
 ``huge_bytes`` (sent in chunks until the client stops reading, counting what it sent), with a
 valid answer trickled one byte a second (``trickle``), or with an error that echoes the request's
-Authorization header back, as some proxies do; or, given an ``answer``, with that JSON."""
+Authorization header back, as some proxies do; or, given an ``answer``, with that JSON. Requests
+that mention a text given to ``hold`` (in their path or parameters) are accepted and left
+unanswered until ``release``: a Prometheus that never answers, for a loop to stall on."""
 
 from __future__ import annotations
 
@@ -30,6 +32,9 @@ class HostilePrometheus:
     sent: list[int] = field(default_factory=list)
     authorizations: list[str] = field(default_factory=list)
     params: list[list[tuple[str, str]]] = field(default_factory=list)
+    held: int = 0  # requests waiting, unanswered, for release
+    _holding: str | None = None
+    _released: threading.Event = field(default_factory=threading.Event)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
@@ -39,11 +44,11 @@ class HostilePrometheus:
             protocol_version = "HTTP/1.1"
 
             def do_GET(self) -> None:
-                fake._answer(self)
+                fake._answer(self, [])
 
             def do_POST(self) -> None:
-                self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                fake._answer(self)
+                form = self.rfile.read(int(self.headers.get("Content-Length", 0))).decode()
+                fake._answer(self, parse_qsl(form, keep_blank_values=True))
 
             def log_message(self, *_: object) -> None:
                 pass
@@ -76,11 +81,37 @@ class HostilePrometheus:
             timeout=30,
         )
 
-    def _answer(self, handler: BaseHTTPRequestHandler) -> None:
+    def hold(self, text: str = "") -> None:
+        """From now on, leave every request that mentions ``text`` (any: "") unanswered."""
+        with self._lock:
+            self._holding = text
+            self._released = threading.Event()  # those held before stay released
+
+    def release(self) -> None:
+        """Answer the held requests, and hold no more."""
+        with self._lock:
+            self._holding = None
+            self._released.set()
+
+    def _held(self, mentions: str) -> None:
+        """Wait for ``release`` if ``mentions`` holds the text being held (at most 10 minutes:
+        a server thread never outlives a test by much)."""
+        with self._lock:
+            if self._holding is None or self._holding not in mentions:
+                return
+            self.held += 1
+            released = self._released
+        released.wait(timeout=600)
+        with self._lock:
+            self.held -= 1
+
+    def _answer(self, handler: BaseHTTPRequestHandler, form: list[tuple[str, str]]) -> None:
         authorization = handler.headers.get("Authorization", "")
+        params = parse_qsl(urlsplit(handler.path).query, keep_blank_values=True) + form
         with self._lock:
             self.authorizations.append(authorization)
-            self.params.append(parse_qsl(urlsplit(handler.path).query, keep_blank_values=True))
+            self.params.append(params)
+        self._held(" ".join([handler.path, *(value for _, value in params)]))
         if self.huge_bytes:
             self._huge(handler)
             return

@@ -12,10 +12,15 @@ take over: it is ready while it hears from the API server. A standby that were n
 stop every rolling update of the operator (the new Pod waits for the Lease the old one holds, and
 the old one is only stopped once the new one is Ready), and a PodDisruptionBudget would count it
 as unavailable. Which replica leads is the ``slokeeper_leader`` gauge, not readiness.
+
+``SLOKEEPER_TEST_STALLED_AFTER=<seconds>`` shortens the time after which a loop counts as stuck
+(test-only, so not a flag: ``tests/integration/test_hostile_prometheus.py`` stalls the loops on a
+Prometheus that never answers and needs liveness to see it within the test).
 """
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -27,7 +32,8 @@ STALE_AFTER_SECONDS = 60.0
 # A standby that has not read the Lease for this long could not take over: not ready.
 STANDBY_SILENT_AFTER_SECONDS = 30.0
 # A loop that should have finished a pass but has not for this long is stuck: liveness fails.
-STALLED_AFTER_SECONDS = 300.0
+STALLED_AFTER_ENV = "SLOKEEPER_TEST_STALLED_AFTER"
+STALLED_AFTER_SECONDS = float(os.environ.get(STALLED_AFTER_ENV) or 300.0)
 
 
 def since(seconds: float) -> str:
