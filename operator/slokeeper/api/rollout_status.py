@@ -202,6 +202,11 @@ class ChangeRecord(ResourceModel):
     inconclusive_since: datetime | None = Field(
         default=None, description="Since when the canary has been held without a verdict."
     )
+    held_until: datetime | None = Field(
+        default=None,
+        description="While the canary is held without a verdict (on...: Hold): when it is rolled "
+        "back unless a verdict comes first. Unset while it waits for a person (WaitForPerson).",
+    )
     canary_unready_since: datetime | None = Field(
         default=None,
         description="Since when the step's canary has had fewer Ready pods than it asks for "

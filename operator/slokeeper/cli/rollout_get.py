@@ -20,7 +20,7 @@ from slokeeper.api.rollout import ChangeRollout
 from slokeeper.cli.rollout_access import connect, fail, read_rollout, target_template
 from slokeeper.cli.rollout_outcome import change_settled, exit_code
 from slokeeper.cli.rollout_tree import age, revisions, tree
-from slokeeper.cli.rollout_view import LivePanel
+from slokeeper.cli.rollout_view import LivePanel, waiting
 from slokeeper.cli.slo_table import render
 from slokeeper.kube.canary import canary_name
 from slokeeper.kube.connection import api_client, default_namespace
@@ -130,7 +130,10 @@ def picture(api: client.ApiClient, namespace: str, name: str) -> tuple[dict[str,
     listed = apps.list_namespaced_replica_set(namespace, label_selector=selector)
     replica_sets = _as_dicts(api, listed)
     pods = _as_dicts(api, core.list_namespaced_pod(namespace, label_selector=selector))
-    return body, tree(body, revisions(body, owners, replica_sets), pods, datetime.now(UTC))
+    now = datetime.now(UTC)
+    lines = tree(body, revisions(body, owners, replica_sets), pods, now)
+    waits = waiting(body, now)
+    return body, [*lines, f"Waiting: {waits}"] if waits else lines
 
 
 def get_rollout(args: argparse.Namespace) -> int:

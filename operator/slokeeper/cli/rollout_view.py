@@ -4,8 +4,10 @@ on a terminal)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
+
+from slokeeper.slo.durations import duration_seconds
 
 
 def _figures(analysis: dict[str, Any]) -> str:
@@ -39,6 +41,10 @@ def describe(status: dict[str, Any]) -> str:
         if analyses:
             last = analyses[-1]
             line += f" | {last['outcome']}: {_figures(last)}"
+        if current.get("heldUntil"):
+            line += f" | held until {_clock(current['heldUntil'])} UTC"
+        elif current.get("inconclusiveSince") or status.get("reason") == "RollbackHeld":
+            line += " | waits for a person"
         return line
     reason, message = status.get("reason", ""), status.get("message", "")
     return f"{line} {reason}: {message}" if reason else line
@@ -79,9 +85,48 @@ def _person(action: dict[str, Any]) -> str:
     return f"{action.get('by') or 'someone'}" + (f' "{reason}"' if reason else "")
 
 
-def panel(body: dict[str, Any]) -> list[str]:
+def _left(until: datetime, now: datetime) -> str:
+    seconds = max(0, round((until - now).total_seconds()))
+    minutes, seconds = divmod(seconds, 60)
+    return f"{minutes}m{seconds:02d}s" if minutes else f"{seconds}s"
+
+
+def _moment(stamp: str) -> datetime:
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+
+
+def waiting(body: dict[str, Any], now: datetime) -> str:
+    """What a running step waits for, and for how long yet: held without a verdict (rolled back
+    when the time is up), a person (no time limit), or its canary's pods (until the progress
+    deadline). "" when it waits for nothing of the kind."""
+    status: dict[str, Any] = body.get("status") or {}
+    current: dict[str, Any] = status.get("current") or {}
+    reason = status.get("reason", "")
+    if status.get("phase") != "Progressing" or not current:
+        return ""
+    if current.get("heldUntil"):
+        held = current["heldUntil"]
+        return (
+            f"held without a verdict ({reason}), {_left(_moment(held), now)} left: rolled back "
+            f"at {_clock(held)} UTC unless a verdict comes first"
+        )
+    if current.get("inconclusiveSince") or reason == "RollbackHeld":
+        return f"waits for a person ({reason}), no time limit: abort, promote, or fix the cause"
+    unready = current.get("canaryUnreadySince")
+    if not unready:
+        return ""
+    deadline = str((body.get("spec") or {}).get("progressDeadline", "10m"))
+    until = _moment(unready) + timedelta(seconds=duration_seconds(deadline))
+    return (
+        f"canary pods not Ready since {_clock(unready)}, {_left(until, now)} left of the "
+        f"{deadline} progress deadline: rolled back at {until:%H:%M:%S} UTC"
+    )
+
+
+def panel(body: dict[str, Any], now: datetime | None = None) -> list[str]:
     """The whole picture of a ChangeRollout, for ``rollout status``: stable and candidate, gates,
-    every planned step with what happened in it, the latest analysis with its figures."""
+    every planned step with what happened in it, the latest analysis with its figures, and what
+    the step waits for with the time left."""
     meta, spec = body.get("metadata", {}), body.get("spec", {})
     status: dict[str, Any] = body.get("status") or {}
     current: dict[str, Any] = status.get("current") or {}
@@ -130,6 +175,9 @@ def panel(body: dict[str, Any]) -> list[str]:
         )
     if status.get("message") and phase not in GATE_PHASES:
         lines.append(f"  message   {status['message']}")
+    waits = waiting(body, now or datetime.now(UTC))
+    if waits:
+        lines.append(f"  waiting   {waits}")
     return lines
 
 

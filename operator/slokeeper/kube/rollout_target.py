@@ -46,6 +46,7 @@ from slokeeper.rollout.workload import (
     ReplicaSetView,
     TargetMissingError,
     TargetView,
+    replicas_set_by,
 )
 
 
@@ -169,7 +170,7 @@ class TargetActions:
         except ApiException as error:
             if error.status != 404:
                 raise
-            self._apps.create_namespaced_deployment(namespace, wanted)
+            self._apps.create_namespaced_deployment(namespace, wanted, field_manager=FIELD_MANAGER)
             return
         if _owner_uid(current) != self._owner.uid:
             raise ForeignCanaryError(
@@ -183,7 +184,10 @@ class TargetActions:
         ):
             return
         wanted["metadata"]["resourceVersion"] = current.metadata.resource_version
-        self._apps.replace_namespaced_deployment(name, namespace, wanted)
+        # As slokeeper's field manager: a hand `kubectl scale` then shows as another's.
+        self._apps.replace_namespaced_deployment(
+            name, namespace, wanted, field_manager=FIELD_MANAGER
+        )
 
 
 class ForeignCanaryError(RuntimeError):
@@ -224,6 +228,7 @@ def read_canary(api: client.ApiClient, namespace: str, target: str) -> CanaryVie
     unready = pod_hash is not None and ready < int(found.spec.replicas or 0)
     selector = f"{TRACK_LABEL}=canary,pod-template-hash={pod_hash}"
     template: dict[str, Any] = api.sanitize_for_serialization(found.spec.template)  # type: ignore[no-untyped-call]
+    metadata: dict[str, Any] = api.sanitize_for_serialization(found.metadata)  # type: ignore[no-untyped-call]
     return CanaryView(
         owner_uid=_owner_uid(found),
         pod_template_hash=pod_hash,
@@ -233,6 +238,7 @@ def read_canary(api: client.ApiClient, namespace: str, target: str) -> CanaryVie
         template_hash=canary_template_hash(template),
         replicas=int(found.spec.replicas or 0),
         ready_replicas=int((found.status and found.status.ready_replicas) or 0),
+        scaled_by=replicas_set_by(metadata, FIELD_MANAGER),
     )
 
 

@@ -1,5 +1,6 @@
 """What people do to a guarded Deployment outside its rollout, and what the state machine makes of
-it: pods a hand resume started, a canary edited by hand, and `slokeeper rollout undo`."""
+it: pods a hand resume started, a canary edited, deleted or scaled by hand, and `slokeeper rollout
+undo`."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from slokeeper.rollout.states import (
     Action,
     Command,
     DeleteCanary,
+    EnsureCanary,
     Event,
     Phase,
     RestoreStablePods,
@@ -25,16 +27,7 @@ def keep_stable_pods(before: State, result: Result, world: World) -> Result:
     template in its own ReplicaSets (a hand resume, a promotion stopped half-way) are scaled
     away, and a canary edited by hand is replaced; what a person did is said in an Event."""
     after, actions = result
-    notices: list[Action] = []
-    if world.canary_foreign is not None and after.phase is Phase.PROGRESSING:
-        notices.append(
-            Event(
-                "OutOfBandChange",
-                f"The canary Deployment was changed by hand to template {world.canary_foreign}; "
-                f"it runs the candidate {after.candidate} again.",
-                warning=True,
-            )
-        )
+    notices: list[Action] = list(_canary_put_back(before, after, actions, world))
     if after.phase is Phase.PROMOTING or world.target_unverified_pods == 0 or not after.stable:
         return after, (*actions, *notices)
     notices.append(RestoreStablePods(after.stable))
@@ -51,6 +44,42 @@ def keep_stable_pods(before: State, result: Result, world: World) -> Result:
             )
         )
     return after, (*actions, *notices)
+
+
+def _canary_put_back(
+    before: State, after: State, actions: tuple[Action, ...], world: World
+) -> tuple[Event, ...]:
+    """The running step's canary as a person left it — edited, deleted or scaled by hand — and
+    what this tick does about it (``actions`` put it back: the step's EnsureCanary)."""
+    ensure = next((a for a in actions if isinstance(a, EnsureCanary)), None)
+    running = before.phase is Phase.PROGRESSING and before.candidate == after.candidate
+    if ensure is None or after.phase is not Phase.PROGRESSING or not running:
+        return ()
+    step = f"step {after.step + 1}"
+    if world.canary_foreign is not None:
+        said = (
+            f"The canary Deployment was changed by hand to template {world.canary_foreign}; "
+            f"it runs the candidate {after.candidate} again."
+        )
+    elif not world.canary_present and world.canary_ran:
+        said = (
+            f"The canary Deployment was deleted by hand during {step} (the API server's audit "
+            f"log names who); recreated with {ensure.replicas} pod(s) of the candidate "
+            f"{after.candidate}."
+        )
+    elif (
+        world.canary_present
+        and world.canary_scaled_by
+        and world.canary_replicas != (ensure.replicas)
+    ):
+        said = (
+            f"The canary Deployment was scaled to {world.canary_replicas} by hand "
+            f"({world.canary_scaled_by}); {step} runs {ensure.replicas} canary pod(s): scaled "
+            f"back to {ensure.replicas}."
+        )
+    else:
+        return ()
+    return (Event("OutOfBandChange", said, warning=True),)
 
 
 def undo(state: State, world: World, now: datetime) -> Result | None:

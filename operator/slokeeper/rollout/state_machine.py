@@ -32,15 +32,15 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from slokeeper.rollout.analysis import Outcome
+from slokeeper.rollout.canary_wait import ensure_canary as _canary
+from slokeeper.rollout.canary_wait import now_ready, ready_event, show_pause, unready
 from slokeeper.rollout.out_of_band import keep_stable_pods, undo
-from slokeeper.rollout.replicas import canary_replicas
 from slokeeper.rollout.states import (
     GATE_PHASES,
     REST_PHASES,
     Action,
     Command,
     DeleteCanary,
-    EnsureCanary,
     Event,
     GateKind,
     NoDataAction,
@@ -61,13 +61,6 @@ _GATE_PHASE = {
     GateKind.CALENDAR: Phase.WAITING_FOR_WINDOW,
     GateKind.PAUSED: Phase.PAUSED,
 }
-
-
-def _canary(plan: Plan, state: State, world: World) -> EnsureCanary:
-    assert state.candidate is not None
-    return EnsureCanary(
-        state.candidate, canary_replicas(world.stable_replicas, plan.weights[state.step])
-    )
 
 
 def _start_or_wait(plan: Plan, state: State, world: World, now: datetime) -> Result:
@@ -171,6 +164,7 @@ def _inconclusive(plan: Plan, state: State, world: World, now: datetime) -> Resu
     waited = (now - since).total_seconds()
     if action is NoDataAction.HOLD and waited >= plan.max_inconclusive_seconds:
         return rollback(state, "InconclusiveTooLong", f"{message}; held since {since:%H:%M:%S}.")
+    until: datetime | None = None
     if action is NoDataAction.HOLD:
         until = since + timedelta(seconds=plan.max_inconclusive_seconds)
         message += (
@@ -179,7 +173,9 @@ def _inconclusive(plan: Plan, state: State, world: World, now: datetime) -> Resu
         )
     else:
         message += " Waits for a person, with no time limit: abort, promote, or fix the cause."
-    held = replace(state, inconclusive_since=since, reason=verdict.value, message=message)
+    held = replace(
+        state, inconclusive_since=since, held_until=until, reason=verdict.value, message=message
+    )
     events: tuple[Action, ...] = (
         () if state.reason == verdict.value else (Event(verdict.value, message, warning=True),)
     )
@@ -200,25 +196,11 @@ def _progressing(plan: Plan, state: State, world: World, now: datetime) -> Resul
         # Held for a person (no automatic rollback): nothing a new verdict says moves it on.
         return state, (PauseTarget(), _canary(plan, state, world))
     if not world.canary_ready:
-        return _unready(plan, replace(state, ready_since=None), world, now)
-    ready = replace(state, unready_since=None, ready_since=state.ready_since or now)
-    return _judge(plan, ready, world, now)
-
-
-def _unready(plan: Plan, state: State, world: World, now: datetime) -> Result:
-    """The step's canary pods are not all Ready: no analysis can judge them. Past the progress
-    deadline (an image that cannot start, a crash loop, no room to schedule) the change is
-    rolled back, naming what the pods say."""
-    since = state.unready_since or now
-    waited = (now - since).total_seconds()
-    if waited < plan.progress_deadline_seconds:
-        return replace(state, unready_since=since), (PauseTarget(), _canary(plan, state, world))
-    problem = world.canary_problem or "no reason given by the pods"
-    message = (
-        f"The canary's pods were not Ready within the progress deadline of "
-        f"{plan.progress_deadline_seconds:g}s: {problem}"
-    )
-    return rollback(state, "ProgressDeadlineExceeded", message)
+        waiting, actions = unready(plan, state, world, now)
+        return show_pause(waiting, world), actions
+    ready = now_ready(state, now)
+    after, actions = _judge(plan, ready, world, now)
+    return show_pause(after, world), (*ready_event(state, ready), *actions)
 
 
 def _next_step_by_hand(plan: Plan, state: State, world: World, now: datetime) -> Result:
@@ -395,8 +377,10 @@ def advance(plan: Plan, state: State, world: World, now: datetime) -> Result:
         )
         return adopted, (PauseTarget(), Event("Adopted", adopted.message))
     undone = undo(state, world, now)
-    decided = undone if undone is not None else _decide(plan, state, world, now)
-    return keep_stable_pods(state, decided, world)
+    after, actions = undone if undone is not None else _decide(plan, state, world, now)
+    if after.inconclusive_since is None and after.held_until is not None:
+        after = replace(after, held_until=None)  # a verdict, or a new step: no longer held
+    return keep_stable_pods(state, (after, actions), world)
 
 
 def _decide(plan: Plan, state: State, world: World, now: datetime) -> Result:

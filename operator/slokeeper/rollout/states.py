@@ -92,6 +92,7 @@ class State:
     step_started: datetime | None = None
     failures: int = 0
     inconclusive_since: datetime | None = None
+    held_until: datetime | None = None  # a Hold ends then; None for WaitForPerson
     unready_since: datetime | None = None  # the canary has lacked Ready pods since
     ready_since: datetime | None = None  # the step's canary has had all its pods Ready since
     promotion_started: datetime | None = None  # the target was resumed to promote at
@@ -118,6 +119,10 @@ class World:
     canary_present: bool = False
     canary_ready: bool = True  # the canary runs the candidate with every pod its step asks for
     canary_problem: str = ""  # what its pods say while they are not Ready
+    canary_replicas: int = 0  # the canary Deployment's replicas, as its spec says
+    canary_ran: bool = False  # this change's canary ran before: one missing now was deleted
+    # A tool other than slokeeper last set the canary's replicas ("kubectl-scale at …"), if one did.
+    canary_scaled_by: str = ""
     # The canary Deployment runs a template nobody asked for (edited by hand).
     canary_foreign: str | None = None
     # Pods of the target's own ReplicaSets on a template other than stable, started outside the

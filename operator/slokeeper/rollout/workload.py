@@ -84,3 +84,22 @@ class CanaryView:
     ready_replicas: int = 0
     pod_template_hash: str | None = None  # of the canary's current ReplicaSet
     problems: tuple[str, ...] = ()  # what its pods that are not Ready say, one line each
+    # Who set its replicas, when that was not slokeeper ("kubectl-scale at …"; ``replicas_set_by``)
+    scaled_by: str = ""
+
+
+def replicas_set_by(metadata: dict[str, Any], own: str) -> str:
+    """The field manager that owns a Deployment's ``spec.replicas``, and when it set them, if it is
+    not ``own`` (slokeeper's): what a hand ``kubectl scale`` leaves in ``managedFields``, through
+    the scale subresource or not. "" when slokeeper set them last (a write that changes a field
+    takes it over)."""
+    owners = [
+        entry
+        for entry in metadata.get("managedFields") or []
+        if "f:replicas" in (((entry.get("fieldsV1") or {}).get("f:spec")) or {})
+        and entry.get("manager") != own
+    ]
+    latest = max(owners, key=lambda e: str(e.get("time", "")), default=None)
+    if latest is None:
+        return ""
+    return f"{latest.get('manager', 'unknown')} at {latest.get('time', '?')}"

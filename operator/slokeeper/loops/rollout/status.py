@@ -50,6 +50,7 @@ def state_from_status(status: ChangeRolloutStatus) -> State:
         step_started=current.step_started_at if current else None,
         failures=current.failed_analyses if current else 0,
         inconclusive_since=current.inconclusive_since if current else None,
+        held_until=current.held_until if current else None,
         unready_since=current.canary_unready_since if current else None,
         ready_since=current.canary_ready_since if current else None,
         promotion_started=current.promotion_started_at if current else None,
@@ -246,6 +247,7 @@ def _follow_change(
     current.step_number = after.step + 1
     current.step_started_at = after.step_started
     current.inconclusive_since = after.inconclusive_since
+    current.held_until = after.held_until
     current.canary_unready_since = after.unready_since
     current.canary_ready_since = after.ready_since
     current.promotion_started_at = after.promotion_started

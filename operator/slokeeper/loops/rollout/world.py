@@ -33,6 +33,9 @@ def world_of(seen: Observed, verdict: Verdict | None, gate: Gate, drill: Drill |
         canary_present=canary.present and drill is None,
         canary_ready=canary_ready(seen),
         canary_problem="; ".join(canary.problems),
+        canary_replicas=canary.replicas,
+        canary_ran=_canary_ran(seen),
+        canary_scaled_by=canary.scaled_by,
         canary_foreign=(
             canary.template_hash
             if canary.present
@@ -47,6 +50,17 @@ def world_of(seen: Observed, verdict: Verdict | None, gate: Gate, drill: Drill |
         # A stall reported before this promotion began belongs to an earlier rollout.
         target_stalled=bool(stalled_at and promoted_at and stalled_at >= promoted_at),
         target_problem="; ".join(target.problems),
+    )
+
+
+def _canary_ran(seen: Observed) -> bool:
+    """This change's canary has been seen running (its pods' hash is on the record), so one
+    missing now was deleted, not yet to be created."""
+    current = seen.status.current
+    return bool(
+        current
+        and current.canary_pod_template_hash
+        and current.revision.template_hash == seen.before.candidate
     )
 
 
