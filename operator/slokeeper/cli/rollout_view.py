@@ -41,6 +41,8 @@ def describe(status: dict[str, Any]) -> str:
         if analyses:
             last = analyses[-1]
             line += f" | {last['outcome']}: {_figures(last)}"
+        if status.get("reason") in ("CanaryNotReady", "Paused"):
+            line += f" | {status['reason']}"
         if current.get("heldUntil"):
             line += f" | held until {_clock(current['heldUntil'])} UTC"
         elif current.get("inconclusiveSince") or status.get("reason") == "RollbackHeld":

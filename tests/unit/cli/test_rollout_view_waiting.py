@@ -52,6 +52,8 @@ def test_a_canary_not_ready_shows_the_time_left_of_its_progress_deadline() -> No
         "canary pods not Ready since 01:59:15, 9m15s left of the 10m progress deadline: "
         "rolled back at 02:09:15 UTC"
     )
+    assert describe(stuck["status"]).endswith(" | CanaryNotReady")
+    assert describe(_rollout("Paused")["status"]).endswith(" | Paused")
 
 
 def test_past_the_time_it_says_none_left_and_a_step_on_plan_waits_for_nothing() -> None:
