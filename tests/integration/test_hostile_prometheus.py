@@ -3,11 +3,14 @@ in front of it, says. A fake Prometheus written for this test answers every quer
 body: the operator stops reading at its 64 MiB default, its SLO says PrometheusUnreachable in a
 short message, and its peak memory grows by little more than the cap. Another answers with an
 error echoing the request's Authorization header: the bearer token reaches neither the SLO's
-status, nor its Events, nor the operator's log."""
+status, nor its Events, nor the operator's log. A Prometheus that takes a query and never answers
+(under a total deadline long enough to wait for it) stalls a loop: liveness says which, and is
+healthy again once the loop moves."""
 
 from __future__ import annotations
 
 import json
+import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -28,11 +31,12 @@ from running_operator import running_operator
 from slokeeper.localcluster.cluster import LocalCluster
 from slokeeper.simulator.server import TrafficSimulator
 from slokeeper.transport.response_limit import MIB
-from workloads import deploy_ready, set_image
+from workloads import deploy_ready, ready_replicas, set_image
 
 TOKEN = "tok-echoed-4b1d9c0e7f"
 # What loopback buffers hold beyond what the client read (tcp_rmem's 32 MiB, tcp_wmem's 4 MiB).
 BUFFERED = 40 * MIB
+EMPTY = {"status": "success", "data": {"resultType": "vector", "result": []}}
 
 
 def _peak_rss(pid: int) -> int:
@@ -45,6 +49,15 @@ def _peak_rss(pid: int) -> int:
 def _events_text(cluster: LocalCluster, namespace: str) -> str:
     listed = cluster.kubectl("get", "events", "-n", namespace, "-o", "json").stdout
     return "\n".join(item.get("message", "") for item in json.loads(listed)["items"])
+
+
+def _liveness(url: str) -> tuple[int, str]:
+    """What the kubelet's liveness probe reads: the status code and the body."""
+    try:
+        with urllib.request.urlopen(url, timeout=5) as answer:
+            return answer.status, answer.read().decode()
+    except urllib.error.HTTPError as refused:
+        return refused.code, refused.read().decode()
 
 
 def _ready(cluster: LocalCluster, namespace: str) -> dict[str, Any]:
@@ -182,3 +195,82 @@ def test_a_prometheus_trickling_a_byte_a_second_holds_neither_loop(
         assert "no complete answer within 3s" in analysed[-1]["message"], analysed[-1]
         with urllib.request.urlopen(running.health_url, timeout=5) as answer:
             assert answer.status == 200
+
+
+def test_liveness_names_a_loop_stalled_on_a_prometheus_that_never_answers(
+    cluster: LocalCluster,
+    api_client: client.ApiClient,
+    simulator: TrafficSimulator,
+    crds_installed: Path,
+    solo_namespace: str,
+    tmp_path: Path,
+) -> None:
+    """Issue 23, point 2: liveness sees a loop that stopped making progress. With a 10-minute
+    query deadline, a Prometheus that takes the canary's analysis queries and never answers
+    holds the rollout scheduler's tick, then one that takes every query holds the SLO loop:
+    /healthz answers 503 naming each, and 200 again once its queries are answered. (The time
+    after which a loop counts as stuck is 5 minutes; SLOKEEPER_TEST_STALLED_AFTER makes it
+    8 s here.)"""
+    namespace = solo_namespace
+    apps = client.AppsV1Api(api_client)
+    deploy_ready(cluster, apps, namespace, 4, "shop/checkout:1.1")
+    apply(
+        cluster,
+        availability_slo(namespace),
+        change_rollout(namespace, steps=[{"weight": 25, "pause": "10m"}]),
+    )
+    with (
+        HostilePrometheus(answer=EMPTY) as silent,
+        running_operator(
+            cluster.kubeconfig,
+            silent.url,
+            tmp_path / "operator.log",
+            namespaces=(namespace,),
+            extra_args=("--prometheus-timeout", "10m"),
+            env={"SLOKEEPER_TEST_STALLED_AFTER": "8"},
+        ) as running,
+    ):
+        eventually(lambda: rollout_status(cluster, namespace), lambda s: "stable" in s, "adoption")
+        eventually(
+            lambda: _liveness(running.health_url),
+            lambda probe: probe == (200, "ok\n"),
+            "liveness to pass while Prometheus answers",
+        )
+        silent.hold("checkout-canary")
+        set_image(cluster, namespace, "1.2")
+        eventually(
+            lambda: ready_replicas(apps, namespace, "checkout-canary"), lambda n: n == 1, "canary"
+        )
+        _, said = eventually(
+            lambda: _liveness(running.health_url),
+            lambda probe: probe[0] == 503,
+            "liveness to fail on the tick held by the canary's analysis",
+            timeout=60,
+        )
+        assert silent.held >= 1
+        assert said.startswith(f"rollout scheduler: the tick of {namespace}/checkout has been "), (
+            said
+        )
+        silent.release()
+        eventually(
+            lambda: _liveness(running.health_url),
+            lambda probe: probe == (200, "ok\n"),
+            "liveness to pass once the tick ends",
+            timeout=60,
+        )
+
+        silent.hold()
+        _, said = eventually(
+            lambda: _liveness(running.health_url),
+            lambda probe: probe[0] == 503 and probe[1].startswith("SLO loop"),
+            "liveness to fail on the SLO loop held by every query",
+            timeout=60,
+        )
+        assert said.startswith("SLO loop: no evaluation cycle has finished since "), said
+        silent.release()
+        eventually(
+            lambda: _liveness(running.health_url),
+            lambda probe: probe == (200, "ok\n"),
+            "liveness to pass once the SLO loop moves",
+            timeout=60,
+        )
