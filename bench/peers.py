@@ -13,23 +13,30 @@ Parts:
   rollback  failing version (20 % errors) Ready → its pods gone and 4 stable pods Ready, RUNS each
   nodata    canary Ready without traffic; Prometheus stopped mid-analysis: 5 minutes each
   retry     rolled back, reverted to stable, the failing version shipped again
+  rules     the same SLOS (1,000) as Sloth's rules and as ours in one Prometheus: rules, series
+            and evaluation time per SLO, RSS of each set alone (bench/peers_rule_cost.py; no
+            cluster, no peer build)
 
-Run: .venv/bin/python bench/peers.py [--parts rollback,nodata,retry] [--tools KEY,…]
-     [--runs-for KEY=N,…] [RUNS]
+Run: .venv/bin/python bench/peers.py [--parts rollback,nodata,retry,rules] [--tools KEY,…]
+     [--runs-for KEY=N,…] [--slos N] [--history-hours H] [RUNS]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import tempfile
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 
 import peers_rollback
+import peers_rule_cost
 import peers_scenarios
 from peers_common import bench_stack
 
 from slokeeper.localcluster.peers import ensure_peers
+from slokeeper.localcluster.toolchain import ensure_toolchain
 
 SCENARIO_TOOLS = ("slokeeper-2", "argo-10s", "flagger-10s")
 
@@ -37,7 +44,9 @@ SCENARIO_TOOLS = ("slokeeper-2", "argo-10s", "flagger-10s")
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n", 1)[0])
     parser.add_argument("runs", nargs="?", type=int, default=5, help="rollbacks per tool")
-    parser.add_argument("--parts", default="rollback,nodata,retry")
+    parser.add_argument("--parts", default="rollback,nodata,retry,rules")
+    parser.add_argument("--slos", type=int, default=1000, help="SLOs in the rules part")
+    parser.add_argument("--history-hours", type=float, default=6.0, help="for the rules part")
     parser.add_argument("--tools", default=",".join(peers_rollback.TOOLS), help="for rollback")
     parser.add_argument(
         "--runs-for", default="", help="KEY=N,…: fewer runs for slow tools (flagger-defaults=3)"
@@ -45,6 +54,14 @@ def main() -> None:
     arguments = parser.parse_args()
     parts = arguments.parts.split(",")
     began = time.monotonic()
+    if "rules" in parts:
+        with tempfile.TemporaryDirectory(prefix="slokeeper-rule-cost-") as workdir:
+            peers_rule_cost.run(
+                ensure_toolchain(), arguments.slos, arguments.history_hours, Path(workdir)
+            )
+        parts.remove("rules")
+    if not parts:
+        return
     peers = ensure_peers()
     print(
         f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores, load average "

@@ -39,7 +39,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     # The peers' cold build takes about ten minutes of Go; started now it overlaps the other tests
     # instead of adding its length to the smoke test's worker (each xdist worker collects, and
     # peers.sh's lock lets only one build).
-    if any(Path(str(item.fspath)).name == "test_peers_smoke.py" for item in session.items):
+    if any("peers" in getattr(item, "fixturenames", ()) for item in session.items):
         log = start_peers_build()
         if log is not None:
             print(f"slokeeper: building the peers in the background, log in {log}")

@@ -6,8 +6,10 @@ session's Prometheus, as a user of each would see it.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,9 +28,11 @@ from slokeeper.localcluster.peers import (
 )
 from slokeeper.localcluster.processes import log_tail
 from slokeeper.localcluster.prometheus import PrometheusServer
+from slokeeper.localcluster.toolchain import Toolchain
 from slokeeper.simulator.server import TrafficSimulator
 
 BAD_IMAGE = "shop/checkout:1.2-bad"
+BENCH = Path(__file__).resolve().parents[2] / "bench"
 
 
 @pytest.fixture(scope="module")
@@ -137,3 +141,27 @@ def test_flagger_rolls_back_a_failing_canary(
     assert re.search(r"Rolling back checkout\.\S+ failed checks threshold reached 1", events)
     images = sorted(image for _, image in failed["pods"])
     assert images == [peer_manifests.STABLE_IMAGE] * 4, failed["pods"]
+
+
+def test_the_rule_cost_bench_measures_what_prometheus_loaded(
+    toolchain: Toolchain, tmp_path: Path
+) -> None:
+    """bench/peers.py's rules part at a tiny scale (3 SLOs, 2 s evaluations): each set's rules
+    per SLO as Prometheus reports them equal what its rule file holds, and each set's series and
+    evaluation time are measured, with the ratio printed."""
+    spec = importlib.util.spec_from_file_location("peers_rule_cost", BENCH / "peers_rule_cost.py")
+    assert spec is not None
+    assert spec.loader is not None
+    peers_rule_cost = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = peers_rule_cost  # dataclasses look their module up by name
+    spec.loader.exec_module(peers_rule_cost)
+    count = 3
+    timing = peers_rule_cost.Timing(evaluation_seconds=2, scrape_seconds=1, evaluations=3)
+    figures = peers_rule_cost.run(toolchain, count, 0.25, tmp_path, timing)
+    for name, file in peers_rule_cost.SETS.items():
+        groups = yaml.safe_load((tmp_path / file).read_text())["groups"]
+        in_file = sum(len(group["rules"]) for group in groups)
+        assert figures["both"].rules[name] == in_file / count, (name, figures["both"])
+        assert figures["both"].series[name] > 0, (name, figures["both"])
+        assert figures[name].evaluation_ms[name] > 0, (name, figures[name])
+        assert figures[name].head_series > figures["none"].head_series, (name, figures)
