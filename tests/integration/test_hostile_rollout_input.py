@@ -1,8 +1,9 @@
 """User story: what a tenant writes into a ChangeRollout never lets a change through unguarded and
 never makes slokeeper touch what is not its own. A Deployment that merely carries the canary's name
 is left alone (and changes are held until it is renamed); a time zone no zone database knows holds
-every change; one that cannot be a zone name is refused by the API server; an abort with a reason
-of thousands of characters still rolls the canary back."""
+every change; one that cannot be a zone name is refused by the API server; an abort, an approval
+and a promotion with a reason of thousands of characters still act; an SLO query with a PromQL
+comment (apostrophes and all) still rolls a bad canary back."""
 
 from __future__ import annotations
 
@@ -155,6 +156,94 @@ def test_an_abort_with_a_very_long_reason_still_rolls_the_canary_back(
         lambda: ready_replicas(apps, namespace, "checkout-canary"),
         lambda n: n == -1,
         "no canary after the abort",
+    )
+
+
+def test_an_approval_and_a_promotion_with_very_long_reasons_still_act(
+    cluster: LocalCluster,
+    api_client: client.ApiClient,
+    simulator: TrafficSimulator,
+    operator_process: RunningOperator,
+    namespace: str,
+) -> None:
+    """Issue 23, point 1: a reason over 1,024 characters failed every tick; status keeps the
+    first 1,024, and the request is acted on."""
+    core = client.CoreV1Api(api_client)
+    apps = client.AppsV1Api(api_client)
+    adopt_checkout(
+        cluster, api_client, namespace, availability_slo(namespace),
+        change_rollout(namespace, risk="High", steps=[{"weight": 25, "pause": "10m"}]),
+    )  # fmt: skip
+    set_image(cluster, namespace, "1.2")
+    eventually(lambda: rollout_status(cluster, namespace), phase_is("AwaitingApproval"), "gate")
+    ask(cluster, namespace, "approve", by="bob", reason="y" * 5000)
+    started = eventually(
+        lambda: rollout_status(cluster, namespace),
+        phase_is("Progressing"),
+        "bob's approval to start the canary",
+    )
+    (approval,) = started["current"]["approvals"]
+    assert (approval["by"], approval["reason"]) == ("bob", "y" * 1024), approval
+    eventually(
+        lambda: ready_replicas(apps, namespace, "checkout-canary"), lambda n: n == 1, "canary"
+    )
+    ask(cluster, namespace, "promote", by="carol", reason="z" * 5000)
+    promoted = eventually(
+        lambda: rollout_status(cluster, namespace),
+        phase_is("Succeeded", changes=1),
+        "carol's promotion to roll 1.2 out",
+        timeout=90,
+    )
+    messages = [d["message"] for d in promoted["history"][0]["decisions"]]
+    said = [m for m in messages if "carol" in m]
+    assert said, messages
+    assert all("z" * 1024 in m and "z" * 1025 not in m for m in said), said
+    eventually(
+        lambda: (ready_images(core, namespace), ready_replicas(apps, namespace, "checkout-canary")),
+        lambda seen: seen == (["shop/checkout:1.2"] * 4, -1),
+        "4 pods of 1.2 and no canary",
+    )
+
+
+def test_an_slo_query_with_a_commented_apostrophe_still_rolls_a_bad_canary_back(
+    cluster: LocalCluster,
+    api_client: client.ApiClient,
+    simulator: TrafficSimulator,
+    operator_process: RunningOperator,
+    namespace: str,
+) -> None:
+    """Issue 23, point 1: a PromQL comment with an apostrophe crashed the narrowing of the SLO's
+    query to the canary's pods in every tick, and a canary failing 20 % of requests served on."""
+    core = client.CoreV1Api(api_client)
+    apps = client.AppsV1Api(api_client)
+    commented = (
+        f'sum(rate(http_requests_total{{namespace="{namespace}", # don\'t page on 4xx\n'
+        'code=~"5.."}[{{.window}}]))'
+    )
+    adopt_checkout(
+        cluster, api_client, namespace, availability_slo(namespace, errors=commented),
+        change_rollout(namespace),
+    )  # fmt: skip
+    ratio = get(cluster, "slo", namespace, "checkout-availability")["spec"]["indicator"]["ratio"]
+    assert "# don't page" in ratio["errors"], ratio
+    set_image(cluster, namespace, "1.2-bad")
+    rolled_back = eventually(
+        lambda: rollout_status(cluster, namespace),
+        phase_is("RolledBack", changes=1),
+        "the failing canary to be rolled back",
+        timeout=90,
+    )
+    change = rolled_back["history"][0]
+    assert (change["outcome"], change["reason"]) == ("RolledBack", "AnalysisFailed"), change
+    failed = change["steps"][-1]["lastAnalysis"]
+    burn = next(m for m in failed["measurements"] if m["name"].endswith("burn rate"))
+    assert burn["name"] == "slo/checkout-availability canary burn rate", burn
+    assert burn["passed"] is False, burn
+    assert burn["value"] > 5, burn
+    eventually(
+        lambda: (ready_replicas(apps, namespace, "checkout-canary"), ready_images(core, namespace)),
+        lambda seen: seen == (-1, ["shop/checkout:1.1"] * 4),
+        "no canary left, 4 pods of 1.1",
     )
 
 
