@@ -17,6 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import pytest
 import requests
 
 from polling import eventually
@@ -31,9 +32,12 @@ WINDOWS = ("4m40s", "28m", "56m", "1h", "1h52m", "5h36m", "22h24m", "2d19h12m")
 SLO = "checkout-availability"
 
 
-def _spoof(victim: str, forged: bool) -> str:
+def _spoof(victim: str, path: str) -> str:
     labels = f'slo_namespace="{victim}",slo="{SLO}",service="checkout"'
-    if forged:  # scraped with honor_labels: these labels replace the target's job and instance
+    if path == "/single":  # one series, exactly as the victim's own 1h rule would record it
+        return f'slokeeper_slo_error_ratio{{{labels},window="1h",job="",instance=""}} 0.9\n'
+    # Scraped with honor_labels: these labels replace the target's job and instance.
+    if path == "/forged":
         return (
             f'slokeeper_slo_error_ratio{{{labels},window="1h",forged="yes",job="",instance=""}}'
             f" 0.9\n"
@@ -49,11 +53,11 @@ def _spoof(victim: str, forged: bool) -> str:
 
 @contextmanager
 def _exporter(victim: str) -> Iterator[str]:
-    """A tenant's exporter: /plain and /forged publish the spoofed series."""
+    """A tenant's exporter: /plain, /forged and /single publish the spoofed series."""
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
-            body = _spoof(victim, forged=self.path == "/forged").encode()
+            body = _spoof(victim, self.path).encode()
             self.send_response(200)
             self.send_header("Content-Type", "text/plain; version=0.0.4")
             self.send_header("Content-Length", str(len(body)))
@@ -89,6 +93,21 @@ def _series(prometheus: PrometheusServer, selector: str) -> list[dict[str, str]]
         f"{prometheus.url}/api/v1/query", params={"query": selector}, timeout=30
     ).json()
     return [item["metric"] for item in answer["data"]["result"]]
+
+
+def _evaluated_namespaces(prometheus: PrometheusServer) -> set[str]:
+    """The namespaces of the SLOs whose recording rules Prometheus has evaluated."""
+    answer = requests.get(
+        f"{prometheus.url}/api/v1/rules",
+        params={"type": "record", "rule_name[]": "slokeeper_slo_requests_per_second"},
+        timeout=30,
+    ).json()
+    return {
+        rule["labels"].get("slo_namespace", "")
+        for group in answer["data"]["groups"]
+        for rule in group["rules"]
+        if rule.get("health") == "ok" and not rule.get("lastEvaluation", "0001").startswith("0001")
+    }
 
 
 def _figures(cluster: LocalCluster, namespace: str) -> dict[str, Any]:
@@ -167,3 +186,63 @@ def test_a_tenants_exporter_cannot_spoof_another_namespaces_figures(
     assert "SLO evaluation cycle failed" not in text
     assert "window='forever'" in text  # the forged forever series was skipped, and said so
     assert len(re.findall("window='forever'", text)) == 1, "logged once"
+
+
+def test_a_single_forged_series_moves_no_figures_of_an_slo_without_traffic(
+    cluster: LocalCluster,
+    prometheus: PrometheusServer,
+    crds_installed: Path,
+    tmp_path: Path,
+) -> None:
+    """Two idle SLOs (no Deployment, no requests) side by side; a scrape with honor_labels
+    publishes, for the victim only, one 1 h error ratio of 90 % without job and instance. The
+    victim's figures should stay the idle twin's. They do not (the reader cannot tell this
+    series from the victim's own): the test reports that known outcome as an expected failure,
+    and fails on any other difference; docs/security.md says to keep honor_labels off."""
+    log = tmp_path / "operator.log"
+    with _namespaces(cluster, "idle", "twin") as (victim, twin), _exporter(victim) as address:
+        for namespace in (victim, twin):
+            cluster.kubectl("apply", "-f", "-", input_text=json.dumps(availability_slo(namespace)))
+        prometheus.add_job(
+            ScrapeJob("tenant-single", (address,), honor_labels=True, metrics_path="/single")
+        )
+        try:
+            (forged,) = eventually(
+                lambda: _series(prometheus, f'{{slo_namespace="{victim}"}}'),
+                lambda found: len(found) == 1,
+                "Prometheus to scrape the single forged series",
+                timeout=60,
+            )
+            assert "job" not in forged, forged
+            with running_operator(
+                cluster.kubeconfig, prometheus.url, log, namespaces=(victim, twin)
+            ):
+                eventually(
+                    lambda: _evaluated_namespaces(prometheus),
+                    lambda evaluated: {victim, twin} <= evaluated,
+                    "Prometheus to evaluate both SLOs' rules",
+                    timeout=180,
+                    interval=1,
+                )
+                cycles = len(re.findall("SLO cycle: 2 SLOs", log.read_text()))
+                eventually(
+                    lambda: len(re.findall("SLO cycle: 2 SLOs", log.read_text())),
+                    lambda count: count >= cycles + 3,
+                    "three more cycles",
+                    timeout=60,
+                )
+                victim_figures, twin_figures = _figures(cluster, victim), _figures(cluster, twin)
+        finally:
+            prometheus.remove_job("tenant-single")
+    print(f"idle victim: {victim_figures}; idle twin: {twin_figures}")
+    forged_burn = {b["window"]: b["burnRate"] for b in victim_figures["burnRates"] or []}
+    if victim_figures != twin_figures and round(forged_burn.get("1h", 0)) == 900:
+        # The one outcome known and documented: the forged 90 % read as the victim's 1h figure
+        # (against 0.1 % allowed). Anything else that differs fails below.
+        pytest.xfail(
+            "known residual (issue 23, point 5; docs/security.md): an SLO without traffic records "
+            "no series of its own, so one forged series with exactly its labels (job and instance "
+            "dropped by a scrape that honours labels) is read as its figures: "
+            f"victim {victim_figures}, twin {twin_figures}"
+        )
+    assert victim_figures == twin_figures
