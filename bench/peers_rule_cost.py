@@ -261,6 +261,7 @@ def one_run(
             jobs=[ScrapeJob("services", (target,))],
             rule_files=[rules[name] for name in sets],
             retention="30d",
+            startup_timeout=600,
         )
         server.jobs.append(ScrapeJob("prometheus", (server.url.removeprefix("http://"),)))
         with server:

@@ -61,6 +61,8 @@ class PrometheusServer:
     # How long samples are kept: a day is plenty for tests; the demo's backfilled month needs more
     # (blocks that end more than this before the newest block are deleted when they are loaded).
     retention: str = "1d"
+    # Until /-/ready answers: thousands of rule groups take a loaded machine longer to load.
+    startup_timeout: float = 30.0
 
     def __post_init__(self) -> None:
         self._server = ServerProcess("Prometheus", self.log_file, f"{self.url}/-/ready")
@@ -107,7 +109,8 @@ class PrometheusServer:
                 f"--web.listen-address={listen}",
                 "--web.enable-lifecycle",
                 f"--storage.tsdb.retention.time={self.retention}",
-            ]
+            ],
+            timeout=self.startup_timeout,
         )
         return self
 
