@@ -41,9 +41,7 @@ def test_the_rollout_s_own_freezes_stay_beside_the_policy_s() -> None:
 
 
 def test_a_copy_names_the_policy_it_was_copied_from() -> None:
-    copy = policy(
-        {COPIED_FROM_LABEL: "slokeeper-system"}, freezes=[{**HOLIDAYS, "reason": ""}]
-    )
+    copy = policy({COPIED_FROM_LABEL: "slokeeper-system"}, freezes=[{**HOLIDAYS, "reason": ""}])
     verdict = govern(spec(), copy).gates.change_calendar().verdict(NOW)
     assert "(ChangePolicy slokeeper-system/default)" in verdict.message
 
