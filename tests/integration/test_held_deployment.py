@@ -237,3 +237,155 @@ def test_a_promotion_that_cannot_finish_or_is_aborted_ends_on_the_stable_pods(
         lambda seen: only_stable()(seen[0]) and seen[1],
         "4 Ready pods of 1.1 only after the abort, the target paused",
     )
+
+
+def _pods_by_image(core: client.CoreV1Api, namespace: str) -> dict[str, int]:
+    """How many pods (not going) run each image, the target's and the canary's together."""
+    pods = core.list_namespaced_pod(namespace, label_selector="app=checkout").items
+    counted: dict[str, int] = {}
+    for pod in pods:
+        if pod.metadata.deletion_timestamp is None:
+            image = pod.spec.containers[0].image
+            counted[image] = counted.get(image, 0) + 1
+    return counted
+
+
+def _canary_uid(apps: client.AppsV1Api, namespace: str) -> str | None:
+    try:
+        found = apps.read_namespaced_deployment("checkout-canary", namespace)
+    except client.exceptions.ApiException:
+        return None
+    return str(found.metadata.uid)
+
+
+def test_a_canary_scaled_or_deleted_by_hand_is_put_back_and_recorded(
+    cluster: LocalCluster,
+    api_client: client.ApiClient,
+    simulator: TrafficSimulator,
+    operator_process: RunningOperator,
+    namespace: str,
+) -> None:
+    core, apps = client.CoreV1Api(api_client), client.AppsV1Api(api_client)
+    adopt_checkout(
+        cluster,
+        api_client,
+        namespace,
+        availability_slo(namespace),
+        change_rollout(namespace, steps=LONG_STEPS),
+    )
+    set_image(cluster, namespace, "1.2")
+    eventually(
+        lambda: _pods_by_image(core, namespace),
+        lambda pods: pods == {"shop/checkout:1.1": 4, "shop/checkout:1.2": 1},
+        "the 25 % step's one canary pod of 1.2 beside the 4 stable ones",
+    )
+
+    # Scaled by hand to 4 pods of a version no analysis passed: back to the step's one pod.
+    cluster.kubectl("scale", "deployment/checkout-canary", "--replicas=4", "-n", namespace)
+    said = eventually(
+        lambda: out_of_band(cluster, namespace),
+        lambda messages: any("scaled to 4 by hand" in m for m in messages),
+        "an OutOfBandChange Event for the canary scaled by hand",
+    )
+    scaled = next(m for m in said if "scaled to 4 by hand" in m)
+    assert "by hand (kubectl)" in scaled, scaled  # the tool, from the canary's managedFields
+    assert "step 1 runs 1 canary pod(s): scaled back to 1" in scaled, scaled
+    eventually(
+        lambda: (
+            _pods_by_image(core, namespace),
+            ready_replicas(apps, namespace, "checkout-canary"),
+        ),
+        lambda seen: seen == ({"shop/checkout:1.1": 4, "shop/checkout:1.2": 1}, 1),
+        "the canary back to one pod of 1.2, and no other pod of 1.2 left",
+    )
+
+    # Deleted by hand: recreated at its step's size, said, and the change goes on.
+    before = rollout_status(cluster, namespace)["current"]
+    assert before.get("canaryPodTemplateHash"), before  # the change's canary ran: on the record
+    first = _canary_uid(apps, namespace)
+    cluster.kubectl("delete", "deployment/checkout-canary", "-n", namespace)
+    said = eventually(
+        lambda: out_of_band(cluster, namespace),
+        lambda messages: any("deleted by hand" in m for m in messages),
+        "an OutOfBandChange Event for the canary deleted by hand",
+    )
+    deleted = next(m for m in said if "deleted by hand" in m)
+    assert "recreated with 1 pod(s) of the candidate" in deleted, deleted
+    eventually(
+        lambda: _canary_uid(apps, namespace),
+        lambda uid: uid not in (None, first),
+        "a new canary Deployment in place of the one deleted",
+    )
+    eventually(
+        lambda: (
+            _pods_by_image(core, namespace),
+            ready_replicas(apps, namespace, "checkout-canary"),
+        ),
+        lambda seen: seen == ({"shop/checkout:1.1": 4, "shop/checkout:1.2": 1}, 1),
+        "the recreated canary's one Ready pod of 1.2, and no other pod of 1.2",
+    )
+
+    status = rollout_status(cluster, namespace)
+    assert status["phase"] == "Progressing"
+    assert status["changeCounts"]["outOfBand"] >= 2
+    assert status["current"]["outOfBandChanges"] == status["changeCounts"]["outOfBand"]
+    decided = [
+        d["message"] for d in status["current"]["decisions"] if d["reason"] == "OutOfBandChange"
+    ]
+    assert any("scaled to 4 by hand" in m for m in decided), decided
+    assert any("deleted by hand" in m for m in decided), decided
+    assert only_stable()(target_pods(core, namespace)), "the target runs only its stable pods"
+
+
+def test_a_canary_no_node_can_take_says_why_with_the_time_left_then_is_rolled_back(
+    cluster: LocalCluster,
+    api_client: client.ApiClient,
+    simulator: TrafficSimulator,
+    operator_process: RunningOperator,
+    namespace: str,
+) -> None:
+    """Issue 21's first scenario on KWOK (the local stack runs kube-scheduler): the canary's pod
+    stays Pending. The status says so at once with the scheduler's words and the time left, the
+    canary serves 0 % (WEIGHT), one Event says it, and the deadline rolls the change back."""
+    core = client.CoreV1Api(api_client)
+    adopt_checkout(
+        cluster,
+        api_client,
+        namespace,
+        availability_slo(namespace),
+        change_rollout(namespace, steps=LONG_STEPS, progressDeadline="40s"),
+    )
+    cluster.kubectl("patch", "deployment", "checkout", "-n", namespace, "-p", json.dumps(NO_NODE))
+    waiting = eventually(
+        lambda: rollout_status(cluster, namespace),
+        lambda status: status.get("reason") == "CanaryNotReady",
+        "the status to say the canary's pods are not Ready",
+    )
+    assert waiting["phase"] == "Progressing"
+    assert "didn't match Pod's node affinity/selector" in waiting["message"], waiting["message"]
+    assert "s left of the 40s progress deadline" in waiting["message"], waiting["message"]
+    current = waiting["current"]
+    assert current["canaryWeightPercent"] == 0, "no canary pod is Ready: it serves nothing"
+    assert current["steps"][-1]["canaryWeightPercent"] == 0
+    assert current["canaryUnreadySince"]
+    row = cluster.kubectl("get", "crollout", "checkout", "-n", namespace).stdout
+    assert "CanaryNotReady" in row, row
+
+    stopped = eventually(
+        lambda: rollout_status(cluster, namespace),
+        phase_is("RolledBack", changes=1),
+        "the canary to be rolled back at its 40 s progress deadline",
+        timeout=120,
+    )
+    assert stopped["reason"] == "ProgressDeadlineExceeded"
+    assert "didn't match Pod's node affinity/selector" in stopped["message"]
+    decided = [d["reason"] for d in stopped["history"][0]["decisions"]]
+    assert decided.count("CanaryNotReady") == 1, f"said once, not once per tick: {decided}"
+    said = [e["reason"] for e in events(cluster, namespace, "ChangeRollout")]
+    assert said.count("CanaryNotReady") == 1, said
+    assert "ProgressDeadlineExceeded" in said, said
+    eventually(
+        lambda: (target_pods(core, namespace), paused(cluster, namespace)),
+        lambda seen: only_stable()(seen[0]) and seen[1],
+        "4 Ready pods of 1.1 only, the target paused, no canary",
+    )

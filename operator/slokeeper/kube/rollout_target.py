@@ -170,6 +170,8 @@ class TargetActions:
         except ApiException as error:
             if error.status != 404:
                 raise
+            if action.seen_replicas is not None:
+                return  # deleted since the tick looked: the next tick says so, and recreates it
             self._apps.create_namespaced_deployment(namespace, wanted, field_manager=FIELD_MANAGER)
             return
         if _owner_uid(current) != self._owner.uid:
@@ -183,11 +185,21 @@ class TargetActions:
             action.replicas
         ):
             return
+        if _scaled_since(self._api, current, action):
+            return  # by another hand since the tick looked: the next tick says so, and undoes it
         wanted["metadata"]["resourceVersion"] = current.metadata.resource_version
         # As slokeeper's field manager: a hand `kubectl scale` then shows as another's.
         self._apps.replace_namespaced_deployment(
             name, namespace, wanted, field_manager=FIELD_MANAGER
         )
+
+
+def _scaled_since(api: client.ApiClient, current: Any, action: EnsureCanary) -> bool:
+    """The canary's replicas were set by someone other than slokeeper after the tick saw them."""
+    if action.seen_replicas is None or current.spec.replicas == action.seen_replicas:
+        return False
+    metadata: dict[str, Any] = api.sanitize_for_serialization(current.metadata)  # type: ignore[no-untyped-call]
+    return bool(replicas_set_by(metadata, FIELD_MANAGER))
 
 
 class ForeignCanaryError(RuntimeError):

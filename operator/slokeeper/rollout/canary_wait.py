@@ -45,7 +45,9 @@ def ensure_canary(plan: Plan, state: State, world: World) -> EnsureCanary:
     """The canary the current step asks for: the candidate, at the step's share of the pods."""
     assert state.candidate is not None
     return EnsureCanary(
-        state.candidate, canary_replicas(world.stable_replicas, plan.weights[state.step])
+        state.candidate,
+        canary_replicas(world.stable_replicas, plan.weights[state.step]),
+        seen_replicas=world.canary_replicas if world.canary_present else None,
     )
 
 

@@ -4,7 +4,7 @@ cluster where the machine decided. ``state_machine`` holds the decisions."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
@@ -152,6 +152,10 @@ class ResumeTarget:
 class EnsureCanary:
     template: str
     replicas: int
+    # The canary's replicas as the tick saw them (None: it saw no canary). A canary found changed
+    # since — deleted, or scaled by another hand — is left for the next tick, which sees it, says
+    # so as an OutOfBandChange, and puts it back.
+    seen_replicas: int | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)

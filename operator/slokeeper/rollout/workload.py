@@ -89,17 +89,19 @@ class CanaryView:
 
 
 def replicas_set_by(metadata: dict[str, Any], own: str) -> str:
-    """The field manager that owns a Deployment's ``spec.replicas``, and when it set them, if it is
-    not ``own`` (slokeeper's): what a hand ``kubectl scale`` leaves in ``managedFields``, through
-    the scale subresource or not. "" when slokeeper set them last (a write that changes a field
-    takes it over)."""
+    """The field manager that owns a Deployment's ``spec.replicas`` (and when it set them, where
+    its entry says), if it is not ``own`` (slokeeper's): what a hand ``kubectl scale`` leaves in
+    ``managedFields``, through the scale subresource or not. "" when slokeeper set them last (a
+    write that changes a field takes it over)."""
     owners = [
         entry
         for entry in metadata.get("managedFields") or []
         if "f:replicas" in (((entry.get("fieldsV1") or {}).get("f:spec")) or {})
         and entry.get("manager") != own
     ]
-    latest = max(owners, key=lambda e: str(e.get("time", "")), default=None)
+    latest = max(owners, key=lambda e: str(e.get("time") or ""), default=None)
     if latest is None:
         return ""
-    return f"{latest.get('manager', 'unknown')} at {latest.get('time', '?')}"
+    manager = str(latest.get("manager") or "an unnamed tool")
+    # A `kubectl scale` through the scale subresource leaves no time on its entry.
+    return f"{manager} at {latest['time']}" if latest.get("time") else manager

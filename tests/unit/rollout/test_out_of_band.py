@@ -36,6 +36,8 @@ def test_a_canary_deleted_by_hand_is_recreated_and_said() -> None:
     assert "deleted by hand during step 1" in said
     assert "audit log" in said
     assert "recreated with 1 pod(s) of the candidate v2" in said
+    [ensure] = [a for a in actions if isinstance(a, EnsureCanary)]
+    assert ensure.seen_replicas is None, "seen gone: created"
 
 
 def test_a_canary_not_created_yet_is_no_hand_change() -> None:
@@ -54,6 +56,8 @@ def test_a_canary_scaled_by_hand_is_scaled_back_and_said_with_who() -> None:
     [said] = _out_of_band(actions)
     assert "scaled to 4 by hand (kubectl-scale at 2026-11-25T12:00:03Z)" in said
     assert "step 1 runs 1 canary pod(s): scaled back to 1" in said
+    [ensure] = [a for a in actions if isinstance(a, EnsureCanary)]
+    assert ensure.seen_replicas == 4, "the adapter undoes only what this tick saw and said"
 
 
 def test_a_canary_resized_by_the_operator_is_no_hand_change() -> None:

@@ -30,6 +30,15 @@ def test_a_hand_scale_through_the_scale_subresource_names_the_tool_and_when() ->
     assert found == "kubectl-scale at 2026-11-25T12:00:07Z"
 
 
+def test_a_scale_entry_without_a_time_names_the_tool_only() -> None:
+    scaled = {
+        "manager": "kubectl",
+        "subresource": "scale",
+        "fieldsV1": {"f:spec": {"f:replicas": {}}},
+    }
+    assert replicas_set_by({"managedFields": [scaled]}, "slokeeper") == "kubectl"
+
+
 def test_a_tool_that_changed_other_fields_is_not_named() -> None:
     labels = {
         "manager": "kubectl-label",
