@@ -263,3 +263,57 @@ def test_a_paused_rollout_holds_its_step_until_resumed(
     )
     reasons = [e["reason"] for e in events(cluster, namespace, "ChangeRollout")]
     assert {"RolloutPaused", "RolloutResumed"} <= set(reasons)
+
+
+def test_a_pause_mid_step_shows_at_once_not_at_the_next_analysis(
+    cluster: LocalCluster,
+    api_client: client.ApiClient,
+    simulator: TrafficSimulator,
+    operator_process: RunningOperator,
+    namespace: str,
+) -> None:
+    """Analyses 30 s apart: a pause shown within 10 s of the request is the pause itself, not a
+    passing analysis that happened to come next."""
+    slow = {
+        "interval": "30s",
+        "window": "20s",
+        "slos": [{"name": "checkout-availability", "maxBurnRate": 2}],
+        "minRequestCount": 50,
+    }
+    adopt_checkout(
+        cluster,
+        api_client,
+        namespace,
+        availability_slo(namespace),
+        change_rollout(namespace, steps=LONG_STEPS, analysis=slow),
+    )
+    set_image(cluster, namespace, "1.2")
+    passed = eventually(
+        lambda: rollout_status(cluster, namespace),
+        lambda s: s.get("reason") == "AnalysisPassed",
+        "the first step's analysis to pass",
+        timeout=120,
+    )
+    analyses = len(passed["current"]["analyses"])
+    ask(cluster, namespace, "paused", by="dave", reason="watching a dashboard")
+    held = eventually(
+        lambda: rollout_status(cluster, namespace),
+        lambda s: s.get("reason") == "Paused",
+        "the step to show the pause at once",
+        timeout=10,
+    )
+    assert (held["phase"], held["message"]) == (
+        "Progressing",
+        "Paused by dave: watching a dashboard.",
+    )
+    assert len(held["current"]["analyses"]) == analyses, "no analysis ran in between"
+    row = cluster.kubectl("get", "crollout", "checkout", "-n", namespace).stdout
+    assert "Paused" in row, row
+    cluster.kubectl("annotate", "crollout", "checkout", "-n", namespace, "slokeeper.dev/paused-")
+    resumed = eventually(
+        lambda: rollout_status(cluster, namespace),
+        lambda s: s.get("reason") != "Paused",
+        "the lifted pause to show at once",
+        timeout=10,
+    )
+    assert resumed["reason"] == "Resumed", resumed["reason"]
