@@ -17,7 +17,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import pytest
 import requests
 
 from polling import eventually
@@ -194,17 +193,19 @@ def test_a_single_forged_series_moves_no_figures_of_an_slo_without_traffic(
     crds_installed: Path,
     tmp_path: Path,
 ) -> None:
-    """Two idle SLOs (no Deployment, no requests) side by side; a scrape with honor_labels
-    publishes, for the victim only, one 1 h error ratio of 90 % without job and instance. The
-    victim's figures should stay the idle twin's. They do not (the reader cannot tell this
-    series from the victim's own): the test reports that known outcome as an expected failure,
-    and fails on any other difference; docs/security.md says to keep honor_labels off."""
+    """Two idle SLOs (no Deployment, no requests) side by side; a tenant's exporter publishes, for
+    the victim only, one 1 h error ratio of 90 % without job and instance, scraped as Prometheus
+    and the Prometheus Operator scrape by default (labels not honoured: the scrape adds its job
+    and instance). An idle SLO records no series of its own, so the forged one would be all the
+    reader sees of it; it stays the idle twin's: NoData. (A scrape that honours labels can forge
+    any series, job and instance included: docs/security.md says to keep it off tenants'
+    targets.)"""
     log = tmp_path / "operator.log"
     with _namespaces(cluster, "idle", "twin") as (victim, twin), _exporter(victim) as address:
         for namespace in (victim, twin):
             cluster.kubectl("apply", "-f", "-", input_text=json.dumps(availability_slo(namespace)))
         prometheus.add_job(
-            ScrapeJob("tenant-single", (address,), honor_labels=True, metrics_path="/single")
+            ScrapeJob("tenant-single", (address,), honor_labels=False, metrics_path="/single")
         )
         try:
             (forged,) = eventually(
@@ -213,7 +214,7 @@ def test_a_single_forged_series_moves_no_figures_of_an_slo_without_traffic(
                 "Prometheus to scrape the single forged series",
                 timeout=60,
             )
-            assert "job" not in forged, forged
+            assert forged.get("job") == "tenant-single", forged
             with running_operator(
                 cluster.kubeconfig, prometheus.url, log, namespaces=(victim, twin)
             ):
@@ -235,14 +236,5 @@ def test_a_single_forged_series_moves_no_figures_of_an_slo_without_traffic(
         finally:
             prometheus.remove_job("tenant-single")
     print(f"idle victim: {victim_figures}; idle twin: {twin_figures}")
-    forged_burn = {b["window"]: b["burnRate"] for b in victim_figures["burnRates"] or []}
-    if victim_figures != twin_figures and round(forged_burn.get("1h", 0)) == 900:
-        # The one outcome known and documented: the forged 90 % read as the victim's 1h figure
-        # (against 0.1 % allowed). Anything else that differs fails below.
-        pytest.xfail(
-            "known residual (issue 23, point 5; docs/security.md): an SLO without traffic records "
-            "no series of its own, so one forged series with exactly its labels (job and instance "
-            "dropped by a scrape that honours labels) is read as its figures: "
-            f"victim {victim_figures}, twin {twin_figures}"
-        )
     assert victim_figures == twin_figures
+    assert victim_figures["reason"] == "NoData", victim_figures
