@@ -12,7 +12,9 @@ One Prometheus 3.16 per run, evaluation interval 30 s, everything scraped every 
   both       the two sets in separate rule files: rules, series and evaluation time per SLO
   sloth      Sloth's alone, slokeeper  ours alone, none  no rules: RSS and head series of each
 Evaluation time is ``prometheus_rule_group_last_duration_seconds`` summed over a set's groups and
-averaged over the run's last 4 rounds (Timing).
+averaged over the run's last 4 rounds (Timing): wall time, so groups evaluated at once on a busy
+machine each count the others' work too; Prometheus' CPU (``process_cpu_seconds_total``) over the
+same rounds, beyond the run without rules, is the cost per round.
 """
 
 from __future__ import annotations
@@ -188,6 +190,8 @@ class Figures:
     evaluation_ms: dict[str, float]
     rss_mib: float
     head_series: float
+    cpu_cores: float  # Prometheus' CPU over the measured rounds
+    missed: float  # evaluation rounds skipped because the previous one ran too long
 
 
 def _query(url: str, promql: str) -> float:
@@ -225,7 +229,7 @@ def measure(url: str, count: int, sets: list[str], timing: Timing) -> Figures:
             raise SystemExit(f"Prometheus at {url} did not evaluate {files} often enough")
         time.sleep(timing.scrape_seconds / 3)
     window = f"{timing.evaluations * timing.evaluation_seconds}s"
-    figures = Figures({}, {}, {}, 0.0, 0.0)
+    figures = Figures({}, {}, {}, 0.0, 0.0, 0.0, 0.0)
     for name in sets:
         where = _group_filter(SETS[name])
         figures.rules[name] = _query(url, f"sum(prometheus_rule_group_rules{{{where}}})") / count
@@ -239,6 +243,9 @@ def measure(url: str, count: int, sets: list[str], timing: Timing) -> Figures:
         figures.evaluation_ms[name] = spent * 1000 / count
     figures.rss_mib = _query(url, "max_over_time(process_resident_memory_bytes[1m])") / 2**20
     figures.head_series = _query(url, "prometheus_tsdb_head_series")
+    cpu = f'process_cpu_seconds_total{{job="prometheus"}}[{window}]'
+    figures.cpu_cores = _query(url, f"rate({cpu})")
+    figures.missed = _query(url, "sum(prometheus_rule_group_iterations_missed_total)")
     return figures
 
 
@@ -275,7 +282,7 @@ def _ratio(ours: float, theirs: float) -> str:
     return f"{ours / theirs:.2f}x" if theirs else "-"
 
 
-def report(count: int, figures: dict[str, Figures]) -> None:
+def report(count: int, figures: dict[str, Figures], timing: Timing) -> None:
     both = figures["both"]
     print(f"\nrule cost of {count} SLOs (per SLO; ratio slokeeper / Sloth)")
     print(f"  {'':28} {'Sloth':>10} {'slokeeper':>10} {'ratio':>7}")
@@ -297,11 +304,20 @@ def report(count: int, figures: dict[str, Figures]) -> None:
             f"{run.head_series:.0f} head series (+{run.head_series - base.head_series:.0f}), "
             f"evaluation {run.evaluation_ms[name]:.2f} ms per SLO"
         )
+    print(f"  Prometheus without rules: CPU {base.cpu_cores:.2f} cores")
+    for name in ("sloth", "slokeeper"):
+        run = figures[name]
+        per_round = (run.cpu_cores - base.cpu_cores) * timing.evaluation_seconds * 1000 / count
+        print(
+            f"  {name:10} alone: CPU {run.cpu_cores:.2f} cores, {per_round:.2f} CPU-ms per SLO "
+            f"per evaluation round, {run.missed:.0f} rounds missed"
+        )
     sloth, ours = figures["sloth"], figures["slokeeper"]
     print(
         "  ratio alone: RSS added "
         f"{_ratio(ours.rss_mib - base.rss_mib, sloth.rss_mib - base.rss_mib)}, head series added "
-        f"{_ratio(ours.head_series - base.head_series, sloth.head_series - base.head_series)}"
+        f"{_ratio(ours.head_series - base.head_series, sloth.head_series - base.head_series)}, "
+        f"CPU added {_ratio(ours.cpu_cores - base.cpu_cores, sloth.cpu_cores - base.cpu_cores)}"
     )
 
 
@@ -321,5 +337,5 @@ def run(
         began = time.monotonic()
         figures[name] = one_run(toolchain, history, rules, sets, timing)
         print(f"  run {name}: {figures[name]} ({time.monotonic() - began:.0f}s)", flush=True)
-    report(count, figures)
+    report(count, figures, timing)
     return figures
