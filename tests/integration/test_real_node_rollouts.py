@@ -133,6 +133,13 @@ def _guarded_shops(
     return namespaces
 
 
+def _event_reasons(node: RealNodeCluster, namespace: str) -> list[str]:
+    listed = _json(
+        node, "events", "-n", namespace, "--field-selector=involvedObject.kind=ChangeRollout"
+    )
+    return [event["reason"] for event in listed["items"]]
+
+
 def _status(node: RealNodeCluster, namespace: str) -> dict[str, Any]:
     status: dict[str, Any] = _json(node, "crollout", "shop", "-n", namespace).get("status", {})
     return status
@@ -167,6 +174,14 @@ def test_a_canary_that_never_becomes_ready_is_rolled_back_at_the_progress_deadli
         print(f"{case}: {change['reason']}: {status['message']}")
         assert (change["outcome"], change["reason"]) == ("RolledBack", "ProgressDeadlineExceeded")
         assert CASES[case][1] in status["message"], status["message"]
+        # While it waited, the status and one Event said the pods were not Ready, with what they
+        # said and the time left; the deadline's Event closes it.
+        waited = [d for d in change["decisions"] if d["reason"] == "CanaryNotReady"]
+        assert len(waited) == 1, change["decisions"]
+        assert "s left of the 20s progress deadline" in waited[0]["message"], waited
+        said = _event_reasons(real_node, namespace)
+        assert said.count("CanaryNotReady") == 1, said
+        assert "ProgressDeadlineExceeded" in said, said
         left = eventually(
             lambda namespace=namespace: _json(real_node, "deployments", "-n", namespace)["items"],
             lambda items: [d["metadata"]["name"] for d in items] == ["shop"],
