@@ -38,6 +38,9 @@ def anchors(page: Path) -> set[str]:
     for line in page.read_text().split("\n"):
         if FENCE.match(line):
             fenced = not fenced
+        if not fenced:
+            # An explicit anchor (GitHub keeps it, prefixed, and scrolls to it for #name).
+            found.update(re.findall(r'<a id="([\w-]+)"></a>', line))
         heading = re.match(r"#{1,6} (.*)", line)
         if heading and not fenced:
             anchor = github_anchor(heading.group(1))
