@@ -22,19 +22,16 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import requests
 import yaml
 
-from slokeeper.localcluster.processes import free_port
+from slokeeper.localcluster.metrics_endpoint import metrics_endpoint
 from slokeeper.localcluster.prometheus import PrometheusServer, ScrapeJob
 from slokeeper.localcluster.toolchain import Toolchain
 
@@ -129,28 +126,9 @@ def _exposition(count: int, seconds: float) -> str:
     return "\n".join(lines) + "\n"
 
 
-@contextmanager
-def exporter(count: int, origin: float) -> Iterator[str]:
+def exporter(count: int, origin: float) -> AbstractContextManager[str]:
     """The services' counters as they stand now, counted from ``origin`` (a Unix time)."""
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            body = _exposition(count, time.time() - origin).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "text/plain; version=0.0.4")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *_: object) -> None:
-            return
-
-    server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
+    return metrics_endpoint(lambda _path: _exposition(count, time.time() - origin))
 
 
 @dataclass(frozen=True)

@@ -10,10 +10,8 @@ from __future__ import annotations
 import json
 import re
 import secrets
-import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +21,7 @@ from polling import eventually
 from resources import availability_slo, read_status
 from running_operator import running_operator
 from slokeeper.localcluster.cluster import LocalCluster
+from slokeeper.localcluster.metrics_endpoint import metrics_endpoint
 from slokeeper.localcluster.prometheus import PrometheusServer, ScrapeJob
 from slokeeper.simulator.server import TrafficSimulator
 from workloads import checkout_deployment
@@ -50,29 +49,9 @@ def _spoof(victim: str, path: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-@contextmanager
-def _exporter(victim: str) -> Iterator[str]:
+def _exporter(victim: str) -> AbstractContextManager[str]:
     """A tenant's exporter: /plain, /forged and /single publish the spoofed series."""
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            body = _spoof(victim, self.path).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "text/plain; version=0.0.4")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *_: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    return metrics_endpoint(lambda path: _spoof(victim, path))
 
 
 @contextmanager
