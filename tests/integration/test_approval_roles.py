@@ -235,3 +235,36 @@ def test_an_approval_given_for_one_template_does_not_count_for_one_swapped_in(
     )
     assert started["current"]["revision"]["images"] == ["shop/checkout:9.9.9-other"]
     assert recorded(started) == [("dana", "on-call")]
+
+
+def test_a_username_with_colons_approves_in_a_role(
+    approval_policy: None,
+    cluster: LocalCluster,
+    api_client: client.ApiClient,
+    simulator: TrafficSimulator,
+    operator_process: RunningOperator,
+    namespace: str,
+    tmp_path: Path,
+) -> None:
+    """Issue 23, point 4: an OIDC-prefixed name (oidc:grace) approves through the CLI, the API
+    server admits it, and the operator counts it under the whole name: the change starts."""
+    people = kubeconfigs(cluster, namespace, tmp_path)
+    roles = {**ROLES, "riskRoles": {"high": ["on-call"]}}
+    rollout = change_rollout(namespace, risk="High", gates={"approval": roles})
+    adopt_checkout(cluster, api_client, namespace, availability_slo(namespace), rollout)
+    set_image(cluster, namespace, "1.2")
+    eventually(
+        lambda: rollout_status(cluster, namespace),
+        lambda s: s.get("phase") == "AwaitingApproval",
+        "the High-risk change waiting for on-call",
+    )
+    past_the_template_change_second(cluster, namespace)
+    given = approve_with_cli(people["oidc:grace"], namespace, "on-call", "seen: looks fine")
+    assert given.returncode == 0, given.stderr
+    started = eventually(
+        lambda: rollout_status(cluster, namespace),
+        lambda s: s.get("phase") == "Progressing",
+        "oidc:grace's approval to start the change",
+    )
+    assert recorded(started) == [("oidc:grace", "on-call")]
+    assert started["current"]["approvals"][0]["reason"] == "seen: looks fine"

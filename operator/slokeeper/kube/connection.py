@@ -7,11 +7,14 @@ a byte at a time, cannot hold the rollout or SLO loop for longer than one reques
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Any
 
+import yaml
 from kubernetes import client, config
 from kubernetes.client import rest
+from kubernetes.config import kube_config
 
 from slokeeper.transport.deadline import keep_deadlines, total_deadline
 
@@ -68,11 +71,28 @@ def with_timeouts(api: client.ApiClient, timeouts: RequestTimeouts) -> client.Ap
     return api
 
 
+def _one_file(kubeconfig: str, context: str | None) -> Any:
+    """The kubeconfig at this path alone, as kubectl's --kubeconfig reads it. The client library
+    splits a path on ':' as it does $KUBECONFIG, so a file whose path holds one (a user named
+    ``oidc:grace``) would not be found."""
+    with open(kubeconfig, encoding="utf-8") as file:
+        loaded = yaml.safe_load(file)
+    return kube_config.KubeConfigLoader(  # type: ignore[no-untyped-call]
+        config_dict=loaded,
+        active_context=context,
+        config_base_path=os.path.dirname(os.path.abspath(kubeconfig)),
+    )
+
+
 def api_client(
     kubeconfig: str | None = None,
     context: str | None = None,
     timeouts: RequestTimeouts = RequestTimeouts(),
 ) -> client.ApiClient:
+    if kubeconfig and os.pathsep in kubeconfig:
+        configuration = client.Configuration()
+        _one_file(kubeconfig, context).load_and_set(configuration)
+        return with_timeouts(client.ApiClient(configuration), timeouts)
     if kubeconfig or context:
         loaded: client.ApiClient = config.new_client_from_config(  # type: ignore[no-untyped-call]
             config_file=kubeconfig, context=context
@@ -88,7 +108,11 @@ def api_client(
 def default_namespace(kubeconfig: str | None = None, context: str | None = None) -> str:
     """The namespace kubectl would use: the context's, else ``default``."""
     try:
-        contexts, active = config.list_kube_config_contexts(config_file=kubeconfig)  # type: ignore[no-untyped-call]
+        if kubeconfig and os.pathsep in kubeconfig:
+            loader = _one_file(kubeconfig, None)
+            contexts, active = loader.list_contexts(), loader.current_context
+        else:
+            contexts, active = config.list_kube_config_contexts(config_file=kubeconfig)  # type: ignore[no-untyped-call]
     except (config.ConfigException, FileNotFoundError, TypeError):
         return "default"
     chosen = next((c for c in contexts if c["name"] == context), active) if context else active

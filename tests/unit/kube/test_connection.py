@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 import urllib3
+import yaml
 from kubernetes import client
 
-from slokeeper.kube.connection import RequestTimeouts, api_client
+from slokeeper.kube.connection import RequestTimeouts, api_client, default_namespace
 from slokeeper.transport.no_answer import no_answer_reason
 from unit.slow_server import SlowServer, http_answer
 
@@ -86,3 +87,24 @@ def test_a_prompt_answer_is_decoded_as_before(tmp_path: Path) -> None:
         api = _namespaces(tmp_path, server.url, RequestTimeouts(connect=1, read=1, total=1))
         namespace = api.read_namespace("shop")
     assert namespace.metadata.name == "shop"
+
+
+def test_a_kubeconfig_whose_path_holds_a_colon_is_read_as_one_file(tmp_path: Path) -> None:
+    """kubectl's --kubeconfig is one file; the client library would split this path on ':'."""
+    path = tmp_path / "oidc:grace.kubeconfig"
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "clusters": [{"name": "c", "cluster": {"server": "https://127.0.0.1:6443"}}],
+                "users": [{"name": "u", "user": {"token": "not-used"}}],
+                "contexts": [
+                    {"name": "x", "context": {"cluster": "c", "user": "u", "namespace": "shop"}}
+                ],
+                "current-context": "x",
+            }
+        )
+    )
+    assert api_client(str(path)).configuration.host == "https://127.0.0.1:6443"
+    assert default_namespace(str(path)) == "shop"
