@@ -31,9 +31,9 @@ from typing import Any
 import requests
 import yaml
 
-from slokeeper.localcluster.metrics_endpoint import metrics_endpoint
 from slokeeper.localcluster.prometheus import PrometheusServer, ScrapeJob
 from slokeeper.localcluster.toolchain import Toolchain
+from slokeeper.simulator.metrics_endpoint import metrics_endpoint
 
 REQUESTS_PER_SECOND = 10.0  # per service
 ERROR_SHARE = 0.001

@@ -21,8 +21,8 @@ from polling import eventually
 from resources import availability_slo, read_status
 from running_operator import running_operator
 from slokeeper.localcluster.cluster import LocalCluster
-from slokeeper.localcluster.metrics_endpoint import metrics_endpoint
 from slokeeper.localcluster.prometheus import PrometheusServer, ScrapeJob
+from slokeeper.simulator.metrics_endpoint import metrics_endpoint
 from slokeeper.simulator.server import TrafficSimulator
 from workloads import checkout_deployment
 

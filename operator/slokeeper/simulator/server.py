@@ -6,13 +6,14 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from kubernetes import client
 
 from slokeeper.simulator.counters import PodTraffic, exposition
+from slokeeper.simulator.metrics_endpoint import metrics_endpoint
 from slokeeper.simulator.profiles import profile_for
 
 log = logging.getLogger(__name__)
@@ -52,14 +53,15 @@ class TrafficSimulator:
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _stop: threading.Event = field(default_factory=threading.Event)
     _last: float | None = None
-    _server: ThreadingHTTPServer | None = None
+    _endpoint: ExitStack | None = None
+    _address: str | None = None
     _threads: list[threading.Thread] = field(default_factory=list)
 
     @property
     def address(self) -> str:
-        if self._server is None:
+        if self._address is None:
             raise RuntimeError("the simulator is not running")
-        return f"127.0.0.1:{self._server.server_address[1]}"
+        return self._address
 
     def refresh(self) -> None:
         """Advance every counter to now, then follow Pods that appeared or went away."""
@@ -105,35 +107,19 @@ class TrafficSimulator:
                 log.warning("traffic simulator could not list Pods: %s", error)
 
     def start(self) -> TrafficSimulator:
-        simulator = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                body = simulator.metrics().encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "text/plain; version=0.0.4")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *_: object) -> None:
-                return
-
         self.refresh()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._threads = [
-            threading.Thread(target=self._server.serve_forever, daemon=True, name="simulator-http"),
-            threading.Thread(target=self._poll, daemon=True, name="simulator-pods"),
-        ]
+        self._endpoint = ExitStack()
+        self._address = self._endpoint.enter_context(metrics_endpoint(lambda _: self.metrics()))
+        self._threads = [threading.Thread(target=self._poll, daemon=True, name="simulator-pods")]
         for thread in self._threads:
             thread.start()
         return self
 
     def stop(self) -> None:
         self._stop.set()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
+        if self._endpoint is not None:
+            self._endpoint.close()
+            self._endpoint, self._address = None, None
         for thread in self._threads:
             thread.join(timeout=5)
 

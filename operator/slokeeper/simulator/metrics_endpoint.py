@@ -1,7 +1,7 @@
 """A scrape target for tests and benchmarks: Prometheus' text format, rendered per request.
 
-Used where a test or a benchmark needs series of its own making in a real Prometheus (a tenant's
-exporter forging series, synthetic traffic counters).
+The traffic simulator serves its pods' counters through it; tests and benchmarks serve series of
+their own making (a tenant's exporter forging series, synthetic traffic counters).
 """
 
 from __future__ import annotations
