@@ -33,6 +33,9 @@ from slokeeper.simulator.server import TrafficSimulator
 
 BAD_IMAGE = "shop/checkout:1.2-bad"
 BENCH = Path(__file__).resolve().parents[2] / "bench"
+# The first peer test waits for the peers' cold build (about 10 minutes alone, longer beside the
+# other tests) before its own few minutes.
+PEER_BUILD_TIMEOUT = pytest.mark.timeout(3000)
 
 
 @pytest.fixture(scope="module")
@@ -70,6 +73,7 @@ def _bad_pods(seen: dict[str, Any]) -> list[str]:
     return [name for name, image in seen["pods"] if image == BAD_IMAGE]
 
 
+@PEER_BUILD_TIMEOUT
 def test_argo_rollouts_aborts_a_failing_canary(
     peers: Peers,
     cluster: LocalCluster,
@@ -105,6 +109,7 @@ def test_argo_rollouts_aborts_a_failing_canary(
     assert sorted(image for _, image in aborted["pods"]) == [peer_manifests.STABLE_IMAGE] * 4
 
 
+@PEER_BUILD_TIMEOUT
 def test_flagger_rolls_back_a_failing_canary(
     peers: Peers,
     cluster: LocalCluster,

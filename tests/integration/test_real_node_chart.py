@@ -120,7 +120,7 @@ def chart(
 @pytest.fixture(scope="module")
 def shop(chart: Chart, real_node_images: RealNodeImages) -> str:
     """The checkout story in the namespace the chart's operator watches."""
-    analysis = story.Analysis(weights=(50,), pause="30s")  # an upgrade takes 8-15 s
+    analysis = story.Analysis(weights=(50,), pause="60s")  # an upgrade takes 8-15 s, 30+ s loaded
     story.set_up(chart.node, WATCHED, real_node_images.demoapp.name, analysis=analysis)
     return WATCHED
 

@@ -129,7 +129,7 @@ def start_peers_build(root: Path | None = None) -> Path | None:
     with log.open("ab") as output:
         _background_builds.append(
             subprocess.Popen(
-                ["nice", "-n", "15", "bash", str(PEERS_SCRIPT)],
+                ["nice", "-n", "5", "bash", str(PEERS_SCRIPT)],
                 env={**os.environ, **environment},
                 stdout=output,
                 stderr=subprocess.STDOUT,
