@@ -39,6 +39,8 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     # The peers' cold build takes about ten minutes of Go; started now it overlaps the other tests
     # instead of adding its length to the smoke test's worker (each xdist worker collects, and
     # peers.sh's lock lets only one build).
+    if session.config.option.collectonly:
+        return
     if any("peers" in getattr(item, "fixturenames", ()) for item in session.items):
         log = start_peers_build()
         if log is not None:
