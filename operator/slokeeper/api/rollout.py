@@ -53,7 +53,9 @@ class CanaryStep(ResourceModel):
         description="Percent of Ready pods that run the canary at this step (1-99).",
     )
     pause: Duration = Field(
-        default="5m", description="How long the step lasts while its analyses keep passing."
+        default="5m",
+        description="How long the step lasts while its analyses keep passing, counted from when "
+        "every canary pod of the step is Ready.",
     )
 
 

@@ -289,7 +289,10 @@ def _on_pass(plan: Plan, state: State, world: World, now: datetime) -> Result:
     if world.gate.kind is GateKind.PAUSED:
         held = replace(passed, reason="Paused", message=world.gate.message)
         return held, (PauseTarget(), _canary(plan, held, world))
-    if (now - state.step_started).total_seconds() < plan.pauses_seconds[state.step]:
+    # The pause is time at the step's weight: it counts from when every canary pod of the step
+    # is Ready, so pods slow to start do not shorten it (nor have a step judged on fewer pods).
+    at_weight_since = state.ready_since or state.step_started
+    if (now - at_weight_since).total_seconds() < plan.pauses_seconds[state.step]:
         return passed, (PauseTarget(), _canary(plan, passed, world))
     if state.step + 1 < len(plan.weights):
         advanced = replace(passed, step=state.step + 1, step_started=now, ready_since=None)

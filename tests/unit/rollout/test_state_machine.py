@@ -56,6 +56,7 @@ def test_a_good_template_goes_5_25_50_and_is_promoted() -> None:
     now = T0
     seen_steps = [state.step]
     for _ in range(3):
+        state, _ = advance(PLAN, state, _world(), now)  # the step's canary pods seen Ready
         state, _ = advance(PLAN, state, _world(verdict=Outcome.PASS), now + timedelta(seconds=30))
         assert state.step == seen_steps[-1], "a step must not advance before its pause is over"
         now += timedelta(seconds=61)
@@ -155,6 +156,7 @@ def test_a_paused_rollout_neither_starts_nor_advances_but_still_rolls_back() -> 
     waiting, _ = advance(PLAN, STABLE, _world(gate=paused), T0)
     assert waiting.phase is Phase.PAUSED
     running, _ = advance(PLAN, STABLE, _world(), T0)
+    running, _ = advance(PLAN, running, _world(), T0)  # its canary pods seen Ready
     later = T0 + timedelta(seconds=61)
     held, _ = advance(PLAN, running, _world(verdict=Outcome.PASS, gate=paused), later)
     assert (held.step, held.reason) == (0, "Paused")
@@ -346,6 +348,19 @@ def test_the_evidence_clock_starts_again_when_a_step_grows_the_canary() -> None:
     assert state.phase is Phase.PROGRESSING, "ready for 50 s of the new step: not yet evidence"
 
 
+def test_a_steps_pause_counts_from_when_its_canary_pods_are_all_ready() -> None:
+    """Pods slow to start do not shorten the step: a 60 s pause is 60 s at the step's weight."""
+    state, _ = advance(PLAN, STABLE, _world(), T0)
+    starting = _world(canary_present=True, canary_ready=False)
+    state, _ = advance(PLAN, state, starting, T0 + timedelta(seconds=5))
+    passing = _world(canary_present=True, verdict=Outcome.PASS)
+    state, _ = advance(PLAN, state, passing, T0 + timedelta(seconds=50))  # every pod Ready now
+    state, _ = advance(PLAN, state, passing, T0 + timedelta(seconds=100))
+    assert (state.step, state.reason) == (0, "AnalysisPassed"), "Ready for 50 s of the 60 s pause"
+    state, actions = advance(PLAN, state, passing, T0 + timedelta(seconds=110))
+    assert (state.step, _reasons(actions)) == (1, ["StepAdvanced"])
+
+
 def _promoting(plan: Plan = PLAN) -> State:
     running, _ = advance(plan, STABLE, _world(), T0)
     promoting, actions = advance(plan, running, _world(command=Command.PROMOTE), T0)
@@ -532,6 +547,7 @@ def test_a_promote_skips_one_step_and_a_full_promote_every_step() -> None:
 def test_a_skipped_step_starts_its_own_pause_and_needs_its_own_analysis() -> None:
     running, _ = advance(PLAN, STABLE, _world(), T0)
     stepped, _ = advance(PLAN, running, _world(command=Command.PROMOTE_STEP), T0)
+    stepped, _ = advance(PLAN, stepped, _world(), T0)  # the new step's canary pods seen Ready
     soon = T0 + timedelta(seconds=30)
     held, _ = advance(PLAN, stepped, _world(verdict=Outcome.PASS), soon)
     assert held.step == 1, "the new step's pause is whole: 30 s of 60 s is not enough"
