@@ -3,8 +3,9 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 TOOLCHAIN := operator/slokeeper/localcluster/toolchain/build.sh
+PEERS     := operator/slokeeper/localcluster/toolchain/peers.sh
 
-.PHONY: help setup toolchain test unit integration lint format crds values-schema manifests lock demo clean
+.PHONY: help setup toolchain peers test unit integration lint format crds values-schema manifests lock demo clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -18,10 +19,15 @@ $(BIN)/.installed: pyproject.toml requirements.lock
 	$(BIN)/pip install --quiet -c $(VENV)/constraints.txt -e '.[dev]'
 	touch $@
 
-setup: $(BIN)/.installed toolchain ## install the package and build the local control plane (cached)
+setup: $(BIN)/.installed toolchain peers ## install the package, build the local control plane and the peers (cached)
 
 toolchain: ## build Kubernetes, etcd, kwok, helm and Prometheus into ~/.cache/slokeeper (once)
 	bash $(TOOLCHAIN)
+
+# After the toolchain, never beside it (one Go build at a time), and before the tests: built beside
+# them the peers' ten minutes of Go took 70 on two busy cores and slowed the real-node tests.
+peers: toolchain ## build Flagger and Argo Rollouts, the peers tests and benches compare with (once)
+	bash $(PEERS)
 
 lint: $(BIN)/.installed ## ruff, mypy --strict, import layers, sizes and cycles, generated files current, actionlint
 	$(BIN)/ruff check operator tests bench manifests lint
@@ -70,7 +76,7 @@ values-schema: $(BIN)/.installed ## regenerate the chart's values.schema.json fr
 manifests: $(BIN)/.installed ## regenerate manifests/ (kustomize) from the Helm chart
 	$(BIN)/python manifests/render.py
 
-demo: setup ## the demo: the operator on a local control plane, a canary promoted and a bad one rolled back
+demo: $(BIN)/.installed toolchain ## the demo: the operator on a local control plane, a canary promoted and a bad one rolled back
 	$(BIN)/slokeeper demo
 
 clean: ## remove the virtualenv (the toolchain cache in ~/.cache/slokeeper stays)

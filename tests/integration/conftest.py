@@ -16,7 +16,6 @@ from kubernetes import client, config
 
 from running_operator import RunningOperator, running_operator
 from slokeeper.localcluster.cluster import LocalCluster
-from slokeeper.localcluster.peers import start_peers_build
 from slokeeper.localcluster.prometheus import PrometheusServer, ScrapeJob
 from slokeeper.localcluster.realnode.images import RealNodeImages, ensure_images, import_images
 from slokeeper.localcluster.realnode.monitoring import node_prometheus
@@ -33,18 +32,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if Path(str(item.fspath)).is_relative_to(Path(__file__).parent):
             item.add_marker(pytest.mark.integration)
-
-
-def pytest_collection_finish(session: pytest.Session) -> None:
-    # The peers' cold build takes about ten minutes of Go; started now it overlaps the other tests
-    # instead of adding its length to the smoke test's worker (each xdist worker collects, and
-    # peers.sh's lock lets only one build).
-    if session.config.option.collectonly:
-        return
-    if any("peers" in getattr(item, "fixturenames", ()) for item in session.items):
-        log = start_peers_build()
-        if log is not None:
-            print(f"slokeeper: building the peers in the background, log in {log}")
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

@@ -33,9 +33,9 @@ from slokeeper.simulator.server import TrafficSimulator
 
 BAD_IMAGE = "shop/checkout:1.2-bad"
 BENCH = Path(__file__).resolve().parents[2] / "bench"
-# The first peer test waits for the peers' cold build (about 10 minutes alone, longer beside the
-# other tests) before its own few minutes.
-PEER_BUILD_TIMEOUT = pytest.mark.timeout(3000)
+# `make setup` builds the peers before the tests; a bare `pytest` builds them in the first peer
+# test (about 10 minutes cold) before its own few minutes.
+PEER_BUILD_TIMEOUT = pytest.mark.timeout(1800)
 
 
 @pytest.fixture(scope="module")

@@ -89,7 +89,7 @@ def ensure_peers(root: Path | None = None) -> Peers:
     print(
         f"slokeeper: building Flagger {peers.flagger_version} and Argo Rollouts "
         f"{peers.argo_rollouts_version} into {root or cache_root()} (about 10 minutes the first "
-        "time, nothing afterwards; a build the session started in the background is waited for)",
+        "time, nothing afterwards; `make setup` builds them before the tests)",
         file=sys.stderr,
         flush=True,
     )
@@ -109,33 +109,6 @@ def ensure_peers(root: Path | None = None) -> Peers:
     if not peers.complete:
         raise ToolchainError(f"{PEERS_SCRIPT} finished but the peers in {peers} are incomplete")
     return peers
-
-
-_background_builds: list[subprocess.Popen[bytes]] = []
-
-
-def start_peers_build(root: Path | None = None) -> Path | None:
-    """Start building the peers in the background (at low CPU priority) when either is missing,
-    and return its log; ``None`` when both are built. A test session calls this as it starts, so
-    the peers' ten-minute cold build runs beside the other tests instead of holding one worker
-    idle; ``ensure_peers`` then waits for it through peers.sh's lock."""
-    peers = peer_paths(root)
-    if peers.complete:
-        return None
-    cache = root or cache_root()
-    cache.mkdir(parents=True, exist_ok=True)
-    log = cache / "peers-build.log"
-    environment = {"SLOKEEPER_CACHE": str(root)} if root is not None else {}
-    with log.open("ab") as output:
-        _background_builds.append(
-            subprocess.Popen(
-                ["nice", "-n", "5", "bash", str(PEERS_SCRIPT)],
-                env={**os.environ, **environment},
-                stdout=output,
-                stderr=subprocess.STDOUT,
-            )
-        )
-    return log
 
 
 @contextmanager
