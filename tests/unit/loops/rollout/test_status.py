@@ -60,6 +60,7 @@ def test_a_promoted_change_is_recorded_step_by_step() -> None:
     run.tick("v1")
     run.tick("v2")
     for _ in range(3):
+        run.tick("v2")  # the step's canary pods seen Ready: its pause counts from here
         run.tick("v2", 61, verdict_full=PASS)
     assert run.tick("v2", 1, target_rolled_out=True).phase is Phase.SUCCEEDED
     status = run.status
