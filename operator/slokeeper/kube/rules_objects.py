@@ -1,11 +1,13 @@
 """Puts an SLO's rules where Prometheus finds them: a PrometheusRule when the prometheus-operator
 API is served, otherwise a ConfigMap in rule-file format labelled for a rule loader.
 
-Both are owned by the SLO (deleted with it) and replaced whole, guarded by resourceVersion.
+Both are owned by the SLO (deleted with it), created first (most are new) and otherwise replaced
+whole, guarded by resourceVersion.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from kubernetes import client
@@ -91,35 +93,34 @@ class RulesWriter:
         if self.prometheus_rule_served():
             body = prometheus_rule(objective, group)
             body["metadata"]["ownerReferences"] = [owner.owner_reference()]
-            group_, version, plural = PROMETHEUS_RULE
-            try:
-                existing: Any = self._custom.get_namespaced_custom_object(
-                    group_, version, objective.namespace, plural, body["metadata"]["name"]
-                )
-            except ApiException as error:
-                if error.status != 404:
-                    raise
-                self._custom.create_namespaced_custom_object(
-                    group_, version, objective.namespace, plural, body
-                )
-                return "PrometheusRule"
-            _ensure_owned(
-                existing["metadata"].get("ownerReferences"), owner, "PrometheusRule", body
-            )
-            body["metadata"]["resourceVersion"] = existing["metadata"]["resourceVersion"]
-            self._custom.replace_namespaced_custom_object(
-                group_, version, objective.namespace, plural, body["metadata"]["name"], body
-            )
+            self._put_prometheus_rule(objective.namespace, body, owner)
             return "PrometheusRule"
         configmap = rules_configmap(objective, group, owner)
-        name = rules_object_name(objective)
-        try:
-            current = self._core.read_namespaced_config_map(name, objective.namespace)
-        except ApiException as error:
-            if error.status != 404:
-                raise
-            self._core.create_namespaced_config_map(objective.namespace, configmap)
-            return "ConfigMap"
+        self._put_configmap(objective.namespace, rules_object_name(objective), configmap, owner)
+        return "ConfigMap"
+
+    def _put_prometheus_rule(self, namespace: str, body: dict[str, Any], owner: ObjectRef) -> None:
+        group, version, plural = PROMETHEUS_RULE
+        name = body["metadata"]["name"]
+        if _created(
+            lambda: self._custom.create_namespaced_custom_object(
+                group, version, namespace, plural, body
+            )
+        ):
+            return
+        existing: Any = self._custom.get_namespaced_custom_object(
+            group, version, namespace, plural, name
+        )
+        _ensure_owned(existing["metadata"].get("ownerReferences"), owner, "PrometheusRule", body)
+        body["metadata"]["resourceVersion"] = existing["metadata"]["resourceVersion"]
+        self._custom.replace_namespaced_custom_object(group, version, namespace, plural, name, body)
+
+    def _put_configmap(
+        self, namespace: str, name: str, configmap: client.V1ConfigMap, owner: ObjectRef
+    ) -> None:
+        if _created(lambda: self._core.create_namespaced_config_map(namespace, configmap)):
+            return
+        current = self._core.read_namespaced_config_map(name, namespace)
         owners = [
             {"uid": ref.uid}
             for ref in (current.metadata and current.metadata.owner_references) or ()
@@ -127,5 +128,16 @@ class RulesWriter:
         _ensure_owned(owners, owner, "ConfigMap", {"metadata": {"name": name}})
         if current.metadata is not None and configmap.metadata is not None:
             configmap.metadata.resource_version = current.metadata.resource_version
-        self._core.replace_namespaced_config_map(name, objective.namespace, configmap)
-        return "ConfigMap"
+        self._core.replace_namespaced_config_map(name, namespace, configmap)
+
+
+def _created(create: Callable[[], object]) -> bool:
+    """Create first: a new SLO's rules object then costs one request (a read first made it two,
+    5,000 requests more when 5,000 SLOs are applied at once); False when it exists already."""
+    try:
+        create()
+    except ApiException as error:
+        if error.status != 409:
+            raise
+        return False
+    return True

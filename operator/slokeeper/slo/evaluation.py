@@ -36,6 +36,8 @@ class Health(StrEnum):
     PROMETHEUS_UNREACHABLE = "PrometheusUnreachable"
     EVALUATION_FAILED = "EvaluationFailed"  # this SLO's figures could not be computed
     RULES_INVALID = "RulesInvalid"  # Prometheus would refuse its rules: they were not written
+    # Just written, not evaluated yet, and not read from its own queries yet: expected, no Event.
+    RULES_PENDING = "RulesPending"
 
 
 @dataclass(frozen=True)
@@ -192,11 +194,14 @@ _POLICY_REASONS = {
 }
 
 
+_NO_NEWS = (Health.OK, Health.RULES_PENDING)
+
+
 def events_between(previous: Figures | None, current: Figures) -> list[Event]:
     """The Events that tell an SRE what changed since the previous cycle's figures."""
     events: list[Event] = []
     before_health = previous.health if previous else None
-    if current.health is not before_health and current.health is not Health.OK:
+    if current.health is not before_health and current.health not in _NO_NEWS:
         events.append(Event(current.health.value, current.message, warning=True))
     # A first "none" is no news; every other action, and every change of action, is.
     before_action = previous.policy_action if previous else None

@@ -111,8 +111,40 @@ def test_an_unreachable_prometheus_is_reported_on_every_slo_without_raising() ->
 
 def test_a_rejected_query_is_named_before_rules_are_written() -> None:
     reader = SLOFiguresReader(Failing(QueryRejectedError("1:5: parse error: unexpected <by>")))
-    assert reader.rejected_query(_objectives(1)[0]) == (
-        "Prometheus rejected a query: 1:5: parse error: unexpected <by>"
+    assert reader.rejected_queries(_objectives(1)) == {
+        ("shop", "slo-0"): "Prometheus rejected a query: 1:5: parse error: unexpected <by>"
+    }
+
+
+class RejectingPrometheus(RecordingPrometheus):
+    """Rejects, as Prometheus would, any query that holds the metric ``typo{``."""
+
+    def query(self, promql: str, at: datetime | None = None) -> list[Sample]:
+        if "typo{" in promql:
+            self.queries.append(promql)
+            raise QueryRejectedError('1:10: parse error: unexpected "{"')
+        return super().query(promql, at)
+
+
+def test_slos_applied_together_have_their_queries_checked_together() -> None:
+    """5,000 new SLOs cost 100 checks, not 10,000; a batch Prometheus rejects is checked SLO by
+    SLO, so only the culprit is named."""
+    objectives = _objectives(5000)
+    prometheus = RejectingPrometheus(objectives)
+    assert SLOFiguresReader(prometheus).rejected_queries(objectives) == {}
+    assert len(prometheus.queries) == 100
+    assert prometheus.queries[0].count(") or (") == 99  # 50 SLOs, an errors and a total query each
+    culprit = Objective(
+        "shop", "slo-typo", "checkout", 99.9, RollingWindow(28 * DAY),
+        RatioIndicator(total="sum(rate(typo{}[{{.window}}]))", errors=INDICATOR.errors),
+    )  # fmt: skip
+    prometheus.queries.clear()
+    rejected = SLOFiguresReader(prometheus).rejected_queries([*objectives[:30], culprit])
+    assert rejected == {
+        ("shop", "slo-typo"): 'Prometheus rejected a query: 1:10: parse error: unexpected "{"'
+    }
+    assert len(prometheus.queries) == 1 + 30 * 2 + 1, (
+        "the batch, each SLO, the culprit rejected at once"
     )
 
 
@@ -174,6 +206,8 @@ def test_without_the_rules_api_direct_reads_per_cycle_are_bounded_and_take_turns
         assert len(prometheus.queries) == 2 + 16 * per_slo  # never-read first, then the oldest
         assert len(observations) == 40
         read_so_far |= {k[1] for k, o in observations.items() if o.span_error_ratio is not None}
+        waiting = [o for o in observations.values() if o.problem is Health.RULES_PENDING]
+        assert len(waiting) == max(0, 40 - len(read_so_far)), "not read yet: RulesPending"
     assert len(read_so_far) == 40  # every SLO was read once in three cycles, and kept its figures
     prometheus.queries.clear()
     reader.read(objectives, NOW)

@@ -83,6 +83,17 @@ def test_an_upstream_problem_is_reported_with_its_message() -> None:
     assert (event.reason, event.warning) == ("QueryInvalid", True)
 
 
+def test_a_new_slo_waiting_for_its_rules_says_so_without_a_warning() -> None:
+    """5,000 SLOs applied at once are each RulesPending for a while: expected, so no Event; a
+    NoData after it (rules evaluated, still no events) is news."""
+    pending = Observation(problem=Health.RULES_PENDING, problem_message="not evaluated yet")
+    figures = evaluate(OBJECTIVE, pending, SPAN)
+    assert (figures.health.value, figures.message) == ("RulesPending", "not evaluated yet")
+    assert events_between(None, figures) == []
+    no_data = evaluate(OBJECTIVE, _observe(0.0, None), SPAN)
+    assert [(e.reason, e.warning) for e in events_between(figures, no_data)] == [("NoData", True)]
+
+
 def test_events_follow_changes_only() -> None:
     quiet = evaluate(OBJECTIVE, _observe(0.0002, 0.0003), SPAN)
     burning = evaluate(OBJECTIVE, _observe(0.02, 0.0009), SPAN)

@@ -60,7 +60,7 @@ log = logging.getLogger(__name__)
 class FiguresSource(Protocol):
     def read(self, objectives: Sequence[Objective], now: datetime) -> dict[Key, Observation]: ...
 
-    def rejected_query(self, objective: Objective) -> str | None: ...
+    def rejected_queries(self, objectives: Sequence[Objective]) -> dict[Key, str]: ...
 
     def error_ratio_between(
         self, objective: Objective, start: datetime, end: datetime
@@ -172,7 +172,15 @@ class SLOLoop:
         # Writes go out a bounded number at a time: each is a round trip to the API server.
         with ThreadPoolExecutor(max_workers=self.parallelism) as pool:
             needing = [r for r in records if r.key in objectives and self._needs_rules(r)]
-            list(pool.map(lambda r: self._write_rules(r, objectives[r.key], report), needing))
+            checked = self._rejected_queries([objectives[r.key] for r in needing], report)
+            rejected = checked or {}
+            if checked is None:  # Prometheus did not answer: these rules wait for a cycle
+                needing = []
+            list(
+                pool.map(
+                    lambda r: self._write_rules(r, objectives[r.key], rejected, report), needing
+                )
+            )
             for record in needing:
                 if problem := self._rules_problem(record):
                     del objectives[record.key]
@@ -275,12 +283,32 @@ class SLOLoop:
             and record.status.get("rules")
         )
 
-    def _write_rules(self, record: SLORecord, objective: Objective, report: CycleReport) -> None:
+    def _rejected_queries(
+        self, objectives: list[Objective], report: CycleReport
+    ) -> dict[Key, str] | None:
+        """What Prometheus rejects of the queries of SLOs about to get rules; None if unknown."""
+        if not objectives:
+            return {}
+        try:
+            return self.figures.rejected_queries(objectives)
+        except Exception as error:
+            log.warning("could not check the queries of %d new SLOs: %s", len(objectives), error)
+            for _ in objectives:
+                report.count("RulesNotWritten")
+            return None
+
+    def _write_rules(
+        self,
+        record: SLORecord,
+        objective: Objective,
+        rejected_queries: dict[Key, str],
+        report: CycleReport,
+    ) -> None:
         owner = self.owner(
             ServiceLevelObjective.kind_name, record.namespace, record.name, record.uid
         )
         try:
-            rejected = self.figures.rejected_query(objective)
+            rejected = rejected_queries.get(record.key)
             if rejected is not None:
                 # A configuration error: not retried until the spec changes; status reports it.
                 log.warning(

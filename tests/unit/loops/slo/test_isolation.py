@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from invalid_resources import sample
 from slokeeper.loops.slo.loop import SLOLoop
-from slokeeper.loops.slo.record import SLORecord, slo_record
+from slokeeper.loops.slo.record import Key, SLORecord, slo_record
 from slokeeper.slo.calendar import measurement_span
 from slokeeper.slo.evaluation import Observation
 from slokeeper.slo.objective import (
@@ -55,8 +55,8 @@ class Reader:
             )
         return answers
 
-    def rejected_query(self, objective: Objective) -> str | None:
-        return None
+    def rejected_queries(self, objectives: Sequence[Objective]) -> dict[Key, str]:
+        return {}
 
     def error_ratio_between(
         self, objective: Objective, start: datetime, end: datetime

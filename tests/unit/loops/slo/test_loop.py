@@ -12,7 +12,7 @@ import pytest
 from invalid_resources import sample
 from slokeeper.loops.slo.loop import CycleReport, SLOLoop, next_delay
 from slokeeper.loops.slo.maintenance import with_shared_windows
-from slokeeper.loops.slo.record import SLORecord, slo_record
+from slokeeper.loops.slo.record import Key, SLORecord, slo_record
 from slokeeper.slo.evaluation import Health, Observation
 from slokeeper.slo.maintenance import SharedWindow, Silence, SilenceRequest
 from slokeeper.slo.objective import MaintenanceWindow, Objective
@@ -36,8 +36,9 @@ class Figures:
             for o in objectives
         }
 
-    def rejected_query(self, objective: Objective) -> str | None:
-        return self.rejected
+    def rejected_queries(self, objectives: Sequence[Objective]) -> dict[Key, str]:
+        rejected = self.rejected
+        return {} if rejected is None else {(o.namespace, o.name): rejected for o in objectives}
 
     def error_ratio_between(
         self, objective: Objective, start: datetime, end: datetime

@@ -11,7 +11,7 @@ from typing import Any
 
 from invalid_resources import sample
 from slokeeper.loops.slo.loop import FIGURES_DEFERRED, SLOLoop
-from slokeeper.loops.slo.record import SLORecord, slo_record
+from slokeeper.loops.slo.record import Key, SLORecord, slo_record
 from slokeeper.slo.evaluation import Observation
 from slokeeper.slo.objective import Objective
 from slokeeper.slo.rules import RuleGroup, recorded_windows
@@ -34,8 +34,8 @@ class Traffic:
             for o in objectives
         }
 
-    def rejected_query(self, objective: Objective) -> str | None:
-        return None
+    def rejected_queries(self, objectives: Sequence[Objective]) -> dict[Key, str]:
+        return {}
 
     def error_ratio_between(self, objective: Objective, start: datetime, end: datetime) -> float:
         return self.ratio
