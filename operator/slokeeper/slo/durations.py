@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 UNIT_SECONDS = {
     "y": 365 * 86400,
@@ -24,6 +25,7 @@ def duration_seconds(duration: str) -> float:
     return float(sum(int(count) * UNIT_SECONDS[unit] for count, unit in _PART.findall(duration)))
 
 
+@lru_cache(maxsize=1024)  # a few window lengths, formatted for every SLO every cycle
 def format_duration(seconds: float) -> str:
     """The shortest Prometheus duration for a whole number of seconds (4m40s, 1h, 2d12h)."""
     remaining = round(seconds)

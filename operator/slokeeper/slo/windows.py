@@ -17,6 +17,8 @@ not spend its budget.
 
 from __future__ import annotations
 
+from functools import cache
+
 from slokeeper.slo.objective import (
     AlertKind,
     BurnRateWindow,
@@ -52,6 +54,7 @@ def nominal_seconds(window: Window) -> float:
     raise TypeError(f"unknown window {window!r}")
 
 
+@cache  # a handful of window lengths, asked for every SLO every cycle
 def scaled_table(window_seconds: float) -> tuple[BurnRateWindow, ...]:
     """The workbook table with its windows scaled to ``window_seconds``, whole seconds."""
     factor = window_seconds / REFERENCE_WINDOW_SECONDS

@@ -18,6 +18,7 @@ from slokeeper.slo.objective import AlertKind, Objective, PolicyAction
 from slokeeper.slo.rules import rule_counts
 
 # Status fields that change only when the figures do; timestamps are left out of comparisons.
+# They sit at the top (lastEvaluationTime) and in the conditions (lastTransitionTime) only.
 _VOLATILE = ("lastEvaluationTime", "lastTransitionTime")
 
 
@@ -30,13 +31,16 @@ class SLOStatusInputs:
     error_ratio_between: WindowErrorRatio
 
 
-def visible(status: Any) -> Any:
-    """The part of a status an SRE reads, for deciding whether a write is needed."""
-    if isinstance(status, dict):
-        return {k: visible(v) for k, v in status.items() if k not in _VOLATILE}
-    if isinstance(status, list):
-        return [visible(item) for item in status]
-    return status
+def visible(status: dict[str, Any]) -> dict[str, Any]:
+    """The part of a status an SRE reads, for deciding whether a write is needed. (Compared for
+    every SLO every cycle: it copies only the two levels that hold timestamps.)"""
+    shown = {key: value for key, value in status.items() if key not in _VOLATILE}
+    if "conditions" in shown:
+        shown["conditions"] = [
+            {key: value for key, value in condition.items() if key not in _VOLATILE}
+            for condition in shown["conditions"]
+        ]
+    return shown
 
 
 # The numbers of a status, each already rounded to the precision it is shown at (`slokeeper
@@ -53,10 +57,8 @@ class Change(Enum):
     FACTS = "facts"  # a condition's status or reason, an alert, the policy action, maintenance…
 
 
-def _facts(status: Any) -> Any:
-    shown = visible(status)
-    if not isinstance(shown, dict):
-        return shown
+def _facts(shown: dict[str, Any]) -> dict[str, Any]:
+    """The facts of a visible status: all but the figures, and the conditions' messages."""
     facts = {key: value for key, value in shown.items() if key not in _FIGURES}
     # A condition's message quotes the figures ("SLI 99.912% … 87.3% of the error budget left").
     facts["conditions"] = [
@@ -68,9 +70,10 @@ def _facts(status: Any) -> Any:
 
 def status_change(new: dict[str, Any], shown: dict[str, Any]) -> Change:
     """Whether writing ``new`` over the ``shown`` status would change what an SRE reads, and how."""
-    if visible(new) == visible(shown):
+    new_shown, old_shown = visible(new), visible(shown)
+    if new_shown == old_shown:
         return Change.NONE
-    return Change.FIGURES if _facts(new) == _facts(shown) else Change.FACTS
+    return Change.FIGURES if _facts(new_shown) == _facts(old_shown) else Change.FACTS
 
 
 def figures_from_status(status: dict[str, Any]) -> Figures | None:
