@@ -42,10 +42,11 @@ lint: $(BIN)/.installed ## ruff, mypy --strict, import layers, sizes and cycles,
 	$(BIN)/python lint/workflows.py
 
 # Two workers, a file each at a time: most integration tests wait on a cluster, so two files
-# share the two cores well; each worker starts its own control plane (and real node) when needed.
+# share the two cores well. The real-node files count as one (tests/conftest.py): one worker runs
+# them one after another, so a single real node is up at a time. The slowest tests are listed.
 WORKERS ?= 2
 test: setup lint ## run every test: lint, unit, and integration on the real control plane
-	$(BIN)/pytest -n $(WORKERS) --dist loadfile
+	$(BIN)/pytest -n $(WORKERS) --dist loadfile --durations=30
 
 unit: $(BIN)/.installed ## the fast unit tests only
 	$(BIN)/pytest tests/unit

@@ -9,6 +9,7 @@ deleted when the next one starts.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
@@ -16,6 +17,8 @@ import secrets
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -42,6 +45,20 @@ COMPONENTS = (
 
 class KubectlError(RuntimeError):
     """kubectl failed; the message holds the command and what kubectl said."""
+
+
+@contextmanager
+def _one_creation_at_a_time() -> Iterator[None]:
+    """kwokctl picks its components' ports by trying them, so two clusters created at the same
+    moment (two test workers starting) can pick the same ones: one fails with "address already
+    in use". Creations take turns (a few seconds each) under a lock beside the clusters."""
+    KWOK_HOME.mkdir(parents=True, exist_ok=True)
+    with (KWOK_HOME / ".slokeeper-create.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def _pid_alive(pid: int) -> bool:
@@ -136,18 +153,19 @@ class LocalCluster:
             policy = self.workdir / "audit-policy.yaml"
             policy.write_text(self.audit_policy)
             audit = ["--kube-audit-policy", str(policy)]
-        created = self._kwokctl(
-            "--config", str(configuration),
-            "create", "cluster", *audit,
-            "--runtime", "binary",
-            "--kubeconfig", str(self.kubeconfig),
-            "--kube-apiserver-binary", str(kube / "kube-apiserver"),
-            "--kube-controller-manager-binary", str(kube / "kube-controller-manager"),
-            "--kube-scheduler-binary", str(kube / "kube-scheduler"),
-            "--etcd-binary", str(self.toolchain.etcd),
-            "--kwok-controller-binary", str(self.toolchain.kwok),
-            "--wait", "2m",
-        )  # fmt: skip
+        with _one_creation_at_a_time():
+            created = self._kwokctl(
+                "--config", str(configuration),
+                "create", "cluster", *audit,
+                "--runtime", "binary",
+                "--kubeconfig", str(self.kubeconfig),
+                "--kube-apiserver-binary", str(kube / "kube-apiserver"),
+                "--kube-controller-manager-binary", str(kube / "kube-controller-manager"),
+                "--kube-scheduler-binary", str(kube / "kube-scheduler"),
+                "--etcd-binary", str(self.toolchain.etcd),
+                "--kwok-controller-binary", str(self.toolchain.kwok),
+                "--wait", "2m",
+            )  # fmt: skip
         if created.returncode != 0:
             logs = self.component_logs()
             self.stop()
