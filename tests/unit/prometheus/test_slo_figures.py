@@ -148,6 +148,29 @@ def test_slos_applied_together_have_their_queries_checked_together() -> None:
     )
 
 
+class SlowOnBatches(RecordingPrometheus):
+    """Times out on any query joining several SLOs' (as fifty heavy queries might)."""
+
+    def query(self, promql: str, at: datetime | None = None) -> list[Sample]:
+        self.queries.append(promql)
+        if promql.count(") or (") > 1:
+            raise PrometheusUnreachableError("read timed out (30 s)")
+        return []
+
+
+def test_a_batch_prometheus_cannot_answer_in_time_is_checked_slo_by_slo() -> None:
+    objectives = _objectives(3)
+    prometheus = SlowOnBatches(objectives)
+    assert SLOFiguresReader(prometheus).rejected_queries(objectives) == {}
+    assert len(prometheus.queries) == 1 + 3 * 2
+
+
+def test_a_prometheus_that_is_down_fails_the_check_instead_of_passing_it() -> None:
+    reader = SLOFiguresReader(Failing(PrometheusUnreachableError("connection refused")))
+    with pytest.raises(PrometheusUnreachableError):
+        reader.rejected_queries(_objectives(5))
+
+
 class EvaluatedRules(RecordingPrometheus):
     """Prometheus has evaluated the rules of ``evaluated`` (None: it serves no rules API)."""
 
