@@ -99,6 +99,7 @@ def _first_firing_minutes(
     }
 
 
+@pytest.mark.timeout(1800)  # two promtool replays of a month: 490 s on a loaded CI run
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda s: s.id)
 def test_slokeeper_pages_and_tickets_when_sloth_does(
     scenario: Scenario, toolchain: Toolchain, tmp_path: Path
