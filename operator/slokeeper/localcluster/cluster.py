@@ -51,14 +51,12 @@ class KubectlError(RuntimeError):
 def _one_creation_at_a_time() -> Iterator[None]:
     """kwokctl picks its components' ports by trying them, so two clusters created at the same
     moment (two test workers starting) can pick the same ones: one fails with "address already
-    in use". Creations take turns (a few seconds each) under a lock beside the clusters."""
+    in use". Creations take turns (a few seconds each) under a lock beside the clusters; closing
+    the file releases it."""
     KWOK_HOME.mkdir(parents=True, exist_ok=True)
     with (KWOK_HOME / ".slokeeper-create.lock").open("a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+        yield
 
 
 def _pid_alive(pid: int) -> bool:
