@@ -14,7 +14,6 @@ REAL_NODE_FILES = (
     "test_real_node",
     "test_realnode_images",
     "test_chart_helm_test_hook",
-    "test_demo_command",
 )
 
 
