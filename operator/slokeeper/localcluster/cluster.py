@@ -9,7 +9,6 @@ deleted when the next one starts.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import re
@@ -22,6 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from slokeeper.localcluster.file_lock import held_exclusively
 from slokeeper.localcluster.processes import StartError, log_tail, wait_until
 from slokeeper.localcluster.toolchain import Toolchain
 
@@ -53,9 +53,7 @@ def _one_creation_at_a_time() -> Iterator[None]:
     moment (two test workers starting) can pick the same ones: one fails with "address already
     in use". Creations take turns (a few seconds each) under a lock beside the clusters; closing
     the file releases it."""
-    KWOK_HOME.mkdir(parents=True, exist_ok=True)
-    with (KWOK_HOME / ".slokeeper-create.lock").open("a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with held_exclusively(KWOK_HOME / ".slokeeper-create.lock"):
         yield
 
 

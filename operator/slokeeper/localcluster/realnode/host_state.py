@@ -6,7 +6,6 @@ kubelet, libcni and the shim write to whatever they are told (REALNODE.md)."""
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import shutil
@@ -14,6 +13,8 @@ import signal
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+
+from slokeeper.localcluster.file_lock import held_exclusively
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 # Written by the kubelet, libcni and containerd-shim regardless of their configured paths.
@@ -33,10 +34,8 @@ SHARED_STATE = Path("/run/slokeeper-realnode")
 @contextlib.contextmanager
 def _shared_paths_record() -> Iterator[dict[str, list[str]]]:
     """The record of the nodes that use the fixed host paths, read and written under a lock."""
-    SHARED_STATE.mkdir(exist_ok=True)
     record_file = SHARED_STATE / "host-paths.json"
-    with (SHARED_STATE / "lock").open("wb") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with held_exclusively(SHARED_STATE / "lock"):
         record: dict[str, list[str]] = {"nodes": [], "made": []}
         with contextlib.suppress(FileNotFoundError, ValueError):
             record = json.loads(record_file.read_text())

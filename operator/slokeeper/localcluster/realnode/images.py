@@ -14,7 +14,6 @@ podman, runc and Go (shared/REALNODE.md).
 
 from __future__ import annotations
 
-import fcntl
 import os
 import shutil
 import subprocess
@@ -26,6 +25,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from slokeeper.localcluster.file_lock import held_exclusively
 from slokeeper.localcluster.realnode.image_archive import (
     ImageConfig,
     tar_directory,
@@ -357,15 +357,11 @@ def _apt_sources() -> list[str]:
 def podman_in_use(cache: Path | None = None) -> Iterator[None]:
     """Hold the image lock (two test sessions never build at once, nor remove podman's host
     traces under each other) and remove the host traces podman made meanwhile."""
-    lock = (cache or cache_root()) / "realnode-images" / ".lock"
-    lock.parent.mkdir(parents=True, exist_ok=True)
-    with lock.open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            with podman_host_traces_removed():
-                yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    with (
+        held_exclusively((cache or cache_root()) / "realnode-images" / ".lock"),
+        podman_host_traces_removed(),
+    ):
+        yield
 
 
 def _failure(error: subprocess.CalledProcessError) -> str:
