@@ -73,6 +73,7 @@ def test_a_good_change_is_promoted_and_a_bad_one_rolled_back(
         lambda i: i == ["shop/checkout:1.1"] * 4 + ["shop/checkout:1.2"],
         "a 1.2 canary beside 4 stable pods",
     )
+    driver.tick()  # the step's pods seen Ready: its pause counts from here, as the loop's tick
 
     for expected_canary in (1, 4):  # 25 % of 4 stable: 1 (20 %); 50 %: 4
         driver.tick(61, verdict=Outcome.PASS)
@@ -81,6 +82,7 @@ def test_a_good_change_is_promoted_and_a_bad_one_rolled_back(
             lambda n, e=expected_canary: n == e,
             f"{expected_canary} canary pods",
         )
+        driver.tick()
     assert driver.tick(61, verdict=Outcome.PASS).phase is Phase.PROMOTING
     eventually(
         lambda: read_target(api_client, namespace, "checkout").rolled_out,

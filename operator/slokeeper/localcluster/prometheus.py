@@ -7,8 +7,11 @@ configuration file and asks Prometheus to reload it (``--web.enable-lifecycle``)
 from __future__ import annotations
 
 import shutil
+import threading
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -66,6 +69,15 @@ class PrometheusServer:
 
     def __post_init__(self) -> None:
         self._server = ServerProcess("Prometheus", self.log_file, f"{self.url}/-/ready")
+        self._changing = threading.RLock()
+
+    @contextmanager
+    def changes(self) -> Iterator[None]:
+        """Holds off every other change and reload (from other threads) meanwhile: a reload
+        that globs the rule directory while files in it are removed fails ("loading groups
+        failed ... no such file or directory")."""
+        with self._changing:
+            yield
 
     @property
     def url(self) -> str:
@@ -118,20 +130,20 @@ class PrometheusServer:
         self, jobs: list[ScrapeJob] | None = None, rule_files: list[Path] | None = None
     ) -> None:
         """Replace the scrape jobs and/or rule files and reload; raises if Prometheus refuses."""
-        if jobs is not None:
-            self.jobs = list(jobs)
-        if rule_files is not None:
-            self.rule_files = list(rule_files)
-        self._write_config()
-        request = urllib.request.Request(f"{self.url}/-/reload", method="POST")
-        try:
-            # Thousands of rule files take Prometheus a while to parse.
-            with urllib.request.urlopen(request, timeout=120):
-                pass
-        except urllib.error.HTTPError as error:
-            raise StartError(
-                f"Prometheus refused its new configuration: {error.read().decode(errors='replace')}"
-            ) from error
+        with self.changes():
+            if jobs is not None:
+                self.jobs = list(jobs)
+            if rule_files is not None:
+                self.rule_files = list(rule_files)
+            self._write_config()
+            request = urllib.request.Request(f"{self.url}/-/reload", method="POST")
+            try:
+                # Thousands of rule files take Prometheus a while to parse.
+                with urllib.request.urlopen(request, timeout=120):
+                    pass
+            except urllib.error.HTTPError as error:
+                said = error.read().decode(errors="replace")
+                raise StartError(f"Prometheus refused its new configuration: {said}") from error
 
     def add_job(self, job: ScrapeJob) -> None:
         """Scrape one more target (replacing a job of the same name) and reload."""

@@ -49,13 +49,14 @@ class RuleSync:
         if wanted == self._files:
             return False
         self.directory.mkdir(parents=True, exist_ok=True)
-        for name in set(self._files) - set(wanted):
-            (self.directory / name).unlink(missing_ok=True)
-        for name, text in wanted.items():
-            if self._files.get(name) != text:
-                (self.directory / name).write_text(text)
-        self._files = wanted
-        self.prometheus.configure(rule_files=[self.directory / "*"])
+        with self.prometheus.changes():  # no reload (a test's add_job) sees files half-changed
+            for name in set(self._files) - set(wanted):
+                (self.directory / name).unlink(missing_ok=True)
+            for name, text in wanted.items():
+                if self._files.get(name) != text:
+                    (self.directory / name).write_text(text)
+            self._files = wanted
+            self.prometheus.configure(rule_files=[self.directory / "*"])
         self.reloads += 1
         return True
 
