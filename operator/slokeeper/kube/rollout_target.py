@@ -31,6 +31,7 @@ from slokeeper.kube.target_pods import (
     restart_hash,
     restore_stable_pods,
     template_changed_at,
+    undone_at,
 )
 from slokeeper.rollout.states import (
     Action,
@@ -85,6 +86,7 @@ def read_target(api: client.ApiClient, namespace: str, name: str) -> TargetView:
         guarded_by=(body["metadata"].get("annotations") or {}).get(GUARDED_BY_ANNOTATION),
         restart_hash=restart_hash(spec["template"]),
         template_changed_at=template_changed_at(body),
+        undone_at=undone_at(body),
         problems=_rolling_out_problems(api, body, current, replica_sets),
     )
 

@@ -27,6 +27,9 @@ from slokeeper.kube.canary import template_hash, without_metadata_key
 from slokeeper.rollout.workload import ReplicaSetView, TargetView
 
 FIELD_MANAGER = "slokeeper"
+# `slokeeper rollout undo` sets the template under a name of its own, so a tick that sees the
+# template before the undo's request (a second write) knows one is coming.
+UNDO_FIELD_MANAGER = "slokeeper-rollout-undo"
 POD_TEMPLATE_HASH = "pod-template-hash"
 RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"  # what `kubectl rollout restart` sets
 REVISION_ANNOTATION = "deployment.kubernetes.io/revision"
@@ -107,7 +110,7 @@ def read_revisions(api: client.ApiClient, body: dict[str, Any]) -> list[Deployme
 def put_template(api: client.ApiClient, body: dict[str, Any], template: dict[str, Any]) -> str:
     """Set the Deployment's pod template (what `kubectl rollout undo` does); its new hash."""
     patch: Any = [{"op": "replace", "path": "/spec/template", "value": template}]
-    return _patched_template(api, body, patch)
+    return _patched_template(api, body, patch, field_manager=UNDO_FIELD_MANAGER)
 
 
 def restart_pods(api: client.ApiClient, body: dict[str, Any], at: str) -> str:
@@ -116,10 +119,12 @@ def restart_pods(api: client.ApiClient, body: dict[str, Any], at: str) -> str:
     return _patched_template(api, body, patch)
 
 
-def _patched_template(api: client.ApiClient, body: dict[str, Any], patch: Any) -> str:
+def _patched_template(
+    api: client.ApiClient, body: dict[str, Any], patch: Any, **options: Any
+) -> str:
     meta = body["metadata"]
     done: Any = client.AppsV1Api(api).patch_namespaced_deployment(
-        meta["name"], meta["namespace"], patch
+        meta["name"], meta["namespace"], patch, **options
     )
     patched: dict[str, Any] = api.sanitize_for_serialization(done.spec.template)  # type: ignore[no-untyped-call]
     return template_hash(patched)
@@ -146,6 +151,17 @@ def template_changed_at(body: dict[str, Any]) -> datetime | None:
         if entry.get("time") and "f:template" in ((entry.get("fieldsV1") or {}).get("f:spec") or {})
     ]
     return max(times, default=None)
+
+
+def undone_at(body: dict[str, Any]) -> datetime | None:
+    """When `slokeeper rollout undo` set the Deployment's template, if it was the last to."""
+    changed = template_changed_at(body)
+    for entry in body["metadata"].get("managedFields") or []:
+        if entry.get("manager") == UNDO_FIELD_MANAGER and entry.get("time"):
+            at = datetime.fromisoformat(str(entry["time"]).replace("Z", "+00:00"))
+            if at == changed:
+                return at
+    return None
 
 
 def changed_by(body: dict[str, Any]) -> str:

@@ -4,7 +4,7 @@ undo`."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from slokeeper.rollout.states import (
     Action,
@@ -80,6 +80,29 @@ def _canary_put_back(
     else:
         return ()
     return (Event("OutOfBandChange", said, warning=True),)
+
+
+# How long a tick waits for the request of an undo whose template it sees: the CLI writes it
+# right after; one that never comes (the CLI killed between its writes) leaves a template change.
+UNDO_REQUEST_WAIT = timedelta(seconds=30)
+
+
+def undo_request_awaited(
+    state: State,
+    target_template: str,
+    undone_at: datetime | None,
+    undo_revision: str | None,
+    now: datetime,
+) -> bool:
+    """`slokeeper rollout undo` set the target's template and its request, its second write, is
+    not seen yet: nothing is decided until it is, so the undo is recorded as one (not as a
+    template that replaced the change, nor as a new change to canary)."""
+    expected = state.candidate or state.stable
+    return (
+        undone_at is not None
+        and now - undone_at < UNDO_REQUEST_WAIT
+        and target_template not in (undo_revision, expected)
+    )
 
 
 def undo(state: State, world: World, now: datetime) -> Result | None:

@@ -44,6 +44,7 @@ class TargetView:
     guarded_by: str | None = None  # the ChangeRollout that guards it, as marked on it
     restart_hash: str = ""  # its template's hash without kubectl.kubernetes.io/restartedAt
     template_changed_at: datetime | None = None  # when its pod template last changed
+    undone_at: datetime | None = None  # when `slokeeper rollout undo` set that template
 
     def restarts(self, template: str) -> bool:
         """Its template is ``template`` with only the restartedAt annotation changed (a restart

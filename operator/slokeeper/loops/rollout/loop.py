@@ -46,6 +46,7 @@ from slokeeper.loops.rollout.world import canary_ready, serving_weight, world_of
 from slokeeper.rollout.analysis import Outcome, Verdict
 from slokeeper.rollout.drill import RUNNING as DRILL_RUNNING
 from slokeeper.rollout.drill import Drill
+from slokeeper.rollout.out_of_band import undo_request_awaited
 from slokeeper.rollout.requests import PersonRequest, Request
 from slokeeper.rollout.state_machine import advance
 from slokeeper.rollout.states import (
@@ -63,6 +64,7 @@ from slokeeper.slo.durations import duration_seconds
 REST_RECHECK_SECONDS = 300.0
 GATE_RECHECK_SECONDS = 30.0
 PROMOTION_RECHECK_SECONDS = 5.0
+UNDO_REQUEST_RECHECK_SECONDS = 1.0  # its request's write wakes the tick sooner
 DRILL_RECHECK_SECONDS = 1.0  # a drill's time to restore is measured to the tick
 
 
@@ -119,6 +121,17 @@ def _phase_delay(
     return REST_RECHECK_SECONDS
 
 
+def _undo_request_awaited(seen: Observed) -> bool:
+    undo = seen.asked.requests.get(Request.UNDO)
+    return undo_request_awaited(
+        seen.before,
+        seen.target.template_hash,
+        seen.target.undone_at,
+        undo.revision if undo else None,
+        seen.now,
+    )
+
+
 def _paused(seen: Observed) -> PersonAction | None:
     """Who paused the rollout, dated from when the operator first saw it."""
     pause, seen_before = seen.asked.pause, seen.status.paused
@@ -156,6 +169,8 @@ class RolloutLoop:
         seen = self._observe(namespace, name)
         if seen is None:
             return TickResult(None, REST_RECHECK_SECONDS)
+        if _undo_request_awaited(seen):
+            return TickResult(None, UNDO_REQUEST_RECHECK_SECONDS)
         self.tick_observed(seen.before.phase)
         decided = self._decide(seen)
         status, written = self._record(seen, decided)
