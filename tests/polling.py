@@ -14,7 +14,7 @@ def eventually(
     satisfied: Callable[[T], bool],
     what: str,
     timeout: float = 60,
-    interval: float = 0.25,
+    interval: float = 0.5,
 ) -> T:
     """Return the first observation that satisfies the predicate; fail with the last one seen."""
     deadline = time.monotonic() + timeout

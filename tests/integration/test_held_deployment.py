@@ -217,7 +217,11 @@ def test_a_promotion_that_cannot_finish_or_is_aborted_ends_on_the_stable_pods(
         lambda seen: only_stable()(seen[0]) and seen[1],
         "4 Ready pods of 1.1 only, the target paused",
     )
-    assert read_status(cluster, "crollout", namespace, "checkout")["history"][0]["restoredAt"]
+    eventually(  # recorded by the tick after it sees them (the pods may be seen first)
+        lambda: rollout_status(cluster, namespace)["history"][0],
+        lambda change: bool(change.get("restoredAt")),
+        "the rollback's restoredAt",
+    )
 
     # The same, aborted by a person mid-promotion (a deadline long enough not to come first).
     apply(cluster, change_rollout(namespace, steps=LONG_STEPS, progressDeadline="5m"))

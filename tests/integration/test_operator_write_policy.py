@@ -163,7 +163,9 @@ def test_the_operator_rolls_out_and_writes_rules_under_its_write_policy(
         eventually(phase, lambda s: "stable" in s, "the target adopted (paused, marked)")
         set_image(cluster, NAMESPACE, "1.2")
         eventually(phase, lambda s: s.get("phase") == "Progressing", "a canary of 1.2")
-        assert get(cluster, "deployment", NAMESPACE, "checkout-canary")
+        eventually(  # the status is written first, then the tick acts
+            lambda: get(cluster, "deployment", NAMESPACE, "checkout-canary"), bool, "the canary"
+        )
         assert operator.process.poll() is None, "the operator exited"
 
     # Break glass while the operator is down: the target resumed by hand rolls 1.2 out in its

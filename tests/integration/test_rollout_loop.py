@@ -52,7 +52,11 @@ def test_good_is_promoted_bad_rolled_back_and_refused_until_retry(
         "the ChangeRollout to adopt 1.1 as stable",
     )
     assert adopted["phase"] == "Idle"
-    assert get(cluster, "deployment", namespace, "checkout")["spec"]["paused"] is True
+    eventually(  # the status is written first, then the tick pauses it
+        lambda: get(cluster, "deployment", namespace, "checkout")["spec"].get("paused"),
+        bool,
+        "the target paused",
+    )
 
     # A good version: three steps, each with passing analyses, then a native rollout.
     set_image(cluster, namespace, "1.2")
@@ -77,7 +81,11 @@ def test_good_is_promoted_bad_rolled_back_and_refused_until_retry(
         "every pod on 1.2 and no canary",
     )
     assert ready_replicas(apps, namespace, "checkout-canary") == -1
-    assert get(cluster, "deployment", namespace, "checkout")["spec"]["paused"] is True
+    eventually(  # the status is written first, then the tick pauses it
+        lambda: get(cluster, "deployment", namespace, "checkout")["spec"].get("paused"),
+        bool,
+        "the target paused",
+    )
 
     # A failing version: rolled back in its first step; the target keeps its 1.2 pods.
     set_image(cluster, namespace, "1.3-bad")

@@ -146,7 +146,11 @@ def test_killed_right_after_deciding_to_promote_the_promotion_completes_once(
         lambda images: images == ["shop/checkout:1.2"] * REPLICAS,
         "every pod on 1.2, no canary",
     )
-    assert get(cluster, "deployment", namespace, "checkout")["spec"]["paused"] is True
+    eventually(  # the status is written first, then the tick pauses it
+        lambda: get(cluster, "deployment", namespace, "checkout")["spec"].get("paused"),
+        bool,
+        "the target paused",
+    )
 
 
 def test_killed_right_after_deciding_to_roll_back_no_canary_is_left(
