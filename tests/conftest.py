@@ -2,19 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import PurePosixPath
 from typing import Any
 
 import pytest
 from xdist.scheduler import LoadFileScheduling
 
-# Files whose tests run real pods (a real node: its own control plane, containerd, kubelet and
-# kube-proxy) or build the images for them.
-REAL_NODE_FILES = (
-    "test_real_node",
-    "test_realnode_images",
-    "test_chart_helm_test_hook",
-)
+from real_node_files import is_real_node_file
 
 
 class _RealNodeFilesTogether(LoadFileScheduling):
@@ -24,8 +17,7 @@ class _RealNodeFilesTogether(LoadFileScheduling):
     run of 63 minutes, with helm upgrades and 30 s waits timing out)."""
 
     def _split_scope(self, nodeid: str) -> str:
-        path = nodeid.split("::", 1)[0]
-        return "real-node" if PurePosixPath(path).stem.startswith(REAL_NODE_FILES) else path
+        return "real-node" if is_real_node_file(nodeid) else nodeid.split("::", 1)[0]
 
 
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> LoadFileScheduling | None:

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import secrets
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
 from kubernetes import client, config
 
+from real_node_files import is_real_node_file
 from running_operator import RunningOperator, running_operator
 from slokeeper.localcluster.cluster import LocalCluster
 from slokeeper.localcluster.prometheus import PrometheusServer, ScrapeJob
@@ -26,6 +29,7 @@ from slokeeper.simulator.server import TrafficSimulator
 
 ROOT = Path(__file__).resolve().parents[2]
 _startup: dict[str, float] = {}
+T = TypeVar("T")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -46,56 +50,116 @@ def toolchain() -> Toolchain:
     return ensure_toolchain()
 
 
+class _RealNodeSession:
+    """The real node and what runs on it, each started on first use; all stopped when the run
+    leaves the real-node files (after the last of them on this worker, see the hook below), so
+    its control plane, kubelet and Prometheus do not idle beside the rest of the run."""
+
+    def __init__(self, toolchain: Toolchain, tmp_path_factory: pytest.TempPathFactory) -> None:
+        self.toolchain, self.tmp_path_factory = toolchain, tmp_path_factory
+        self._running = ExitStack()
+        self._parts: dict[str, Any] = {}
+
+    def part(self, name: str, start: Callable[[ExitStack], T]) -> T:
+        if name not in self._parts:
+            self._parts[name] = start(self._running)
+        found: T = self._parts[name]
+        return found
+
+    def stop(self) -> None:
+        self._parts.clear()
+        self._running.close()
+
+
+_real_node_sessions: list[_RealNodeSession] = []
+
+
 @pytest.fixture(scope="session")
-def real_node(
+def real_node_session(
     toolchain: Toolchain, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[RealNodeCluster]:
+) -> Iterator[_RealNodeSession]:
+    session = _RealNodeSession(toolchain, tmp_path_factory)
+    _real_node_sessions.append(session)
+    yield session
+    session.stop()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    yield
+    if is_real_node_file(item.nodeid) and not (nextitem and is_real_node_file(nextitem.nodeid)):
+        for session in _real_node_sessions:
+            session.stop()  # started again if a later test asks for it
+
+
+@pytest.fixture(scope="module")
+def real_node(real_node_session: _RealNodeSession) -> RealNodeCluster:
     """A real single-node cluster (kubelet, containerd, kube-proxy) in its own network
-    namespace, for what only real pods show; started on first use, stopped at the end."""
-    with RealNodeCluster(toolchain, tmp_path_factory.mktemp("realnode")) as node:
+    namespace, for what only real pods show."""
+
+    def start(running: ExitStack) -> RealNodeCluster:
+        workdir = real_node_session.tmp_path_factory.mktemp("realnode")
+        node = running.enter_context(RealNodeCluster(real_node_session.toolchain, workdir))
         _startup["real node"] = node.startup_seconds
-        yield node
+        return node
+
+    return real_node_session.part("node", start)
 
 
-@pytest.fixture(scope="session")
-def real_node_images(real_node: RealNodeCluster) -> RealNodeImages:
+@pytest.fixture(scope="module")
+def real_node_images(
+    real_node: RealNodeCluster, real_node_session: _RealNodeSession
+) -> RealNodeImages:
     """The pause, operator and demo-app images, built from the project's files (cached) and
     imported into the real node's containerd."""
-    images = ensure_images()
-    ctr = shutil.which("ctr")
-    assert ctr, "ctr (Debian package containerd) is missing after host_packages.sh"
-    import_images(
-        Path(ctr), real_node.dirs.containerd_socket, [i.archive for i in images.node_images]
-    )
-    return images
+
+    def start(_: ExitStack) -> RealNodeImages:
+        images = ensure_images()
+        ctr = shutil.which("ctr")
+        assert ctr, "ctr (Debian package containerd) is missing after host_packages.sh"
+        import_images(
+            Path(ctr), real_node.dirs.containerd_socket, [i.archive for i in images.node_images]
+        )
+        return images
+
+    return real_node_session.part("images", start)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def real_node_prometheus(
-    real_node: RealNodeCluster, toolchain: Toolchain, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[PrometheusServer]:
+    real_node: RealNodeCluster, real_node_session: _RealNodeSession
+) -> PrometheusServer:
     """Prometheus inside the real node's namespace, scraping annotated pods every 5 s."""
-    workdir = tmp_path_factory.mktemp("real-node-prometheus")
-    with node_prometheus(real_node, toolchain.prometheus, workdir) as running:
-        yield running
+
+    def start(running: ExitStack) -> PrometheusServer:
+        workdir = real_node_session.tmp_path_factory.mktemp("real-node-prometheus")
+        toolchain = real_node_session.toolchain
+        return running.enter_context(node_prometheus(real_node, toolchain.prometheus, workdir))
+
+    return real_node_session.part("prometheus", start)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def real_node_operator(
     real_node: RealNodeCluster,
     real_node_images: RealNodeImages,
     real_node_prometheus: PrometheusServer,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[RunningOperator]:
+    real_node_session: _RealNodeSession,
+) -> RunningOperator:
     """`slokeeper run` against the real node and its Prometheus (which scrapes the annotated
     pods), evaluating every 3 s, for the namespaces `real-*`."""
-    real_node.kubectl("apply", "-f", str(ROOT / "crds"))
-    real_node.kubectl("wait", "--for=condition=Established", "crd", "--all", "--timeout=60s")
-    log = tmp_path_factory.mktemp("real-node-operator") / "operator.log"
-    with running_operator(
-        real_node.kubeconfig, real_node_prometheus.url, log, namespaces=("real-*",)
-    ) as running:
-        yield running
+
+    def start(running: ExitStack) -> RunningOperator:
+        real_node.kubectl("apply", "-f", str(ROOT / "crds"))
+        real_node.kubectl("wait", "--for=condition=Established", "crd", "--all", "--timeout=60s")
+        log = real_node_session.tmp_path_factory.mktemp("real-node-operator") / "operator.log"
+        return running.enter_context(
+            running_operator(
+                real_node.kubeconfig, real_node_prometheus.url, log, namespaces=("real-*",)
+            )
+        )
+
+    return real_node_session.part("operator", start)
 
 
 @pytest.fixture(scope="session")
