@@ -12,6 +12,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import kopf
+import urllib3
+from kubernetes.client.exceptions import ApiException
 
 from slokeeper.handlers.health import (
     HEARTBEAT_SECONDS,
@@ -19,10 +21,12 @@ from slokeeper.handlers.health import (
     OperatorHealth,
     Progress,
 )
+from slokeeper.handlers.log_throttle import ThrottledLog
 from slokeeper.handlers.metrics import OperatorMetrics
 from slokeeper.loops.slo.loop import SLOLoop, next_delay
 from slokeeper.loops.slo.maintenance import with_shared_windows
 from slokeeper.prometheus.client import PrometheusClient
+from slokeeper.transport.no_answer import no_answer_reason
 
 log = logging.getLogger("slokeeper")
 
@@ -42,9 +46,12 @@ async def run_slo_loop(
     metrics: OperatorMetrics,
     prometheus: PrometheusClient,
     progress: Progress,
+    failures: ThrottledLog | None = None,
 ) -> None:
-    """Evaluate every SLO each interval (sooner or later as ``next_delay`` says), forever."""
-    failures = 0
+    """Evaluate every SLO each interval (sooner or later as ``next_delay`` says), forever; a
+    cycle that fails is logged once a minute per cause (``failures``)."""
+    failed_cycles = 0
+    failures = failures or ThrottledLog(log)
     while True:
         records = [record for store in list(index.values()) for record in list(store)]
         shared = {namespace: list(store) for namespace, store in list(maintenance.items())}
@@ -54,10 +61,15 @@ async def run_slo_loop(
             queries_before = prometheus.queries
             report = await asyncio.to_thread(loop.cycle, records, datetime.now(UTC))
             metrics.observe_cycle(report)
-        except Exception:
-            log.exception("SLO evaluation cycle failed; retrying in %.0fs", interval)
+        except (ApiException, urllib3.exceptions.HTTPError, OSError) as error:
+            # An outage: one line a minute, as the rollout ticks say theirs.
+            cause = _outage(error)
+            failures.failure(cause, f"SLO evaluation cycle failed: {cause}; retrying")
+        except Exception as error:  # a bug: its traceback, the first time
+            cause = f"SLO evaluation cycle failed: {type(error).__name__}: {error}"[:300]
+            failures.failure(cause, f"{cause}; retrying", traceback=True)
         else:
-            delay, failures = next_delay(interval, report, failures)
+            delay, failed_cycles = next_delay(interval, report, failed_cycles)
 
             log.info(
                 "SLO cycle: %d SLOs, %d queries, %d status writes, %d rules written, %d events"
@@ -72,6 +84,12 @@ async def run_slo_loop(
             )
         progress.passed(next_within=delay + cycle_stalled_after(interval))
         await asyncio.sleep(delay)
+
+
+def _outage(error: BaseException) -> str:
+    if isinstance(error, ApiException):
+        return f"API error {error.status} {error.reason}"
+    return f"no answer: {no_answer_reason(error)}"
 
 
 async def heartbeat(health: OperatorHealth) -> None:

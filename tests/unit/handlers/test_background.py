@@ -4,12 +4,17 @@ stuck in a call although the event loop still beats, and not while cycles keep f
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 from datetime import datetime
 from typing import Any, cast
 
+import pytest
+import urllib3
+
 from slokeeper.handlers.background import cycle_stalled_after, run_slo_loop
 from slokeeper.handlers.health import OperatorHealth
+from slokeeper.handlers.log_throttle import ThrottledLog
 from slokeeper.handlers.metrics import OperatorMetrics
 from slokeeper.loops.slo.loop import CycleReport, SLOLoop
 from slokeeper.prometheus.client import PrometheusClient
@@ -83,3 +88,47 @@ def test_liveness_follows_the_slo_loop_cycles() -> None:
     assert finished == (True, "ok")
     assert stuck[0] is False
     assert stuck[1].startswith("SLO loop: no evaluation cycle has finished since "), stuck
+
+
+class DownAPIServer:
+    """Every cycle fails as one does while the API server is down."""
+
+    def __init__(self) -> None:
+        self.cycles = 0
+
+    def cycle(self, records: Any, now: datetime) -> CycleReport:
+        self.cycles += 1
+        raise urllib3.exceptions.MaxRetryError(
+            cast(Any, None), "/apis/slokeeper.dev/v1alpha1/servicelevelobjectives", None
+        )
+
+
+def test_an_api_server_outage_is_logged_once_a_minute_not_per_cycle(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    clock = FakeClock()
+    slo_loop = DownAPIServer()
+    progress = OperatorHealth(clock).progress("SLO loop", "evaluation cycle", 60)
+
+    async def scenario() -> None:
+        task = asyncio.create_task(
+            run_slo_loop(
+                cast(SLOLoop, slo_loop),
+                cast(Any, {}),
+                cast(Any, {}),
+                interval=0.001,
+                metrics=OperatorMetrics(),
+                prometheus=cast(PrometheusClient, type("P", (), {"queries": 0})()),
+                progress=progress,
+                failures=ThrottledLog(logging.getLogger("slokeeper"), clock=clock),
+            )
+        )
+        await _until(lambda: slo_loop.cycles >= 20, "twenty failed cycles")
+        task.cancel()
+
+    with caplog.at_level(logging.WARNING, logger="slokeeper"):
+        asyncio.run(scenario())
+    said = [r for r in caplog.records if "SLO evaluation cycle failed" in r.getMessage()]
+    assert len(said) == 1, [r.getMessage() for r in said]
+    assert not said[0].exc_info  # no traceback for an outage
+    assert "no answer" in said[0].getMessage(), said[0].getMessage()
