@@ -92,6 +92,15 @@ CASES = {
           "value": "localhost/slokeeper-missing:9.9"}],
         "ErrImageNeverPull",
     ),
+    # Pulled from a registry that refuses (no network is needed to fail): the pod waits in
+    # ErrImagePull, then ImagePullBackOff.
+    "image-pull-fails": (
+        [{"op": "replace", "path": "/spec/template/spec/containers/0/image",
+          "value": "127.0.0.1:1/slokeeper-missing:9.9"},
+         {"op": "replace", "path": "/spec/template/spec/containers/0/imagePullPolicy",
+          "value": "IfNotPresent"}],
+        "ImagePull",
+    ),
     "crash-at-start": (
         [{"op": "add", "path": "/spec/template/spec/containers/0/env/-",
           "value": {"name": "PROFILE", "value": "crash"}}],
@@ -151,7 +160,7 @@ def test_a_canary_that_never_becomes_ready_is_rolled_back_at_the_progress_deadli
     real_node_operator: RunningOperator,
     tmp_path: Path,
 ) -> None:
-    """The three cases run side by side, each in a namespace of its own."""
+    """The four cases run side by side, each in a namespace of its own."""
     namespaces = _guarded_shops(real_node, real_node_images, tmp_path, "real", tuple(CASES))
     stable = {}
     for case, namespace in namespaces.items():
