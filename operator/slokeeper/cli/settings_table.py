@@ -235,8 +235,9 @@ OPERATOR_SETTINGS: tuple[Setting, ...] = (
     Setting(
         ("--health-port",),
         "SLOKEEPER_HEALTH_PORT",
-        "port of /healthz (event loop beating) and /readyz (leading and started, or standing"
-        " by and reading the Lease) (0: off)",
+        "port of /healthz (event loop beating, and no loop stalled: 503 naming a held SLO cycle"
+        " or rollout tick) and /readyz (leading and started, or standing by and reading the"
+        " Lease) (0: off)",
         default="8081",
         parse=int,
         chart="`health.port`",
