@@ -202,6 +202,18 @@ def test_the_operator_pod_is_locked_down(toolchain: Toolchain) -> None:
     assert not unknown, f"the chart sets variables `slokeeper run` does not read: {unknown}"
 
 
+def _canary_image(apps: client.AppsV1Api, namespace: str) -> str | None:
+    """The canary Deployment's image, None while it does not exist."""
+    try:
+        found = apps.read_namespaced_deployment("checkout-canary", namespace)
+    except ApiException as error:
+        if error.status != 404:
+            raise
+        return None
+    image: str = found.spec.template.spec.containers[0].image
+    return image
+
+
 def _replicas(apps: client.AppsV1Api, namespace: str, name: str) -> int | None:
     """The Deployment's desired replicas, None while it does not exist (being replaced)."""
     try:
@@ -294,6 +306,13 @@ def test_helm_install_and_a_whole_rollout_under_the_charts_rbac(
             phase,
             lambda s: s.get("phase") == "Progressing" and "1.3" in json.dumps(s.get("current", {})),
             "the canary replaced by 1.3",
+        )
+        # The status is written before the tick acts: wait for the 1.3 canary itself, so the
+        # scale below updates it rather than sizing a canary not yet created.
+        eventually(
+            lambda: _canary_image(apps, namespace),
+            lambda image: image == "shop/checkout:1.3",
+            "the 1.3 canary Deployment",
         )
         # More replicas for the target: the canary keeps its weight, so it is updated.
         cluster.kubectl("scale", "deployment/checkout", "-n", namespace, "--replicas=4")
