@@ -1,17 +1,20 @@
 """The SLO loop's task marks its progress after each cycle, so liveness fails when a cycle is
-stuck in a call although the event loop still beats, and not while cycles keep finishing."""
+stuck in a call although the event loop still beats, and not while cycles keep finishing; an SLO
+applied while it sleeps between cycles is taken up within seconds."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import threading
+import time
 from datetime import datetime
 from typing import Any, cast
 
 import pytest
 import urllib3
 
+from slokeeper.handlers import background
 from slokeeper.handlers.background import cycle_stalled_after, run_slo_loop
 from slokeeper.handlers.health import OperatorHealth
 from slokeeper.handlers.log_throttle import ThrottledLog
@@ -132,3 +135,39 @@ def test_an_api_server_outage_is_logged_once_a_minute_not_per_cycle(
     assert len(said) == 1, [r.getMessage() for r in said]
     assert not said[0].exc_info  # no traceback for an outage
     assert "no answer" in said[0].getMessage(), said[0].getMessage()
+
+
+class NewWork:
+    """An SLO loop that sees new work once ``arrived`` is set."""
+
+    def __init__(self) -> None:
+        self.arrived = False
+        self.looked = 0
+
+    def has_new_work(self, records: Any) -> bool:
+        self.looked += 1
+        return self.arrived
+
+
+def test_an_slo_applied_while_the_loop_sleeps_is_taken_up_within_seconds(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(background, "NEW_WORK_GAP_SECONDS", 0.02)
+    monkeypatch.setattr(background, "NEW_WORK_POLL_SECONDS", 0.01)
+    slo_loop = NewWork()
+
+    async def scenario() -> tuple[bool, float]:
+        sleeping = asyncio.create_task(
+            background.until_next_cycle(cast(SLOLoop, slo_loop), cast(Any, {"ns": []}), 30.0)
+        )
+        await asyncio.sleep(0.2)
+        still_asleep = not sleeping.done()
+        slo_loop.arrived = True
+        began = time.monotonic()
+        await asyncio.wait_for(sleeping, timeout=5)
+        return still_asleep, time.monotonic() - began
+
+    still_asleep, woke_after = asyncio.run(scenario())
+    assert still_asleep, "the loop woke with nothing new to do"
+    assert slo_loop.looked > 1
+    assert woke_after < 1, woke_after

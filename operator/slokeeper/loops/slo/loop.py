@@ -95,6 +95,8 @@ class CycleReport:
     rules_written: int = 0
     events: int = 0
     seconds: float = 0.0
+    # Since this loop last wrote rules (None: never), as the cycle ended.
+    rules_written_ago: float | None = None
     problems: dict[str, int] = field(default_factory=dict)
     figures: dict[Key, Figures] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
@@ -119,6 +121,13 @@ FIRST_CYCLE_SECONDS = 30.0
 # What a deferred refresh of figures is counted as in the cycle's problems (and the metric).
 FIGURES_DEFERRED = "FiguresDeferred"
 
+# While Prometheus has yet to evaluate rules written in the last two minutes, the next cycle
+# comes this soon (or at the interval, if sooner): a new SLO then shows its first figures within
+# seconds of their first evaluation, not an interval later. Rules unevaluated for longer point at
+# the rule loader (docs/troubleshooting.md, RulesPending), which a faster loop would not mend.
+PENDING_RECHECK_SECONDS = 10.0
+PENDING_RECHECK_FOR_SECONDS = 120.0
+
 Pending = tuple[SLORecord, dict[str, Any], Figures]
 
 
@@ -133,7 +142,12 @@ def next_delay(interval: float, report: CycleReport, failed_before: int) -> tupl
         return min(interval, 5.0), failed_before
     unreachable = report.problems.get(Health.PROMETHEUS_UNREACHABLE.value, 0) > 0
     if not unreachable:
-        return interval, 0
+        awaiting_rules = (
+            report.problems.get(Health.RULES_PENDING.value, 0) > 0
+            and report.rules_written_ago is not None
+            and report.rules_written_ago < PENDING_RECHECK_FOR_SECONDS
+        )
+        return (min(interval, PENDING_RECHECK_SECONDS) if awaiting_rules else interval), 0
     failed = failed_before + 1
     return min(MAX_BACKOFF_SECONDS, interval * 2 ** min(failed, 10)), failed
 
@@ -161,6 +175,9 @@ class SLOLoop:
         self.rules = rules
         self.owner = owner
         self._rules_generation: dict[Key, int] = {}
+        self._rules_written_at: float | None = None
+        # Each SLO's generation as the last cycle saw it: anything else is new work.
+        self._cycled: dict[Key, int] = {}
         # Per SLO and generation: why its rules would be refused, or why nothing can be computed.
         self._rules_problems: dict[Key, tuple[int, str]] = {}
         self._spec_problems: dict[Key, tuple[int, str | None]] = {}
@@ -213,8 +230,18 @@ class SLOLoop:
             refreshes = self._within_budget([p for p in pending if p is not None], now, report)
             list(pool.map(lambda item: self._write(*item, report=report), refreshes))
 
-        report.seconds = time.monotonic() - started
+        self._cycled = {record.key: record.generation for record in records}
+        finished = time.monotonic()
+        if report.rules_written:
+            self._rules_written_at = finished
+        if self._rules_written_at is not None:
+            report.rules_written_ago = finished - self._rules_written_at
+        report.seconds = finished - started
         return report
+
+    def has_new_work(self, records: Sequence[SLORecord]) -> bool:
+        """Whether ``records`` hold an SLO, or a generation of its spec, no cycle has seen."""
+        return any(self._cycled.get(record.key) != record.generation for record in records)
 
     def _within_budget(
         self, pending: list[Pending], now: datetime, report: CycleReport

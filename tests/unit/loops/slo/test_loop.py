@@ -157,6 +157,39 @@ def test_an_empty_first_cycle_looks_again_soon() -> None:
     assert next_delay(30, CycleReport(slos=0), 0) == (5, 0)
 
 
+def test_rules_prometheus_has_yet_to_evaluate_are_looked_at_again_soon_for_two_minutes() -> None:
+    pending = {Health.RULES_PENDING.value: 4}
+    just_written = CycleReport(slos=5, rules_written_ago=3.0, problems=pending)
+    assert next_delay(30, just_written, 0) == (10, 0)
+    assert next_delay(5, just_written, 0) == (5, 0)
+    # Still unevaluated long after they were written: the rule loader's problem, at the interval.
+    assert next_delay(30, CycleReport(slos=5, rules_written_ago=150.0, problems=pending), 0) == (
+        30,
+        0,
+    )
+    assert next_delay(30, CycleReport(slos=5, rules_written_ago=3.0), 0) == (30, 0)
+
+
+def test_a_cycle_says_how_long_ago_it_wrote_rules() -> None:
+    figures, cluster = Figures(), Cluster()
+    loop = _loop(figures, cluster)
+    first = loop.cycle([_record(cluster)], NOW)
+    assert first.rules_written == 1
+    assert first.rules_written_ago is not None
+    assert first.rules_written_ago < 1
+    assert _loop(figures, cluster).cycle([], NOW).rules_written_ago is None
+
+
+def test_an_slo_applied_or_edited_since_the_last_cycle_is_new_work() -> None:
+    figures, cluster = Figures(), Cluster()
+    loop = _loop(figures, cluster)
+    assert loop.has_new_work([_record(cluster)])
+    loop.cycle([_record(cluster)], NOW)
+    assert not loop.has_new_work([_record(cluster)])
+    assert not loop.has_new_work([])  # one deleted: nothing to do for it
+    assert loop.has_new_work([_record(cluster, generation=2)])
+
+
 def test_a_spec_the_models_refuse_is_reported_not_evaluated() -> None:
     cluster = Cluster()
     body = sample("slo-calendar.yaml")

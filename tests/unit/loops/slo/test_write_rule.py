@@ -12,7 +12,7 @@ from typing import Any
 from invalid_resources import sample
 from slokeeper.loops.slo.loop import FIGURES_DEFERRED, SLOLoop
 from slokeeper.loops.slo.record import Key, SLORecord, slo_record
-from slokeeper.slo.evaluation import Observation
+from slokeeper.slo.evaluation import Health, Observation
 from slokeeper.slo.objective import Objective
 from slokeeper.slo.rules import RuleGroup, recorded_windows
 
@@ -25,8 +25,13 @@ class Traffic:
     """Every SLO's error ratio, over every window, as Prometheus would answer."""
 
     ratio: float = 0.0005
+    rules_evaluated: bool = True
 
     def read(self, objectives: Sequence[Objective], now: datetime) -> dict[Any, Observation]:
+        if not self.rules_evaluated:
+            return {
+                (o.namespace, o.name): Observation(problem=Health.RULES_PENDING) for o in objectives
+            }
         return {
             (o.namespace, o.name): Observation(
                 {w: self.ratio for w in recorded_windows(o)}, self.ratio, 30.0
@@ -57,14 +62,14 @@ class Cluster:
     def apply(self, objective: Objective, group: RuleGroup, owner: Any) -> str:
         return self.kind
 
-    def records(self) -> list[SLORecord]:
+    def records(self, generation: int = 1) -> list[SLORecord]:
         body = sample("slo-ratio.yaml")
         return [
             slo_record(
                 namespace="default",
                 name=name,
                 uid=f"uid-{name}",
-                generation=1,
+                generation=generation,
                 spec=body["spec"],
                 status=self.statuses.get(("default", name), {}),
             )
@@ -137,3 +142,35 @@ def test_a_changed_condition_is_always_written_whatever_the_budget() -> None:
         exhausted = next(c for c in status["conditions"] if c["type"] == "BudgetExhausted")
         assert (exhausted["status"], status["policyAction"]) == ("True", "freeze")
         assert status["firingAlerts"]
+
+
+def test_a_new_slo_awaiting_its_rules_is_shown_at_once_alone_and_within_the_budget_in_bulk() -> (
+    None
+):
+    waiting = Traffic(rules_evaluated=False)
+    alone = Cluster()
+    _loop(waiting, alone).cycle(alone.records()[:1], NOW)
+    assert alone.writes == ["checkout"]
+    ready = next(
+        c for c in alone.statuses[("default", "checkout")]["conditions"] if c["type"] == "Ready"
+    )
+    assert (ready["status"], ready["reason"]) == ("False", "RulesPending")
+    # Three applied at once with room for one write: one is shown pending, the others wait their
+    # turn (their first figures will be news enough), counted as deferred.
+    bulk = Cluster()
+    report = _loop(waiting, bulk, per_second=1 / 30).cycle(bulk.records(), NOW)
+    assert (len(bulk.writes), report.problems.get(FIGURES_DEFERRED)) == (1, 2)
+    # Evaluated a cycle later: every one's first figures are facts, written at once.
+    loop = _loop(Traffic(), bulk, per_second=1 / 30)
+    loop.cycle(bulk.records(), NOW + timedelta(minutes=1))
+    assert sorted(bulk.statuses) == [("default", name) for name in sorted(NAMES)]
+
+
+def test_an_edited_slo_awaiting_its_new_rules_says_so_at_once() -> None:
+    traffic, cluster = Traffic(), Cluster()
+    loop = _loop(traffic, cluster, per_second=1 / 60)
+    _cycles(traffic, cluster, loop, 0)
+    traffic.rules_evaluated = False
+    cluster.writes.clear()
+    loop.cycle(cluster.records(generation=2), NOW + timedelta(minutes=1))
+    assert sorted(cluster.writes) == sorted(NAMES)
