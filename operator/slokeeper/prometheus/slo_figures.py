@@ -151,6 +151,8 @@ class SLOFiguresReader:
         self.direct_reads_per_cycle = direct_reads_per_cycle
         self.series = RecordedSeries()
         self._direct_reads: dict[Key, _DirectRead] = {}
+        # The SLOs whose rules the last read found unevaluated (or could not tell).
+        self._unevaluated: set[Key] = set()
         self._cycle = 0
 
     def read(self, objectives: Sequence[Objective], now: datetime) -> dict[Key, Observation]:
@@ -185,11 +187,18 @@ class SLOFiguresReader:
                 and key not in ambiguous
                 and not _diagnose(objective, recorded.get(key))
             ):
+                if key in self._unevaluated:
+                    # First listed as evaluated: maybe after ``now``, which this snapshot cannot
+                    # see. Its output shows next cycle; taken for none now, a healthy new SLO
+                    # said NoData (with a Warning Event) for a cycle.
+                    observations[key] = self._last_direct_read(objective) or RULES_PENDING
+                    continue
                 span = spans.get(span_seconds(objective, now), {}).get(key)
                 observations[key] = _from_recorded(objective, recorded.get(key), span)
             else:
                 direct.append(objective)
         observations.update(self._read_directly(direct, now))
+        self._unevaluated = {key_of(objective) for objective in direct}
         self._forget_all_but(objectives)
         return observations
 
@@ -219,14 +228,13 @@ class SLOFiguresReader:
                 self._direct_reads[key_of(objective)] = _DirectRead(
                     objective, observation, self._cycle
                 )
-        observations = {}
-        for objective in queue:
-            before = self._direct_reads.get(key_of(objective))
-            if before is not None and before.objective == objective:
-                observations[key_of(objective)] = before.observation
-            else:  # its turn has not come: no figures yet, which is no news
-                observations[key_of(objective)] = RULES_PENDING
-        return observations
+        # Not read yet: its turn has not come, no figures yet, which is no news.
+        return {key_of(o): self._last_direct_read(o) or RULES_PENDING for o in queue}
+
+    def _last_direct_read(self, objective: Objective) -> Observation | None:
+        """What this SLO's own queries last said, unless its spec changed since."""
+        before = self._direct_reads.get(key_of(objective))
+        return before.observation if before is not None and before.objective == objective else None
 
     def _forget_all_but(self, objectives: Sequence[Objective]) -> None:
         keep = {key_of(o) for o in objectives}

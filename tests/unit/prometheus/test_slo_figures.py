@@ -309,3 +309,29 @@ def test_a_second_series_for_an_slo_makes_it_read_from_its_own_queries() -> None
     assert len(direct) == len(recorded_windows(objectives[1])) + 1  # slo-1 only
     assert observations[("shop", "slo-1")].window_error_ratios[3600] is None  # its own: no data
     assert observations[("shop", "slo-0")].window_error_ratios[3600] == pytest.approx(0.0005)
+
+
+def test_rules_first_listed_as_evaluated_are_not_taken_for_no_traffic() -> None:
+    """The rules listing is read after the snapshot at ``now``: a group first evaluated in
+    between has output the snapshot cannot show, which is not NoData. A cycle later it is."""
+    objectives = _objectives(3)
+    prometheus = EvaluatedRules(objectives, evaluated=[], recorded=False)
+    reader = SLOFiguresReader(prometheus, direct_reads_per_cycle=0)
+    waiting = reader.read(objectives, NOW)
+    assert {o.problem for o in waiting.values()} == {Health.RULES_PENDING}
+    prometheus.evaluated = objectives
+    just_evaluated = reader.read(objectives, NOW)
+    assert {o.problem for o in just_evaluated.values()} == {Health.RULES_PENDING}
+    evaluated = reader.read(objectives, NOW)
+    assert {(o.problem, o.span_error_ratio) for o in evaluated.values()} == {(Health.OK, None)}
+
+
+def test_an_slo_first_listed_as_evaluated_keeps_its_direct_read_figures_meanwhile() -> None:
+    objectives = _objectives(2)
+    prometheus = EvaluatedRules(objectives, evaluated=[], recorded=False)
+    reader = SLOFiguresReader(prometheus, direct_reads_per_cycle=2)
+    read_directly = reader.read(objectives, NOW)
+    prometheus.evaluated = objectives
+    just_evaluated = reader.read(objectives, NOW)
+    assert just_evaluated == read_directly
+    assert [o.span_error_ratio for o in just_evaluated.values()] == pytest.approx([0.0005] * 2)
