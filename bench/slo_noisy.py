@@ -18,23 +18,27 @@ from __future__ import annotations
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
 
 import requests
 import yaml
+from kubernetes import client, watch
+from kubernetes.client.exceptions import ApiException
 from noisy_traffic import NoisyTraffic, service_name
 from slo_scale import CYCLE, NAMESPACE, peak_rss_mib, prometheus_query, wait_for
 
+from slokeeper.api.base import GROUP, VERSION
+from slokeeper.api.slo import ServiceLevelObjective
 from slokeeper.cli.crds import install_crds
+from slokeeper.kube.connection import api_client
 from slokeeper.localcluster.operator_process import operator_process
 from slokeeper.localcluster.prometheus import ScrapeJob
 from slokeeper.localcluster.stack import LocalStack
 
-INTERVAL_SECONDS = 30
 NOISY_CYCLES = 6
-READY = '{range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\\n"}{end}'
 
 
 def noisy_slo(index: int, burning: frozenset[int]) -> dict[str, Any]:
@@ -62,6 +66,60 @@ def noisy_slo(index: int, burning: frozenset[int]) -> dict[str, Any]:
     }
 
 
+class ReadyCount:
+    """How many SLOs say Ready, kept from a watch: listing 10,000 SLOs (31 MiB) every 10 s to
+    count them would load the API server the bench is measuring."""
+
+    def __init__(self, kubeconfig: Path) -> None:
+        self._custom = client.CustomObjectsApi(api_client(str(kubeconfig)))
+        self._ready: set[str] = set()
+        self._lock = threading.Lock()
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._follow, daemon=True)
+        self._thread.start()
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._ready)
+
+    def stop(self) -> None:
+        self._stopped.set()
+
+    def _follow(self) -> None:
+        version = ""
+        while not self._stopped.is_set():
+            stream = watch.Watch().stream(
+                self._custom.list_namespaced_custom_object, GROUP, VERSION, NAMESPACE,
+                ServiceLevelObjective.plural, resource_version=version, timeout_seconds=25,
+            )  # fmt: skip
+            try:
+                for event in stream:
+                    item = event["object"]
+                    version = item["metadata"]["resourceVersion"]
+                    self._note(event["type"], item)
+                continue
+            except ApiException as error:
+                if error.status == 410:
+                    version = ""  # too old: list again
+                    continue
+                problem = f"{error.status} {error.reason}"
+            except Exception as error:  # a dropped connection, or the cluster stopping
+                problem = str(error)
+            if not self._stopped.is_set():
+                print(f"watching SLOs: {problem}; watching again", flush=True)
+                time.sleep(1)
+
+    def _note(self, kind: str, item: dict[str, Any]) -> None:
+        name = item["metadata"]["name"]
+        conditions = (item.get("status") or {}).get("conditions") or []
+        ready = any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
+        with self._lock:
+            if ready and kind != "DELETED":
+                self._ready.add(name)
+            else:
+                self._ready.discard(name)
+
+
 class Watcher:
     """Follows the operator's log (cycles, with the time each was seen) and the stack's health."""
 
@@ -69,6 +127,7 @@ class Watcher:
         self.log, self.cluster, self.url = log, cluster, prometheus_url
         self.seen: list[tuple[float, tuple[int, ...]]] = []
         self.worst_api = self.worst_prometheus = 0.0
+        self.ready_count = ReadyCount(cluster.kubeconfig)
 
     def poll(self) -> None:
         found = CYCLE.findall(self.log.read_text(errors="replace"))
@@ -85,8 +144,7 @@ class Watcher:
             self.worst_prometheus = max(self.worst_prometheus, time.monotonic() - began)
 
     def ready(self, count: int) -> int:
-        listed = self.cluster.kubectl("get", "slo", "-n", NAMESPACE, "-o", f"jsonpath={READY}")
-        return min(count, listed.stdout.split().count("True"))
+        return min(count, len(self.ready_count))
 
 
 def burning_services(count: int) -> frozenset[int]:
@@ -156,7 +214,7 @@ def prometheus_own(url: str, metric: str) -> float:
     )
 
 
-def prometheus_cost(url: str, count: int, cpu: tuple[float, float]) -> None:
+def prometheus_cost(url: str, count: int, cpu: tuple[float, float], interval: int) -> None:
     """Series and rule-group evaluation per SLO, and the CPU Prometheus used in the noisy cycles.
 
     A group's evaluationTime is wall time: on a loaded machine it includes waiting for a core
@@ -176,10 +234,10 @@ def prometheus_cost(url: str, count: int, cpu: tuple[float, float]) -> None:
         f"{sum(times):.1f}s; missed rule-group iterations since start: {missed:.0f}"
     )
     print(
-        f"Prometheus CPU during the noisy cycles: {cores:.2f} cores at a {INTERVAL_SECONDS}s "
-        f"scrape and evaluation interval ({1000 * cores * INTERVAL_SECONDS / count:.1f} CPU-ms "
+        f"Prometheus CPU during the noisy cycles: {cores:.2f} cores at a {interval}s "
+        f"scrape and evaluation interval ({1000 * cores * interval / count:.1f} CPU-ms "
         f"per SLO per interval); on 2 cores it keeps up down to about "
-        f"{INTERVAL_SECONDS * cores / 2:.0f}s"
+        f"{interval * cores / 2:.0f}s"
     )
 
 
@@ -194,14 +252,16 @@ def status_all(kubeconfig: Path) -> None:
         print(f"slokeeper status -A, run {run}: {rows} SLOs in {time.monotonic() - began:.2f}s")
 
 
-def run(count: int, batch: int) -> None:
-    print(f"\n== {count} SLOs over noisy traffic, onboarded {batch} at a time ==", flush=True)
+def run(count: int, batch: int, interval: int = 30) -> None:
+    print(
+        f"\n== {count} SLOs over noisy traffic, onboarded {batch} at a time, {interval}s scrape, "
+        "rule evaluation and operator interval ==",
+        flush=True,
+    )
     burning = burning_services(count)
     with (
         tempfile.TemporaryDirectory() as directory,
-        LocalStack(
-            Path(directory), scrape_interval=f"{INTERVAL_SECONDS}s", rule_sync_seconds=10
-        ) as stack,
+        LocalStack(Path(directory), scrape_interval=f"{interval}s", rule_sync_seconds=10) as stack,
         NoisyTraffic(NAMESPACE, count, burning) as traffic,
     ):
         workdir = Path(directory)
@@ -211,9 +271,20 @@ def run(count: int, batch: int) -> None:
         install_crds(cluster)
         cluster.kubectl("create", "namespace", NAMESPACE)
         prometheus.add_job(ScrapeJob("noisy", (traffic.address,)))
+        # The services serve traffic before their SLOs arrive, as when a team writes SLOs for
+        # running services (a rate over the shortest window needs two scrapes): otherwise the
+        # first SLOs read directly say NoData, a Warning Event each.
+        wait_for(
+            "two scrapes of the noisy services",
+            lambda: (
+                prometheus_query(prometheus.url, 'min(count_over_time(up{job="noisy"}[10m]))') >= 2
+            ),
+            timeout=10 * interval,
+            interval=2,
+        )
         log = workdir / "operator.log"
         with operator_process(
-            cluster.kubeconfig, prometheus.url, log, interval=f"{INTERVAL_SECONDS}s"
+            cluster.kubeconfig, prometheus.url, log, interval=f"{interval}s"
         ) as operator:
             watcher = Watcher(log, cluster, prometheus.url)
             for first in range(0, count, batch):
@@ -226,5 +297,6 @@ def run(count: int, batch: int) -> None:
             cpu = prometheus_own(prometheus.url, "process_cpu_seconds_total") - cpu_before
             cpu_window = (cpu, time.monotonic() - began)
             print(f"operator peak RSS: {peak_rss_mib(operator.pid):.0f} MiB (target < 400 MiB)")
-            prometheus_cost(prometheus.url, count, cpu_window)
+            prometheus_cost(prometheus.url, count, cpu_window, interval)
             status_all(cluster.kubeconfig)
+            watcher.ready_count.stop()

@@ -201,11 +201,14 @@ if __name__ == "__main__":
     parser.add_argument("sizes", nargs="*", type=int, default=[1000, 5000])
     parser.add_argument("--noisy", action="store_true", help="noisy traffic, onboarding batches")
     parser.add_argument("--batch", type=int, default=5000, help="SLOs applied at once (--noisy)")
+    parser.add_argument(
+        "--interval", type=int, default=30, help="scrape, rule and operator interval, s (--noisy)"
+    )
     options = parser.parse_args()
     for size in options.sizes:
         if options.noisy:
             import slo_noisy  # beside this script; it imports from this one
 
-            slo_noisy.run(size, min(size, options.batch))
+            slo_noisy.run(size, min(size, options.batch), options.interval)
         else:
             run(size)
